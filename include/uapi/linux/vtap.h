@@ -1,0 +1,158 @@
+/* SPDX-License-Identifier: (GPL-2.0 WITH Linux-syscall-note) OR MIT */
+/*
+ * vtap: a virtual TAP for Linux hypervisors.
+ *
+ * Generic netlink family "vtap" (VTAP_GENL_NAME), version VTAP_GENL_VERSION.
+ * Every object lives in the network namespace of the netlink socket that
+ * manages it; commands that change state need CAP_NET_ADMIN over that
+ * namespace (GENL_UNS_ADMIN_PERM).  All attributes are validated strictly:
+ * unknown attributes, wrong types and wrong lengths are rejected with an
+ * extack message.  Documentation/netlink/specs/vtap.yaml describes the same
+ * family.
+ *
+ * VTAP_CMD_INFO_GET (do, unprivileged)
+ *   request:  (no attributes)
+ *   reply:    VTAP_A_INFO_VERSION       string, module version
+ *             VTAP_A_INFO_API           u32, VTAP_GENL_VERSION
+ *             VTAP_A_INFO_FEATURES      u64, VTAP_FEATURE_* bits
+ *             VTAP_A_INFO_SESSIONS      u32, sessions in this netns
+ *             VTAP_A_INFO_MAX_SESSIONS  u32, VTAP_SESSION_ID_MAX
+ *
+ * VTAP_CMD_SESSION_NEW (do, admin)
+ *   request:  VTAP_A_SESSION_NAME       string, 1..VTAP_NAME_MAX-1 bytes, required
+ *             VTAP_A_SESSION_ID         u32, 1..VTAP_SESSION_ID_MAX; allocated if absent
+ *             VTAP_A_SESSION_ENCAP      u8, enum vtap_encap, required
+ *             VTAP_A_SESSION_REMOTE4 or
+ *             VTAP_A_SESSION_REMOTE6    be32 / 16 bytes, required (exactly one)
+ *             VTAP_A_SESSION_LOCAL4 or
+ *             VTAP_A_SESSION_LOCAL6     same family as the remote, optional
+ *             VTAP_A_SESSION_KEY        u32, GRE key (gre only)
+ *             VTAP_A_SESSION_TTL        u8, 1..255 (default 64)
+ *             VTAP_A_SESSION_TOS        u8 (default 0)
+ *             VTAP_A_SESSION_HWID       u8, 0..63 (erspan3 only)
+ *             VTAP_A_SESSION_GRA        u8, enum vtap_gra (erspan3 only)
+ *   reply:    the new session, as in SESSION_GET
+ *
+ * VTAP_CMD_SESSION_DEL (do, admin)
+ *   request:  VTAP_A_SESSION_NAME or VTAP_A_SESSION_ID
+ *
+ * VTAP_CMD_SESSION_SET (do, admin)
+ *   request:  VTAP_A_SESSION_NAME or VTAP_A_SESSION_ID (selects the session),
+ *             then any of TTL, TOS, KEY, HWID, GRA, REMOTE*, LOCAL* to change.
+ *             ENCAP cannot be changed.
+ *   reply:    the session, as in SESSION_GET
+ *
+ * VTAP_CMD_SESSION_GET (do and dump, unprivileged)
+ *   request:  VTAP_A_SESSION_NAME or VTAP_A_SESSION_ID (do only)
+ *   reply:    VTAP_A_SESSION_NAME, _ID, _ENCAP, _REMOTE4|6, _LOCAL4|6 (if set),
+ *             _KEY (if set), _TTL, _TOS, _HWID, _GRA
+ *             VTAP_A_SESSION_STATS      nested, VTAP_A_STATS_* (u64 each)
+ *
+ * Multicast group VTAP_MCGRP_EVENTS: SESSION_NEW, SESSION_SET and
+ * SESSION_DEL messages, built like a SESSION_GET reply, on every change.
+ */
+#ifndef _UAPI_LINUX_VTAP_H
+#define _UAPI_LINUX_VTAP_H
+
+#define VTAP_GENL_NAME		"vtap"
+#define VTAP_GENL_VERSION	1
+#define VTAP_MCGRP_EVENTS	"events"
+
+#define VTAP_NAME_MAX		32	/* including the terminating NUL */
+#define VTAP_SESSION_ID_MAX	1023	/* ERSPAN session ids are 10 bits */
+#define VTAP_ERSPAN_HWID_MAX	63
+
+enum vtap_cmd {
+	VTAP_CMD_UNSPEC,
+	VTAP_CMD_INFO_GET,
+	VTAP_CMD_SESSION_NEW,
+	VTAP_CMD_SESSION_DEL,
+	VTAP_CMD_SESSION_GET,
+	VTAP_CMD_SESSION_SET,
+
+	__VTAP_CMD_MAX
+};
+#define VTAP_CMD_MAX (__VTAP_CMD_MAX - 1)
+
+enum vtap_encap {
+	VTAP_ENCAP_UNSPEC,
+	VTAP_ENCAP_GRE,		/* GRE-TEB (0x6558), key and sequence */
+	VTAP_ENCAP_ERSPAN2,	/* ERSPAN Type II (0x88BE) */
+	VTAP_ENCAP_ERSPAN3,	/* ERSPAN Type III (0x22EB) */
+
+	__VTAP_ENCAP_MAX
+};
+#define VTAP_ENCAP_MAX (__VTAP_ENCAP_MAX - 1)
+
+/* ERSPAN Type III timestamp granularity, values as on the wire. */
+enum vtap_gra {
+	VTAP_GRA_100US,
+	VTAP_GRA_100NS,
+
+	__VTAP_GRA_MAX
+};
+#define VTAP_GRA_MAX (__VTAP_GRA_MAX - 1)
+
+/* VTAP_A_INFO_FEATURES: what this module implements. */
+enum vtap_feature {
+	VTAP_FEATURE_SESSIONS	= 1ULL << 0,	/* session objects over genetlink */
+	VTAP_FEATURE_KFUNC	= 1ULL << 1,	/* bpf_vtap_mirror() for TC programs */
+	VTAP_FEATURE_GRE	= 1ULL << 2,	/* GRE-TEB encapsulation */
+	VTAP_FEATURE_ERSPAN2	= 1ULL << 3,	/* ERSPAN Type II */
+	VTAP_FEATURE_ERSPAN3	= 1ULL << 4,	/* ERSPAN Type III */
+	VTAP_FEATURE_IPV6	= 1ULL << 5,	/* IPv6 underlay */
+};
+
+enum vtap_info_attrs {
+	VTAP_A_INFO_UNSPEC,
+	VTAP_A_INFO_VERSION,
+	VTAP_A_INFO_API,
+	VTAP_A_INFO_FEATURES,
+	VTAP_A_INFO_SESSIONS,
+	VTAP_A_INFO_MAX_SESSIONS,
+	VTAP_A_INFO_PAD,
+
+	__VTAP_A_INFO_MAX
+};
+#define VTAP_A_INFO_MAX (__VTAP_A_INFO_MAX - 1)
+
+enum vtap_session_attrs {
+	VTAP_A_SESSION_UNSPEC,
+	VTAP_A_SESSION_NAME,
+	VTAP_A_SESSION_ID,
+	VTAP_A_SESSION_ENCAP,
+	VTAP_A_SESSION_REMOTE4,
+	VTAP_A_SESSION_REMOTE6,
+	VTAP_A_SESSION_LOCAL4,
+	VTAP_A_SESSION_LOCAL6,
+	VTAP_A_SESSION_KEY,
+	VTAP_A_SESSION_TTL,
+	VTAP_A_SESSION_TOS,
+	VTAP_A_SESSION_HWID,
+	VTAP_A_SESSION_GRA,
+	VTAP_A_SESSION_STATS,
+	VTAP_A_SESSION_PAD,
+
+	__VTAP_A_SESSION_MAX
+};
+#define VTAP_A_SESSION_MAX (__VTAP_A_SESSION_MAX - 1)
+
+/* Nested in VTAP_A_SESSION_STATS, all u64, summed over CPUs. */
+enum vtap_stats_attrs {
+	VTAP_A_STATS_UNSPEC,
+	VTAP_A_STATS_MATCHED,		/* bpf_vtap_mirror() calls for this session */
+	VTAP_A_STATS_SENT,		/* copies handed to the underlay */
+	VTAP_A_STATS_BYTES,		/* bytes of those copies, outer headers included */
+	VTAP_A_STATS_TRUNCATED,		/* copies cut to fit the path MTU */
+	VTAP_A_STATS_DROP_NOMEM,	/* no memory for the copy */
+	VTAP_A_STATS_DROP_NOROUTE,	/* no route to the remote */
+	VTAP_A_STATS_DROP_LOOP,		/* the packet was vtap's own output */
+	VTAP_A_STATS_DROP_XMIT,		/* the underlay refused the copy */
+	VTAP_A_STATS_DROP_MALFORMED,	/* no usable L2 header */
+	VTAP_A_STATS_PAD,
+
+	__VTAP_A_STATS_MAX
+};
+#define VTAP_A_STATS_MAX (__VTAP_A_STATS_MAX - 1)
+
+#endif /* _UAPI_LINUX_VTAP_H */

@@ -1,0 +1,65 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The kfunc that vtap's TC programs call for each mirror copy.
+ */
+
+#include <linux/bpf.h>
+#include <linux/btf.h>
+#include <linux/btf_ids.h>
+#include <linux/skbuff.h>
+
+#include "vtap.h"
+#include "vtap_bpf.h"
+
+__diag_push();
+__diag_ignore_all("-Wmissing-prototypes",
+		  "Global functions as their definitions will be in vtap BTF");
+
+/**
+ * bpf_vtap_mirror - send a copy of a packet to a vtap session
+ * @skb_ctx: the TC program's context
+ * @session_id: the session, in the namespace of the packet's device
+ * @port_id: the monitored port's id (ERSPAN index)
+ * @flags: VTAP_MIRROR_F_*
+ *
+ * Never changes the packet.  Runs with BHs disabled, under RCU.
+ *
+ * Return: 0 if a copy was sent, else a negative errno (see vtap_bpf.h).
+ */
+__used noinline int bpf_vtap_mirror(struct __sk_buff *skb_ctx, u32 session_id,
+				    u32 port_id, u32 flags)
+{
+	struct sk_buff *skb = (struct sk_buff *)skb_ctx;
+	struct vtap_session *s;
+
+	if (unlikely(flags & ~VTAP_MIRROR_F_ALL))
+		return -EINVAL;
+	if (unlikely(!skb->dev))
+		return -ENODEV;
+	s = xa_load(&vtap_net(dev_net(skb->dev))->sessions, session_id);
+	if (!s)
+		return -ENOENT;
+	vtap_stats_inc(s, VTAP_A_STATS_MATCHED);
+	return -EOPNOTSUPP;
+}
+
+__diag_pop();
+
+BTF_SET8_START(vtap_kfunc_ids)
+BTF_ID_FLAGS(func, bpf_vtap_mirror)
+BTF_SET8_END(vtap_kfunc_ids)
+
+static const struct btf_kfunc_id_set vtap_kfunc_set = {
+	.owner	= THIS_MODULE,
+	.set	= &vtap_kfunc_ids,
+};
+
+/*
+ * The set is tied to the module's BTF: it goes away with the module, and the
+ * module cannot unload while a loaded program calls the kfunc.
+ */
+int __init vtap_kfunc_init(void)
+{
+	return register_btf_kfunc_id_set(BPF_PROG_TYPE_SCHED_CLS,
+					 &vtap_kfunc_set);
+}

@@ -1,0 +1,631 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * vtap generic netlink family: see include/uapi/linux/vtap.h for the
+ * commands and their attribute trees, and "DOC: Locking" in vtap.h.
+ */
+
+#include <linux/in.h>
+#include <linux/ipv6.h>
+#include <linux/slab.h>
+#include <net/ipv6.h>
+
+#include "vtap.h"
+
+static struct genl_family vtap_genl_family;
+
+enum vtap_mcgrp {
+	VTAP_MCGRP_EVENTS_ID,
+};
+
+static const struct genl_multicast_group vtap_mcgrps[] = {
+	[VTAP_MCGRP_EVENTS_ID] = { .name = VTAP_MCGRP_EVENTS },
+};
+
+static const struct nla_policy vtap_session_policy[VTAP_A_SESSION_MAX + 1] = {
+	[VTAP_A_SESSION_NAME]	 = { .type = NLA_NUL_STRING,
+				     .len = VTAP_NAME_MAX - 1 },
+	[VTAP_A_SESSION_ID]	 = NLA_POLICY_RANGE(NLA_U32, 1,
+						    VTAP_SESSION_ID_MAX),
+	[VTAP_A_SESSION_ENCAP]	 = NLA_POLICY_RANGE(NLA_U8, VTAP_ENCAP_GRE,
+						    VTAP_ENCAP_MAX),
+	[VTAP_A_SESSION_REMOTE4] = { .type = NLA_BE32 },
+	[VTAP_A_SESSION_REMOTE6] = NLA_POLICY_EXACT_LEN(sizeof(struct in6_addr)),
+	[VTAP_A_SESSION_LOCAL4]	 = { .type = NLA_BE32 },
+	[VTAP_A_SESSION_LOCAL6]	 = NLA_POLICY_EXACT_LEN(sizeof(struct in6_addr)),
+	[VTAP_A_SESSION_KEY]	 = { .type = NLA_U32 },
+	[VTAP_A_SESSION_TTL]	 = NLA_POLICY_MIN(NLA_U8, 1),
+	[VTAP_A_SESSION_TOS]	 = { .type = NLA_U8 },
+	[VTAP_A_SESSION_HWID]	 = NLA_POLICY_MAX(NLA_U8, VTAP_ERSPAN_HWID_MAX),
+	[VTAP_A_SESSION_GRA]	 = NLA_POLICY_MAX(NLA_U8, VTAP_GRA_MAX),
+	[VTAP_A_SESSION_STATS]	 = { .type = NLA_REJECT,
+				     .reject_message = "statistics are read-only" },
+};
+
+/* ---- INFO_GET ---------------------------------------------------------- */
+
+static u64 vtap_features(void)
+{
+	return VTAP_FEATURE_SESSIONS | VTAP_FEATURE_KFUNC;
+}
+
+/**
+ * vtap_nl_info_get - report the module version, API version and features
+ * @skb: the request
+ * @info: its attributes (none accepted)
+ *
+ * Return: 0 or a negative errno.
+ */
+static int vtap_nl_info_get(struct sk_buff *skb, struct genl_info *info)
+{
+	struct vtap_net *vn = vtap_net(genl_info_net(info));
+	struct sk_buff *msg;
+	void *hdr;
+
+	msg = genlmsg_new(NLMSG_DEFAULT_SIZE, GFP_KERNEL);
+	if (!msg)
+		return -ENOMEM;
+	hdr = genlmsg_put_reply(msg, info, &vtap_genl_family, 0,
+				VTAP_CMD_INFO_GET);
+	if (!hdr)
+		goto err_size;
+	if (nla_put_string(msg, VTAP_A_INFO_VERSION, VTAP_VERSION) ||
+	    nla_put_u32(msg, VTAP_A_INFO_API, VTAP_GENL_VERSION) ||
+	    nla_put_u64_64bit(msg, VTAP_A_INFO_FEATURES, vtap_features(),
+			      VTAP_A_INFO_PAD) ||
+	    nla_put_u32(msg, VTAP_A_INFO_SESSIONS, READ_ONCE(vn->nsessions)) ||
+	    nla_put_u32(msg, VTAP_A_INFO_MAX_SESSIONS, VTAP_SESSION_ID_MAX))
+		goto err_size;
+	genlmsg_end(msg, hdr);
+	return genlmsg_reply(msg, info);
+
+err_size:
+	nlmsg_free(msg);
+	return -EMSGSIZE;
+}
+
+/* ---- sessions: messages ------------------------------------------------ */
+
+static int vtap_put_stats(struct sk_buff *msg, const struct vtap_session *s)
+{
+	u64 v[VTAP_NSTATS];
+	struct nlattr *nest;
+	int i;
+
+	vtap_session_stats_read(s, v);
+	nest = nla_nest_start(msg, VTAP_A_SESSION_STATS);
+	if (!nest)
+		return -EMSGSIZE;
+	for (i = 0; i < VTAP_NSTATS; i++)
+		if (nla_put_u64_64bit(msg, i + 1, v[i], VTAP_A_STATS_PAD))
+			goto err_cancel;
+	nla_nest_end(msg, nest);
+	return 0;
+
+err_cancel:
+	nla_nest_cancel(msg, nest);
+	return -EMSGSIZE;
+}
+
+static int vtap_session_fill(struct sk_buff *msg, const struct vtap_session *s,
+			     const struct vtap_params *p, u32 portid, u32 seq,
+			     int flags, u8 cmd, struct netlink_callback *cb)
+{
+	void *hdr;
+
+	hdr = genlmsg_put(msg, portid, seq, &vtap_genl_family, flags, cmd);
+	if (!hdr)
+		return -EMSGSIZE;
+	if (cb)
+		genl_dump_check_consistent(cb, hdr);
+
+	if (nla_put_string(msg, VTAP_A_SESSION_NAME, s->name) ||
+	    nla_put_u32(msg, VTAP_A_SESSION_ID, s->id) ||
+	    nla_put_u8(msg, VTAP_A_SESSION_ENCAP, p->encap) ||
+	    nla_put_u8(msg, VTAP_A_SESSION_TTL, p->ttl) ||
+	    nla_put_u8(msg, VTAP_A_SESSION_TOS, p->tos))
+		goto err_cancel;
+	if (p->family == AF_INET) {
+		if (nla_put_in_addr(msg, VTAP_A_SESSION_REMOTE4, p->remote4) ||
+		    (p->has_local &&
+		     nla_put_in_addr(msg, VTAP_A_SESSION_LOCAL4, p->local4)))
+			goto err_cancel;
+	} else {
+		if (nla_put_in6_addr(msg, VTAP_A_SESSION_REMOTE6, &p->remote6) ||
+		    (p->has_local &&
+		     nla_put_in6_addr(msg, VTAP_A_SESSION_LOCAL6, &p->local6)))
+			goto err_cancel;
+	}
+	if (p->has_key && nla_put_u32(msg, VTAP_A_SESSION_KEY, p->key))
+		goto err_cancel;
+	if (p->encap == VTAP_ENCAP_ERSPAN3 &&
+	    (nla_put_u8(msg, VTAP_A_SESSION_HWID, p->hwid) ||
+	     nla_put_u8(msg, VTAP_A_SESSION_GRA, p->gra)))
+		goto err_cancel;
+	if (vtap_put_stats(msg, s))
+		goto err_cancel;
+
+	genlmsg_end(msg, hdr);
+	return 0;
+
+err_cancel:
+	genlmsg_cancel(msg, hdr);
+	return -EMSGSIZE;
+}
+
+/* Build a notification while the session is still stable (lock held). */
+static struct sk_buff *vtap_session_event(struct net *net,
+					  const struct vtap_session *s,
+					  const struct vtap_params *p, u8 cmd)
+{
+	struct sk_buff *msg;
+
+	if (!genl_has_listeners(&vtap_genl_family, net, VTAP_MCGRP_EVENTS_ID))
+		return NULL;
+	msg = genlmsg_new(NLMSG_DEFAULT_SIZE, GFP_KERNEL);
+	if (!msg)
+		return NULL;
+	if (vtap_session_fill(msg, s, p, 0, 0, 0, cmd, NULL)) {
+		nlmsg_free(msg);
+		return NULL;
+	}
+	return msg;
+}
+
+/* Send it after unlocking. */
+static void vtap_session_notify(struct net *net, struct sk_buff *msg)
+{
+	if (msg)
+		genlmsg_multicast_netns(&vtap_genl_family, net, msg, 0,
+					VTAP_MCGRP_EVENTS_ID, GFP_KERNEL);
+}
+
+/* ---- sessions: parsing ------------------------------------------------- */
+
+static bool vtap_addr4_ok(__be32 a)
+{
+	return !ipv4_is_zeronet(a) && !ipv4_is_multicast(a) &&
+	       !ipv4_is_lbcast(a);
+}
+
+static bool vtap_addr6_ok(const struct in6_addr *a)
+{
+	int t = ipv6_addr_type(a);
+
+	return !(t & (IPV6_ADDR_ANY | IPV6_ADDR_MULTICAST | IPV6_ADDR_MAPPED));
+}
+
+/*
+ * Apply the attributes of a NEW or SET request to @p, which holds the
+ * defaults (NEW) or the current parameters (SET).  Cross-attribute rules are
+ * checked here; types, ranges and lengths were checked by the policy.
+ */
+static int vtap_params_parse(struct genl_info *info, struct vtap_params *p,
+			     bool create)
+{
+	struct netlink_ext_ack *extack = info->extack;
+	struct nlattr **tb = info->attrs;
+	struct nlattr *r4 = tb[VTAP_A_SESSION_REMOTE4];
+	struct nlattr *r6 = tb[VTAP_A_SESSION_REMOTE6];
+	struct nlattr *l4 = tb[VTAP_A_SESSION_LOCAL4];
+	struct nlattr *l6 = tb[VTAP_A_SESSION_LOCAL6];
+
+	if (tb[VTAP_A_SESSION_ENCAP]) {
+		if (!create) {
+			NL_SET_ERR_MSG_ATTR(extack, tb[VTAP_A_SESSION_ENCAP],
+					    "the encapsulation of a session cannot change");
+			return -EOPNOTSUPP;
+		}
+		p->encap = nla_get_u8(tb[VTAP_A_SESSION_ENCAP]);
+	}
+
+	if (r4 && r6) {
+		NL_SET_ERR_MSG_ATTR(extack, r6, "give one remote address, IPv4 or IPv6");
+		return -EINVAL;
+	}
+	if (l4 && l6) {
+		NL_SET_ERR_MSG_ATTR(extack, l6, "give one local address, IPv4 or IPv6");
+		return -EINVAL;
+	}
+	if (create && !r4 && !r6) {
+		NL_SET_ERR_MSG_MOD(extack, "a remote address is required");
+		NL_SET_ERR_ATTR_MISS(extack, NULL, VTAP_A_SESSION_REMOTE4);
+		return -EINVAL;
+	}
+	if (r4) {
+		__be32 a = nla_get_in_addr(r4);
+
+		if (!vtap_addr4_ok(a)) {
+			NL_SET_ERR_MSG_ATTR(extack, r4,
+					    "remote must be a unicast address");
+			return -EINVAL;
+		}
+		if (p->family != AF_INET)
+			p->has_local = false;
+		p->family = AF_INET;
+		p->remote4 = a;
+	} else if (r6) {
+		struct in6_addr a = nla_get_in6_addr(r6);
+
+		if (!vtap_addr6_ok(&a)) {
+			NL_SET_ERR_MSG_ATTR(extack, r6,
+					    "remote must be a unicast address");
+			return -EINVAL;
+		}
+		if (p->family != AF_INET6)
+			p->has_local = false;
+		p->family = AF_INET6;
+		p->remote6 = a;
+	}
+	if (l4) {
+		if (p->family != AF_INET) {
+			NL_SET_ERR_MSG_ATTR(extack, l4,
+					    "local and remote addresses must be of one family");
+			return -EINVAL;
+		}
+		p->local4 = nla_get_in_addr(l4);
+		if (!vtap_addr4_ok(p->local4)) {
+			NL_SET_ERR_MSG_ATTR(extack, l4,
+					    "local must be a unicast address");
+			return -EINVAL;
+		}
+		p->has_local = true;
+	} else if (l6) {
+		if (p->family != AF_INET6) {
+			NL_SET_ERR_MSG_ATTR(extack, l6,
+					    "local and remote addresses must be of one family");
+			return -EINVAL;
+		}
+		p->local6 = nla_get_in6_addr(l6);
+		if (!vtap_addr6_ok(&p->local6)) {
+			NL_SET_ERR_MSG_ATTR(extack, l6,
+					    "local must be a unicast address");
+			return -EINVAL;
+		}
+		p->has_local = true;
+	}
+
+	if (tb[VTAP_A_SESSION_KEY]) {
+		if (p->encap != VTAP_ENCAP_GRE) {
+			NL_SET_ERR_MSG_ATTR(extack, tb[VTAP_A_SESSION_KEY],
+					    "a key is only for encap gre (ERSPAN uses the session id)");
+			return -EINVAL;
+		}
+		p->key = nla_get_u32(tb[VTAP_A_SESSION_KEY]);
+		p->has_key = true;
+	}
+	if (tb[VTAP_A_SESSION_TTL])
+		p->ttl = nla_get_u8(tb[VTAP_A_SESSION_TTL]);
+	if (tb[VTAP_A_SESSION_TOS])
+		p->tos = nla_get_u8(tb[VTAP_A_SESSION_TOS]);
+	if (tb[VTAP_A_SESSION_HWID] || tb[VTAP_A_SESSION_GRA]) {
+		struct nlattr *a = tb[VTAP_A_SESSION_HWID] ?: tb[VTAP_A_SESSION_GRA];
+
+		if (p->encap != VTAP_ENCAP_ERSPAN3) {
+			NL_SET_ERR_MSG_ATTR(extack, a,
+					    "hwid and gra are only for encap erspan3");
+			return -EINVAL;
+		}
+		if (tb[VTAP_A_SESSION_HWID])
+			p->hwid = nla_get_u8(tb[VTAP_A_SESSION_HWID]);
+		if (tb[VTAP_A_SESSION_GRA])
+			p->gra = nla_get_u8(tb[VTAP_A_SESSION_GRA]);
+	}
+	return 0;
+}
+
+/* Find the session a request names (by NAME or ID); lock held. */
+static struct vtap_session *vtap_session_lookup(struct vtap_net *vn,
+						struct genl_info *info)
+{
+	struct nlattr **tb = info->attrs;
+	struct vtap_session *s = NULL;
+
+	if (tb[VTAP_A_SESSION_NAME]) {
+		s = vtap_session_find_name(vn, nla_data(tb[VTAP_A_SESSION_NAME]));
+		if (s && tb[VTAP_A_SESSION_ID] &&
+		    s->id != nla_get_u32(tb[VTAP_A_SESSION_ID])) {
+			NL_SET_ERR_MSG_ATTR(info->extack, tb[VTAP_A_SESSION_ID],
+					    "name and id name different sessions");
+			return ERR_PTR(-EINVAL);
+		}
+	} else if (tb[VTAP_A_SESSION_ID]) {
+		s = xa_load(&vn->sessions, nla_get_u32(tb[VTAP_A_SESSION_ID]));
+	} else {
+		NL_SET_ERR_MSG_MOD(info->extack, "name the session (name or id)");
+		NL_SET_ERR_ATTR_MISS(info->extack, NULL, VTAP_A_SESSION_NAME);
+		return ERR_PTR(-EINVAL);
+	}
+	if (!s) {
+		NL_SET_ERR_MSG_MOD(info->extack, "no such session");
+		return ERR_PTR(-ENOENT);
+	}
+	return s;
+}
+
+/* ---- sessions: commands ------------------------------------------------ */
+
+/**
+ * vtap_nl_session_new - create a session
+ * @skb: the request
+ * @info: its attributes, see VTAP_CMD_SESSION_NEW
+ *
+ * Return: 0 or a negative errno; nothing changes on error.
+ */
+static int vtap_nl_session_new(struct sk_buff *skb, struct genl_info *info)
+{
+	struct net *net = genl_info_net(info);
+	struct vtap_net *vn = vtap_net(net);
+	struct sk_buff *reply, *event;
+	struct vtap_session *s;
+	struct vtap_params *p;
+	u32 id = 0;
+	int err;
+
+	if (GENL_REQ_ATTR_CHECK(info, VTAP_A_SESSION_NAME) ||
+	    GENL_REQ_ATTR_CHECK(info, VTAP_A_SESSION_ENCAP))
+		return -EINVAL;
+	if (!nla_len(info->attrs[VTAP_A_SESSION_NAME]) ||
+	    !*(char *)nla_data(info->attrs[VTAP_A_SESSION_NAME])) {
+		NL_SET_ERR_MSG_ATTR(info->extack, info->attrs[VTAP_A_SESSION_NAME],
+				    "the name must not be empty");
+		return -EINVAL;
+	}
+	if (info->attrs[VTAP_A_SESSION_ID])
+		id = nla_get_u32(info->attrs[VTAP_A_SESSION_ID]);
+
+	p = kzalloc(sizeof(*p), GFP_KERNEL);
+	if (!p)
+		return -ENOMEM;
+	p->ttl = 64;
+	err = vtap_params_parse(info, p, true);
+	if (err)
+		goto err_params;
+
+	reply = genlmsg_new(NLMSG_DEFAULT_SIZE, GFP_KERNEL);
+	if (!reply) {
+		err = -ENOMEM;
+		goto err_params;
+	}
+
+	mutex_lock(&vn->lock);
+	s = vtap_session_create(vn, nla_data(info->attrs[VTAP_A_SESSION_NAME]),
+				id, p, info->extack);
+	if (IS_ERR(s)) {
+		mutex_unlock(&vn->lock);
+		nlmsg_free(reply);
+		err = PTR_ERR(s);
+		goto err_params;
+	}
+	err = vtap_session_fill(reply, s, p, info->snd_portid, info->snd_seq,
+				0, VTAP_CMD_SESSION_NEW, NULL);
+	event = vtap_session_event(net, s, p, VTAP_CMD_SESSION_NEW);
+	mutex_unlock(&vn->lock);
+
+	vtap_session_notify(net, event);
+	if (err) {	/* cannot happen with NLMSG_DEFAULT_SIZE */
+		nlmsg_free(reply);
+		return 0;
+	}
+	return genlmsg_reply(reply, info);
+
+err_params:
+	kfree(p);
+	return err;
+}
+
+/**
+ * vtap_nl_session_del - delete a session
+ * @skb: the request
+ * @info: VTAP_A_SESSION_NAME or VTAP_A_SESSION_ID
+ *
+ * Copies already handed to the underlay still go out; no new copy is made
+ * once this returns.
+ *
+ * Return: 0 or a negative errno.
+ */
+static int vtap_nl_session_del(struct sk_buff *skb, struct genl_info *info)
+{
+	struct net *net = genl_info_net(info);
+	struct vtap_net *vn = vtap_net(net);
+	struct vtap_session *s;
+	struct sk_buff *event;
+
+	mutex_lock(&vn->lock);
+	s = vtap_session_lookup(vn, info);
+	if (IS_ERR(s)) {
+		mutex_unlock(&vn->lock);
+		return PTR_ERR(s);
+	}
+	event = vtap_session_event(net, s, rcu_dereference_protected(s->params,
+				   lockdep_is_held(&vn->lock)),
+				   VTAP_CMD_SESSION_DEL);
+	vtap_session_destroy(vn, s);
+	mutex_unlock(&vn->lock);
+
+	vtap_session_notify(net, event);
+	return 0;
+}
+
+/**
+ * vtap_nl_session_set - change a session's parameters
+ * @skb: the request
+ * @info: the session's NAME or ID, then the attributes to change
+ *
+ * The change is atomic: the data path sees the old or the new parameters.
+ *
+ * Return: 0 or a negative errno; nothing changes on error.
+ */
+static int vtap_nl_session_set(struct sk_buff *skb, struct genl_info *info)
+{
+	struct net *net = genl_info_net(info);
+	struct vtap_net *vn = vtap_net(net);
+	struct sk_buff *reply, *event;
+	struct vtap_params *p, *old;
+	struct vtap_session *s;
+	int err;
+
+	p = kzalloc(sizeof(*p), GFP_KERNEL);
+	reply = genlmsg_new(NLMSG_DEFAULT_SIZE, GFP_KERNEL);
+	if (!p || !reply) {
+		err = -ENOMEM;
+		goto err_free;
+	}
+
+	mutex_lock(&vn->lock);
+	s = vtap_session_lookup(vn, info);
+	if (IS_ERR(s)) {
+		err = PTR_ERR(s);
+		goto err_unlock;
+	}
+	old = rcu_dereference_protected(s->params, lockdep_is_held(&vn->lock));
+	*p = *old;
+	err = vtap_params_parse(info, p, false);
+	if (err)
+		goto err_unlock;
+	vtap_session_replace_params(s, p);
+	vn->genid++;
+	err = vtap_session_fill(reply, s, p, info->snd_portid, info->snd_seq,
+				0, VTAP_CMD_SESSION_SET, NULL);
+	event = vtap_session_event(net, s, p, VTAP_CMD_SESSION_SET);
+	mutex_unlock(&vn->lock);
+
+	vtap_session_notify(net, event);
+	if (err) {
+		nlmsg_free(reply);
+		return 0;
+	}
+	return genlmsg_reply(reply, info);
+
+err_unlock:
+	mutex_unlock(&vn->lock);
+err_free:
+	nlmsg_free(reply);
+	kfree(p);
+	return err;
+}
+
+/**
+ * vtap_nl_session_get - report one session
+ * @skb: the request
+ * @info: VTAP_A_SESSION_NAME or VTAP_A_SESSION_ID
+ *
+ * Return: 0 or a negative errno.
+ */
+static int vtap_nl_session_get(struct sk_buff *skb, struct genl_info *info)
+{
+	struct vtap_net *vn = vtap_net(genl_info_net(info));
+	struct vtap_session *s;
+	struct sk_buff *reply;
+	int err;
+
+	reply = genlmsg_new(NLMSG_DEFAULT_SIZE, GFP_KERNEL);
+	if (!reply)
+		return -ENOMEM;
+
+	mutex_lock(&vn->lock);
+	s = vtap_session_lookup(vn, info);
+	if (IS_ERR(s)) {
+		mutex_unlock(&vn->lock);
+		nlmsg_free(reply);
+		return PTR_ERR(s);
+	}
+	err = vtap_session_fill(reply, s,
+				rcu_dereference_protected(s->params,
+							  lockdep_is_held(&vn->lock)),
+				info->snd_portid, info->snd_seq, 0,
+				VTAP_CMD_SESSION_GET, NULL);
+	mutex_unlock(&vn->lock);
+	if (err) {
+		nlmsg_free(reply);
+		return err;
+	}
+	return genlmsg_reply(reply, info);
+}
+
+/**
+ * vtap_nl_session_dump - report every session of the namespace
+ * @skb: where to write
+ * @cb: cb->args[0] is the lowest session id not yet reported
+ *
+ * Return: the message length, 0 when done, or a negative errno.
+ */
+static int vtap_nl_session_dump(struct sk_buff *skb, struct netlink_callback *cb)
+{
+	struct vtap_net *vn = vtap_net(sock_net(skb->sk));
+	struct vtap_session *s;
+	unsigned long id;
+	int err = 0;
+
+	rcu_read_lock();
+	cb->seq = READ_ONCE(vn->genid);
+	xa_for_each_start(&vn->sessions, id, s, cb->args[0]) {
+		err = vtap_session_fill(skb, s, rcu_dereference(s->params),
+					NETLINK_CB(cb->skb).portid,
+					cb->nlh->nlmsg_seq, NLM_F_MULTI,
+					VTAP_CMD_SESSION_GET, cb);
+		if (err)
+			break;
+		cb->args[0] = id + 1;	/* resume after the last one sent */
+	}
+	rcu_read_unlock();
+	if (err && !skb->len)
+		return err;
+	return skb->len;
+}
+
+static const struct genl_ops vtap_genl_ops[] = {
+	{
+		.cmd	= VTAP_CMD_INFO_GET,
+		.doit	= vtap_nl_info_get,
+	},
+	{
+		.cmd	= VTAP_CMD_SESSION_NEW,
+		.doit	= vtap_nl_session_new,
+		.policy	= vtap_session_policy,
+		.maxattr = VTAP_A_SESSION_MAX,
+		.flags	= GENL_UNS_ADMIN_PERM,
+	},
+	{
+		.cmd	= VTAP_CMD_SESSION_DEL,
+		.doit	= vtap_nl_session_del,
+		.policy	= vtap_session_policy,
+		.maxattr = VTAP_A_SESSION_MAX,
+		.flags	= GENL_UNS_ADMIN_PERM,
+	},
+	{
+		.cmd	= VTAP_CMD_SESSION_GET,
+		.doit	= vtap_nl_session_get,
+		.dumpit	= vtap_nl_session_dump,
+		.policy	= vtap_session_policy,
+		.maxattr = VTAP_A_SESSION_MAX,
+	},
+	{
+		.cmd	= VTAP_CMD_SESSION_SET,
+		.doit	= vtap_nl_session_set,
+		.policy	= vtap_session_policy,
+		.maxattr = VTAP_A_SESSION_MAX,
+		.flags	= GENL_UNS_ADMIN_PERM,
+	},
+};
+
+static struct genl_family vtap_genl_family __ro_after_init = {
+	.name		= VTAP_GENL_NAME,
+	.version	= VTAP_GENL_VERSION,
+	.netnsok	= true,
+	.parallel_ops	= true,
+	.ops		= vtap_genl_ops,
+	.n_ops		= ARRAY_SIZE(vtap_genl_ops),
+	.mcgrps		= vtap_mcgrps,
+	.n_mcgrps	= ARRAY_SIZE(vtap_mcgrps),
+	.module		= THIS_MODULE,
+};
+
+int __init vtap_genl_init(void)
+{
+	return genl_register_family(&vtap_genl_family);
+}
+
+void vtap_genl_exit(void)
+{
+	genl_unregister_family(&vtap_genl_family);
+}

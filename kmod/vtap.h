@@ -1,0 +1,129 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * vtap internal interfaces.
+ */
+#ifndef _VTAP_H
+#define _VTAP_H
+
+#include <linux/in6.h>
+#include <linux/mutex.h>
+#include <linux/netdevice.h>
+#include <linux/percpu.h>
+#include <linux/rcupdate.h>
+#include <linux/u64_stats_sync.h>
+#include <linux/xarray.h>
+#include <net/genetlink.h>
+#include <net/net_namespace.h>
+#include <net/netns/generic.h>
+#include <uapi/linux/vtap.h>
+
+#include "vtap_version.h"
+
+/*
+ * DOC: Locking
+ *
+ * Sessions belong to a network namespace (struct vtap_net).  All changes to
+ * a namespace's sessions (create, change, delete, namespace teardown) happen
+ * under that namespace's mutex, vtap_net.lock, which is only ever taken from
+ * process context (genetlink handlers, pernet exit) and never nests inside
+ * RTNL or any other vtap lock.
+ *
+ * The data path (bpf_vtap_mirror(), called from TC programs in softirq or
+ * with BHs disabled) never takes a lock: it finds a session with xa_load()
+ * under RCU and only reads it, apart from the per-CPU counters, which are
+ * updated with this_cpu operations inside u64_stats sections.
+ *
+ * A session's parameters are immutable: SESSION_SET builds a new struct
+ * vtap_params and publishes it with rcu_assign_pointer(); the old one is
+ * freed after a grace period.  A deleted session is unlinked from the xarray
+ * under the mutex and freed with call_rcu(), so a data path reader holding
+ * rcu_read_lock() can finish with it.  Module exit waits for all those
+ * callbacks with rcu_barrier().
+ *
+ * Genetlink dumps walk the xarray under RCU; vtap_net.genid changes on every
+ * modification so that an interrupted dump is flagged NLM_F_DUMP_INTR.
+ */
+
+struct vtap_net {
+	struct mutex lock;		/* serialises all changes, see above */
+	struct xarray sessions;		/* id -> struct vtap_session, RCU readers */
+	unsigned int nsessions;		/* under lock */
+	unsigned int genid;		/* bumped on every change, for dumps */
+};
+
+/* What a session does, replaced as a whole by SESSION_SET. */
+struct vtap_params {
+	u8 encap;			/* enum vtap_encap */
+	u8 family;			/* AF_INET or AF_INET6 */
+	u8 ttl;
+	u8 tos;
+	u8 hwid;
+	u8 gra;				/* enum vtap_gra */
+	bool has_key;
+	bool has_local;
+	u32 key;
+	union {
+		__be32 remote4;
+		struct in6_addr remote6;
+	};
+	union {
+		__be32 local4;
+		struct in6_addr local6;
+	};
+	struct rcu_head rcu;
+};
+
+/* Per-CPU session counters, indexed by VTAP_A_STATS_* - 1. */
+#define VTAP_NSTATS (VTAP_A_STATS_MAX - 1)	/* all but UNSPEC and PAD */
+
+struct vtap_pcpu_stats {
+	u64_stats_t cnt[VTAP_NSTATS];
+	struct u64_stats_sync syncp;
+};
+
+struct vtap_session {
+	u32 id;
+	char name[VTAP_NAME_MAX];
+	struct vtap_params __rcu *params;
+	struct vtap_pcpu_stats __percpu *stats;
+	struct rcu_head rcu;
+};
+
+/* main.c */
+extern unsigned int vtap_net_id;
+
+static inline struct vtap_net *vtap_net(const struct net *net)
+{
+	return net_generic(net, vtap_net_id);
+}
+
+/* session.c */
+struct vtap_session *vtap_session_create(struct vtap_net *vn, const char *name,
+					 u32 id, struct vtap_params *p,
+					 struct netlink_ext_ack *extack);
+void vtap_session_destroy(struct vtap_net *vn, struct vtap_session *s);
+void vtap_session_replace_params(struct vtap_session *s,
+				 struct vtap_params *p);
+struct vtap_session *vtap_session_find_name(struct vtap_net *vn,
+					    const char *name);
+void vtap_sessions_flush(struct vtap_net *vn);
+void vtap_session_stats_read(const struct vtap_session *s,
+			     u64 out[VTAP_NSTATS]);
+
+static inline void vtap_stats_inc(struct vtap_session *s, int attr)
+{
+	struct vtap_pcpu_stats *st = this_cpu_ptr(s->stats);
+
+	u64_stats_update_begin(&st->syncp);
+	u64_stats_inc(&st->cnt[attr - 1]);
+	u64_stats_update_end(&st->syncp);
+}
+
+/* netlink.c */
+int vtap_genl_init(void);
+void vtap_genl_exit(void);
+
+/* kfunc.c */
+int vtap_kfunc_init(void);
+
+#endif /* _VTAP_H */
