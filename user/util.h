@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* vtapctl: argument parsing and output helpers shared by all subcommands. */
+#ifndef VTAPCTL_UTIL_H
+#define VTAPCTL_UTIL_H
+
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+/* Exit codes: see Documentation/vtapctl.8 ("EXIT STATUS"). */
+enum vtap_exit {
+	VTAP_EXIT_OK		= 0,
+	VTAP_EXIT_FAIL		= 1,	/* the operation failed */
+	VTAP_EXIT_USAGE		= 2,	/* bad command line or argument */
+	VTAP_EXIT_NOMODULE	= 3,	/* vtap.ko is not loaded */
+	VTAP_EXIT_PERM		= 4,	/* not permitted (CAP_NET_ADMIN) */
+	VTAP_EXIT_NOENT		= 5,	/* no such object */
+	VTAP_EXIT_EXIST		= 6,	/* object exists already */
+	VTAP_EXIT_LIMIT		= 7,	/* out of ids, memory or table space */
+};
+
+int exit_code_for_errno(int err);
+
+struct vtap_addr {
+	int family;			/* AF_INET or AF_INET6 */
+	union {
+		struct in_addr v4;
+		struct in6_addr v6;
+	};
+};
+
+int parse_u32(const char *s, uint32_t min, uint32_t max, uint32_t *out);
+int parse_addr(const char *s, struct vtap_addr *a);
+const char *format_addr(const struct vtap_addr *a, char *buf, size_t len);
+int parse_keyword(const char *s, const char *const *words, int n);
+bool matches(const char *arg, const char *word);
+
+/* Output: plain text or, with -j, JSON (iproute2 style). */
+extern bool json_output;
+void out_open_array(void);
+void out_close_array(void);
+void out_open_obj(void);
+void out_close_obj(void);
+void out_open_nested(const char *key);
+void out_close_nested(void);
+void out_str(const char *key, const char *fmt, const char *val);
+void out_u64(const char *key, const char *fmt, uint64_t val);
+void out_bool(const char *key, const char *fmt, bool val);
+void out_text(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void out_buffer_begin(void);
+void out_buffer_restart(void);
+void out_buffer_end(bool print);
+void json_escape(const char *s, char *buf, size_t len);
+
+void errorf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#endif
