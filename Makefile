@@ -1,0 +1,153 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# vtap: kernel module (kmod/), BPF programs (bpf/) and vtapctl (user/).
+#
+#   make               build everything (module with BTF, BPF objects, vtapctl)
+#   make check         the whole test suite (host tier, then guest tier)
+#   make demo          boot the test VM and mirror two VMs' traffic to a collector
+#   make deps          install the Debian packages the build and tests need
+#   make style         checkpatch.pl on the kernel sources
+#   make sparse        sparse (C=2) over the module
+#   make clean
+#
+# KVER/KDIR: the kernel to build the module for.  By default the running
+# kernel when its headers are installed, else the newest Debian 6.1 kernel
+# in /lib/modules (the test VM's kernel).  The module is built against a
+# private copy of the headers that has vmlinux (for module BTF) and
+# resolve_btfids, made by tools/kbuild/prepare; pass KDIR= to use your own.
+
+TOP		:= $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
+BUILD		:= $(TOP)/build
+V		?= 0
+Q		:= $(if $(filter 1,$(V)),,@)
+
+KVER		?= $(shell if [ -d /lib/modules/$$(uname -r)/build ]; then uname -r; \
+			   else $(TOP)/tools/kbuild/kver 2>/dev/null; fi)
+KDIR_AUTO	= $(shell $(TOP)/tools/kbuild/prepare $(KVER))
+KMAKE		= $(MAKE) -C $(or $(KDIR),$(KDIR_AUTO)) M=$(TOP) VTAP_WERROR=y \
+		  $(if $(KDIR),,RESOLVE_BTFIDS=$(KDIR_AUTO)/resolve_btfids)
+
+CC		?= gcc
+CLANG		?= clang
+BPFTOOL		?= bpftool
+PKGS		:= libnl-genl-3.0 libbpf
+USER_CFLAGS	:= -std=gnu11 -O2 -g -Wall -Wextra -Werror -Wshadow \
+		   -Wstrict-prototypes -Wmissing-prototypes -D_GNU_SOURCE \
+		   -I$(TOP)/include/uapi -I$(TOP)/include -I$(BUILD)/bpf \
+		   $(EXTRA_CFLAGS)
+USER_LIBS	= $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+USER_PKGCFLAGS	= $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+BPF_CFLAGS	:= -O2 -g -Wall -Werror -target bpf -D__TARGET_ARCH_x86 \
+		   -I$(TOP)/include/uapi -I$(TOP)/include \
+		   -I/usr/include/$(shell gcc -dumpmachine 2>/dev/null)
+
+BPF_SRCS	:= $(wildcard bpf/*.bpf.c)
+# Each program also has a "-rec" variant that records its decisions instead of
+# calling the module's kfunc (see include/vtap_bpf.h), for host-side tests.
+BPF_NAMES	:= $(patsubst bpf/%.bpf.c,%,$(BPF_SRCS))
+BPF_OBJS	:= $(foreach n,$(BPF_NAMES),$(BUILD)/bpf/$(n).bpf.o $(BUILD)/bpf/$(n)-rec.bpf.o)
+BPF_SKELS	:= $(patsubst %.bpf.o,%.skel.h,$(BPF_OBJS))
+USER_SRCS	:= $(wildcard user/*.c)
+USER_HDRS	:= $(wildcard user/*.h) $(wildcard include/*.h include/uapi/linux/*.h)
+VTAPCTL		:= $(BUILD)/vtapctl
+
+.PHONY: all module bpf user deps check check-host check-guest demo style \
+	sparse clean help
+.DEFAULT_GOAL := all
+
+all: module bpf user selftests
+
+help:
+	$(Q)sed -n '3,18p' $(TOP)/Makefile | sed 's/^# \{0,1\}//'
+
+deps:
+	$(Q)$(TOP)/tools/deps
+
+module:
+	$(Q)test -n "$(KVER)$(KDIR)" || { echo "no kernel headers found: run 'make deps' or set KDIR=" >&2; exit 1; }
+	$(Q)$(KMAKE) modules
+
+bpf: $(BPF_OBJS) $(BPF_SKELS)
+
+$(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c $(wildcard bpf/*.h) $(USER_HDRS)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(BUILD)/bpf/%-rec.bpf.o: bpf/%.bpf.c $(wildcard bpf/*.h) $(USER_HDRS)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -DVTAP_RECORD -c $< -o $@
+
+$(BUILD)/bpf/%.skel.h: $(BUILD)/bpf/%.bpf.o
+	$(Q)$(BPFTOOL) gen skeleton $< name $(subst -,_,$*) > $@.tmp && mv $@.tmp $@
+
+user: $(VTAPCTL)
+
+$(VTAPCTL): $(USER_SRCS) $(USER_HDRS) $(BPF_SKELS)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(USER_CFLAGS) $(USER_PKGCFLAGS) -o $@ $(USER_SRCS) $(USER_LIBS)
+
+# vtapctl built with ASan and UBSan, for the tests.
+ASAN_VTAPCTL	:= $(BUILD)/asan/vtapctl
+$(ASAN_VTAPCTL): $(USER_SRCS) $(USER_HDRS) $(BPF_SKELS)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(USER_CFLAGS) -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
+		-fno-sanitize-recover=undefined $(USER_PKGCFLAGS) -o $@ $(USER_SRCS) $(USER_LIBS)
+
+# The test suite: host tier (unit tests, BPF_PROG_TEST_RUN, netns without the
+# module), then guest tier (tools/vm/run with the freshly built module).
+check:
+	$(Q)$(TOP)/tools/deps --quiet
+	$(Q)$(MAKE) --no-print-directory -C $(TOP) all
+	$(Q)$(TOP)/selftests/run $(if $(TIERS),--tiers "$(TIERS)")
+
+check-host:
+	$(Q)$(MAKE) --no-print-directory -C $(TOP) check TIERS=host
+
+check-guest:
+	$(Q)$(MAKE) --no-print-directory -C $(TOP) check TIERS=guest
+
+demo:
+	$(Q)$(TOP)/tools/deps --quiet
+	$(Q)$(MAKE) --no-print-directory -C $(TOP) all
+	$(Q)$(TOP)/tools/vm/run $(TOP)/tools/demo/demo.sh
+
+# BIT_MACRO: the UAPI and shared headers are also compiled by userspace and
+# BPF programs, where BIT() does not exist.
+CHECKPATCH	?= $(TOP)/tools/kbuild/checkpatch
+style:
+	$(Q)$(CHECKPATCH) --no-tree --strict --terse --show-types \
+		--ignore SPDX_LICENSE_TAG,FILE_PATH_CHANGES,BIT_MACRO \
+		-f $(filter-out %.mod.c,$(wildcard kmod/*.c)) kmod/*.h include/uapi/linux/vtap.h \
+		include/vtap_bpf.h
+
+sparse:
+	$(Q)touch kmod/*.c && $(KMAKE) C=2 CF="-D__CHECK_ENDIAN__" modules 2>&1 | \
+		tee $(BUILD)/sparse.log | grep -E 'warning|error' && exit 1 || true
+
+clean:
+	$(Q)if [ -n "$(KDIR)" ] || [ -d "$${VTAP_CACHE:-$${XDG_CACHE_HOME:-$$HOME/.cache}/vtap}/kbuild-$(KVER)" ]; then \
+		$(KMAKE) clean >/dev/null; fi
+	$(Q)rm -rf $(BUILD) kmod/*.o kmod/*.ko kmod/*.mod kmod/*.mod.c kmod/.*.cmd \
+		kmod/modules.order modules.order Module.symvers .*.cmd
+
+# ---- selftests ------------------------------------------------------------
+KSFT_DIR	= $(shell $(TOP)/tools/kbuild/ksft-headers)
+ST_HOST		:= $(BUILD)/selftests/host
+ST_CFLAGS	= $(USER_CFLAGS) -Wno-missing-prototypes -Wno-shadow -Wno-sign-compare \
+		  -Wno-unused-parameter -isystem $(KSFT_DIR)
+
+.PHONY: selftests
+ST_GUEST	:= $(BUILD)/selftests/guest
+selftests: $(ASAN_VTAPCTL) $(ST_HOST)/unit_util $(ST_HOST)/bpf_classify $(ST_GUEST)/genl_policy
+
+$(ST_GUEST)/genl_policy: selftests/guest/genl_policy.c include/uapi/linux/vtap.h
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(ST_CFLAGS) -o $@ $<
+
+$(ST_HOST)/unit_util: selftests/host/unit_util.c user/util.c user/util.h
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(ST_CFLAGS) -o $@ selftests/host/unit_util.c user/util.c
+
+$(ST_HOST)/bpf_classify: selftests/host/bpf_classify.c $(BUILD)/bpf/vtap-rec.skel.h include/vtap_bpf.h
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(ST_CFLAGS) $(USER_PKGCFLAGS) -o $@ $< $(USER_LIBS)

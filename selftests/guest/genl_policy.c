@@ -1,0 +1,441 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * vtap's generic netlink family against bad input, with raw netlink so that
+ * types and lengths can be wrong on purpose.  Needs vtap.ko loaded and
+ * CAP_NET_ADMIN (the test VM runs it as root).  Each rejection must carry
+ * the right errno and an extack message, and change nothing.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/genetlink.h>
+#include <linux/netlink.h>
+#include <linux/vtap.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "kselftest_harness.h"
+
+#ifndef SOL_NETLINK
+#define SOL_NETLINK 270
+#endif
+
+struct nlreq {
+	char buf[1024];
+	size_t len;
+};
+
+struct nlres {
+	int error;		/* 0 for an ACK, -errno for an error */
+	char msg[256];		/* extack message */
+	int nattrs;		/* attributes in a reply, if any */
+	unsigned int sessions;	/* VTAP_A_INFO_SESSIONS in an INFO reply */
+};
+
+static void req_init(struct nlreq *r, int family, int cmd, int flags)
+{
+	struct nlmsghdr *nlh = (void *)r->buf;
+	struct genlmsghdr *g = (void *)(nlh + 1);
+
+	memset(r, 0, sizeof(*r));
+	nlh->nlmsg_type = family;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | flags;
+	nlh->nlmsg_seq = 1;
+	g->cmd = cmd;
+	g->version = 1;
+	r->len = NLMSG_HDRLEN + GENL_HDRLEN;
+}
+
+static void req_attr(struct nlreq *r, int type, const void *data, size_t len)
+{
+	struct nlattr *a = (void *)(r->buf + r->len);
+
+	a->nla_type = type;
+	a->nla_len = NLA_HDRLEN + len;
+	memcpy((char *)a + NLA_HDRLEN, data, len);
+	r->len += NLA_ALIGN(a->nla_len);
+}
+
+static void req_u32(struct nlreq *r, int type, unsigned int v)
+{
+	req_attr(r, type, &v, 4);
+}
+
+static void req_u8(struct nlreq *r, int type, unsigned char v)
+{
+	req_attr(r, type, &v, 1);
+}
+
+static void req_str(struct nlreq *r, int type, const char *s)
+{
+	req_attr(r, type, s, strlen(s) + 1);
+}
+
+static int nl_open(void)
+{
+	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_GENERIC);
+	int one = 1;
+
+	if (fd < 0)
+		return -1;
+	setsockopt(fd, SOL_NETLINK, NETLINK_EXT_ACK, &one, sizeof(one));
+	setsockopt(fd, SOL_NETLINK, NETLINK_CAP_ACK, &one, sizeof(one));
+	return fd;
+}
+
+/* Send @r, read until the ACK/error; fill @res. */
+static int nl_talk(int fd, struct nlreq *r, struct nlres *res)
+{
+	struct nlmsghdr *nlh = (void *)r->buf;
+	char buf[8192];
+	ssize_t n;
+
+	memset(res, 0, sizeof(*res));
+	nlh->nlmsg_len = r->len;
+	if (send(fd, r->buf, r->len, 0) != (ssize_t)r->len)
+		return -1;
+	for (;;) {
+		n = recv(fd, buf, sizeof(buf), 0);
+		if (n < 0)
+			return -1;
+		for (nlh = (void *)buf; NLMSG_OK(nlh, n); nlh = NLMSG_NEXT(nlh, n)) {
+			if (nlh->nlmsg_type == NLMSG_ERROR) {
+				struct nlmsgerr *e = NLMSG_DATA(nlh);
+				struct nlattr *a;
+				int rem;
+
+				res->error = e->error;
+				if (!(nlh->nlmsg_flags & NLM_F_ACK_TLVS))
+					return 0;
+				a = (void *)(e + 1);
+				rem = nlh->nlmsg_len - NLMSG_HDRLEN - sizeof(*e);
+				while (rem >= NLA_HDRLEN && a->nla_len >= NLA_HDRLEN &&
+				       a->nla_len <= rem) {
+					if (a->nla_type == NLMSGERR_ATTR_MSG)
+						snprintf(res->msg, sizeof(res->msg), "%s",
+							 (char *)a + NLA_HDRLEN);
+					rem -= NLA_ALIGN(a->nla_len);
+					a = (void *)((char *)a + NLA_ALIGN(a->nla_len));
+				}
+				return 0;
+			}
+			if (nlh->nlmsg_type == NLMSG_DONE)
+				return 0;
+			{
+				struct genlmsghdr *g = NLMSG_DATA(nlh);
+				struct nlattr *a = (void *)((char *)g + GENL_HDRLEN);
+				int rem = nlh->nlmsg_len - NLMSG_HDRLEN - GENL_HDRLEN;
+
+				while (rem >= NLA_HDRLEN && a->nla_len >= NLA_HDRLEN &&
+				       a->nla_len <= rem) {
+					res->nattrs++;
+					if (g->cmd == VTAP_CMD_INFO_GET &&
+					    a->nla_type == VTAP_A_INFO_SESSIONS)
+						memcpy(&res->sessions,
+						       (char *)a + NLA_HDRLEN, 4);
+					rem -= NLA_ALIGN(a->nla_len);
+					a = (void *)((char *)a + NLA_ALIGN(a->nla_len));
+				}
+			}
+		}
+	}
+}
+
+static int resolve_family(int fd, const char *name)
+{
+	struct nlreq r;
+	char buf[8192];
+	struct nlmsghdr *nlh = (void *)r.buf;
+	ssize_t n;
+
+	req_init(&r, GENL_ID_CTRL, CTRL_CMD_GETFAMILY, 0);
+	req_str(&r, CTRL_ATTR_FAMILY_NAME, name);
+	nlh->nlmsg_len = r.len;
+	nlh->nlmsg_flags = NLM_F_REQUEST;
+	if (send(fd, r.buf, r.len, 0) < 0)
+		return -1;
+	n = recv(fd, buf, sizeof(buf), 0);
+	for (nlh = (void *)buf; NLMSG_OK(nlh, n); nlh = NLMSG_NEXT(nlh, n)) {
+		struct nlattr *a = (void *)((char *)NLMSG_DATA(nlh) + GENL_HDRLEN);
+		int rem = nlh->nlmsg_len - NLMSG_HDRLEN - GENL_HDRLEN;
+
+		if (nlh->nlmsg_type != GENL_ID_CTRL)
+			return -1;
+		while (rem >= NLA_HDRLEN && a->nla_len >= NLA_HDRLEN) {
+			if (a->nla_type == CTRL_ATTR_FAMILY_ID)
+				return *(unsigned short *)((char *)a + NLA_HDRLEN);
+			rem -= NLA_ALIGN(a->nla_len);
+			a = (void *)((char *)a + NLA_ALIGN(a->nla_len));
+		}
+	}
+	return -1;
+}
+
+FIXTURE(genl) {
+	int fd;
+	int family;
+	unsigned int sessions_before;
+};
+
+static unsigned int count_sessions(struct __test_metadata *_metadata,
+				   FIXTURE_DATA(genl) *self)
+{
+	struct nlreq r;
+	struct nlres res;
+
+	req_init(&r, self->family, VTAP_CMD_INFO_GET, 0);
+	EXPECT_EQ(0, nl_talk(self->fd, &r, &res));
+	EXPECT_EQ(0, res.error);
+	return res.sessions;
+}
+
+FIXTURE_SETUP(genl)
+{
+	self->fd = nl_open();
+	ASSERT_LE(0, self->fd);
+	self->family = resolve_family(self->fd, VTAP_GENL_NAME);
+	ASSERT_LT(0, self->family) TH_LOG("vtap family not registered: is vtap.ko loaded?");
+	self->sessions_before = count_sessions(_metadata, self);
+}
+
+FIXTURE_TEARDOWN(genl)
+{
+	/* Whatever the test sent, the session table must be as it was. */
+	EXPECT_EQ(self->sessions_before, count_sessions(_metadata, self))
+		TH_LOG("a rejected request changed the number of sessions");
+	close(self->fd);
+}
+
+/* A valid SESSION_NEW body that a test then spoils. */
+static void valid_new(struct nlreq *r, int family, const char *name)
+{
+	req_init(r, family, VTAP_CMD_SESSION_NEW, 0);
+	req_str(r, VTAP_A_SESSION_NAME, name);
+	req_u8(r, VTAP_A_SESSION_ENCAP, VTAP_ENCAP_ERSPAN2);
+	req_attr(r, VTAP_A_SESSION_REMOTE4, "\xc6\x33\x64\x02", 4); /* 198.51.100.2 */
+}
+
+#define EXPECT_REJECT(self, r, err, what) do {				\
+	struct nlres __res;						\
+	ASSERT_EQ(0, nl_talk((self)->fd, (r), &__res));			\
+	EXPECT_EQ(err, __res.error) TH_LOG("%s: error %d (%s), extack '%s'", \
+		what, __res.error, strerror(-__res.error), __res.msg);	\
+	EXPECT_NE(0, __res.msg[0]) TH_LOG("%s: no extack message", what); \
+} while (0)
+
+TEST_F(genl, info_reports_version)
+{
+	struct nlreq r;
+	struct nlres res;
+
+	req_init(&r, self->family, VTAP_CMD_INFO_GET, 0);
+	ASSERT_EQ(0, nl_talk(self->fd, &r, &res));
+	EXPECT_EQ(0, res.error);
+	EXPECT_LE(4, res.nattrs);
+}
+
+TEST_F(genl, valid_session_roundtrip)
+{
+	struct nlreq r;
+	struct nlres res;
+
+	valid_new(&r, self->family, "gp-valid");
+	ASSERT_EQ(0, nl_talk(self->fd, &r, &res));
+	ASSERT_EQ(0, res.error) TH_LOG("extack '%s'", res.msg);
+	EXPECT_EQ(self->sessions_before + 1, count_sessions(_metadata, self));
+	valid_new(&r, self->family, "gp-valid");
+	EXPECT_REJECT(self, &r, -EEXIST, "duplicate name");
+	req_init(&r, self->family, VTAP_CMD_SESSION_DEL, 0);
+	req_str(&r, VTAP_A_SESSION_NAME, "gp-valid");
+	ASSERT_EQ(0, nl_talk(self->fd, &r, &res));
+	EXPECT_EQ(0, res.error);
+}
+
+TEST_F(genl, unknown_command)
+{
+	struct nlreq r;
+	struct nlres res;
+
+	req_init(&r, self->family, VTAP_CMD_MAX + 7, 0);
+	ASSERT_EQ(0, nl_talk(self->fd, &r, &res));
+	EXPECT_EQ(-EOPNOTSUPP, res.error);
+}
+
+TEST_F(genl, unknown_attribute)
+{
+	struct nlreq r;
+
+	valid_new(&r, self->family, "gp-unknown");
+	req_u32(&r, VTAP_A_SESSION_MAX + 5, 1);
+	EXPECT_REJECT(self, &r, -EINVAL, "attribute above maxattr");
+}
+
+TEST_F(genl, attribute_on_info)
+{
+	struct nlreq r;
+
+	req_init(&r, self->family, VTAP_CMD_INFO_GET, 0);
+	req_u32(&r, 1, 1);
+	EXPECT_REJECT(self, &r, -EINVAL, "INFO_GET takes no attributes");
+}
+
+TEST_F(genl, wrong_length)
+{
+	struct nlreq r;
+	unsigned short id16 = 5;
+
+	valid_new(&r, self->family, "gp-len");
+	req_attr(&r, VTAP_A_SESSION_ID, &id16, 2);
+	EXPECT_REJECT(self, &r, -EINVAL, "u32 id sent as 2 bytes");
+
+	req_init(&r, self->family, VTAP_CMD_SESSION_NEW, 0);
+	req_str(&r, VTAP_A_SESSION_NAME, "gp-len6");
+	req_u8(&r, VTAP_A_SESSION_ENCAP, VTAP_ENCAP_GRE);
+	req_attr(&r, VTAP_A_SESSION_REMOTE6, "0123456789abcde", 15);
+	EXPECT_REJECT(self, &r, -ERANGE, "IPv6 address of 15 bytes");
+}
+
+TEST_F(genl, wrong_type)
+{
+	struct nlreq r;
+
+	/* A name that is not NUL-terminated. */
+	req_init(&r, self->family, VTAP_CMD_SESSION_NEW, 0);
+	req_attr(&r, VTAP_A_SESSION_NAME, "abcd", 4);
+	req_u8(&r, VTAP_A_SESSION_ENCAP, VTAP_ENCAP_GRE);
+	req_attr(&r, VTAP_A_SESSION_REMOTE4, "\xc6\x33\x64\x02", 4);
+	EXPECT_REJECT(self, &r, -EINVAL, "unterminated string");
+
+	/* The stats nest is reply-only. */
+	valid_new(&r, self->family, "gp-stats");
+	req_attr(&r, VTAP_A_SESSION_STATS, "", 0);
+	EXPECT_REJECT(self, &r, -EINVAL, "stats in a request");
+}
+
+TEST_F(genl, out_of_range)
+{
+	struct nlreq r;
+	char longname[VTAP_NAME_MAX + 1];
+
+	valid_new(&r, self->family, "gp-range");
+	req_u32(&r, VTAP_A_SESSION_ID, VTAP_SESSION_ID_MAX + 1);
+	EXPECT_REJECT(self, &r, -ERANGE, "id 1024");
+
+	valid_new(&r, self->family, "gp-range");
+	req_u32(&r, VTAP_A_SESSION_ID, 0);
+	EXPECT_REJECT(self, &r, -ERANGE, "id 0");
+
+	req_init(&r, self->family, VTAP_CMD_SESSION_NEW, 0);
+	req_str(&r, VTAP_A_SESSION_NAME, "gp-range");
+	req_u8(&r, VTAP_A_SESSION_ENCAP, VTAP_ENCAP_MAX + 1);
+	req_attr(&r, VTAP_A_SESSION_REMOTE4, "\xc6\x33\x64\x02", 4);
+	EXPECT_REJECT(self, &r, -ERANGE, "encap out of range");
+
+	memset(longname, 'x', sizeof(longname) - 1);
+	longname[sizeof(longname) - 1] = 0;
+	valid_new(&r, self->family, longname);
+	EXPECT_REJECT(self, &r, -EINVAL, "name too long");
+
+	valid_new(&r, self->family, "gp-range");
+	req_u8(&r, VTAP_A_SESSION_TTL, 0);
+	EXPECT_REJECT(self, &r, -ERANGE, "ttl 0");
+}
+
+TEST_F(genl, semantic_errors)
+{
+	struct nlreq r;
+
+	req_init(&r, self->family, VTAP_CMD_SESSION_NEW, 0);
+	req_str(&r, VTAP_A_SESSION_NAME, "gp-sem");
+	req_u8(&r, VTAP_A_SESSION_ENCAP, VTAP_ENCAP_GRE);
+	EXPECT_REJECT(self, &r, -EINVAL, "no remote address");
+
+	valid_new(&r, self->family, "gp-sem");
+	req_attr(&r, VTAP_A_SESSION_LOCAL6, "\x20\x01\x0d\xb8\0\0\0\0\0\0\0\0\0\0\0\x01", 16);
+	EXPECT_REJECT(self, &r, -EINVAL, "IPv6 local with IPv4 remote");
+
+	req_init(&r, self->family, VTAP_CMD_SESSION_NEW, 0);
+	req_str(&r, VTAP_A_SESSION_NAME, "gp-sem");
+	req_u8(&r, VTAP_A_SESSION_ENCAP, VTAP_ENCAP_GRE);
+	req_attr(&r, VTAP_A_SESSION_REMOTE4, "\xe0\0\0\x01", 4);	/* 224.0.0.1 */
+	EXPECT_REJECT(self, &r, -EINVAL, "multicast remote");
+
+	valid_new(&r, self->family, "gp-sem");
+	req_u32(&r, VTAP_A_SESSION_KEY, 5);
+	EXPECT_REJECT(self, &r, -EINVAL, "key on an erspan session");
+
+	valid_new(&r, self->family, "gp-sem");
+	req_u8(&r, VTAP_A_SESSION_HWID, 3);
+	EXPECT_REJECT(self, &r, -EINVAL, "hwid on erspan2");
+
+	req_init(&r, self->family, VTAP_CMD_SESSION_DEL, 0);
+	req_str(&r, VTAP_A_SESSION_NAME, "gp-nosuch");
+	EXPECT_REJECT(self, &r, -ENOENT, "delete an unknown session");
+
+	req_init(&r, self->family, VTAP_CMD_SESSION_DEL, 0);
+	EXPECT_REJECT(self, &r, -EINVAL, "delete without a name");
+}
+
+static int write_file(const char *path, const char *s)
+{
+	int fd = open(path, O_WRONLY);
+	int ok;
+
+	if (fd < 0)
+		return -1;
+	ok = write(fd, s, strlen(s)) == (ssize_t)strlen(s);
+	close(fd);
+	return ok ? 0 : -1;
+}
+
+/*
+ * A process in a new user namespace (its own uid mapped to root) is root
+ * there, with CAP_NET_ADMIN in
+ * that namespace, but the network namespace belongs to the initial user
+ * namespace: GENL_UNS_ADMIN_PERM must refuse it.  Reading stays allowed.
+ */
+TEST_F(genl, unprivileged_user_namespace)
+{
+	int status;
+	pid_t pid = fork();
+
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		struct nlreq r;
+		struct nlres res;
+		int fd;
+
+		if (unshare(CLONE_NEWUSER))
+			_exit(10);
+		write_file("/proc/self/setgroups", "deny");
+		if (write_file("/proc/self/uid_map", "0 0 1") ||
+		    write_file("/proc/self/gid_map", "0 0 1"))
+			_exit(11);
+		fd = nl_open();
+		if (fd < 0)
+			_exit(12);
+		valid_new(&r, self->family, "gp-unpriv");
+		if (nl_talk(fd, &r, &res) || res.error != -EPERM)
+			_exit(13);
+		req_init(&r, self->family, VTAP_CMD_SESSION_DEL, 0);
+		req_str(&r, VTAP_A_SESSION_NAME, "gp-unpriv");
+		if (nl_talk(fd, &r, &res) || res.error != -EPERM)
+			_exit(14);
+		req_init(&r, self->family, VTAP_CMD_INFO_GET, 0);
+		if (nl_talk(fd, &r, &res) || res.error != 0)
+			_exit(15);
+		_exit(0);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status))
+		TH_LOG("child step %d failed (10 unshare, 11 maps, 12 socket, "
+		       "13 NEW not EPERM, 14 DEL not EPERM, 15 INFO refused)",
+		       WEXITSTATUS(status));
+}
+
+TEST_HARNESS_MAIN

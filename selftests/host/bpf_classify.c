@@ -1,0 +1,229 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The TC classifier (bpf/vtap.bpf.c, record variant) under BPF_PROG_TEST_RUN
+ * on the host kernel: which sessions it asks for, with which port id and
+ * direction, and that it never changes the packet or drops it.
+ */
+#include <arpa/inet.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <linux/if_ether.h>
+#include <linux/ip.h>
+#include <linux/pkt_cls.h>
+#include <linux/udp.h>
+#include <string.h>
+
+#include "kselftest_harness.h"
+#include "vtap_bpf.h"
+#include "vtap-rec.skel.h"
+
+#define LO_IFINDEX 1	/* BPF_PROG_TEST_RUN runs tc programs on loopback */
+
+static void make_udp4(unsigned char *pkt, size_t len)
+{
+	struct ethhdr *eth = (void *)pkt;
+	struct iphdr *ip = (void *)(eth + 1);
+	struct udphdr *udp = (void *)(ip + 1);
+
+	memset(pkt, 0, len);
+	memcpy(eth->h_dest, "\x02\x00\x00\x00\x00\x02", 6);
+	memcpy(eth->h_source, "\x02\x00\x00\x00\x00\x01", 6);
+	eth->h_proto = htons(ETH_P_IP);
+	ip->version = 4;
+	ip->ihl = 5;
+	ip->ttl = 64;
+	ip->protocol = IPPROTO_UDP;
+	ip->tot_len = htons(len - sizeof(*eth));
+	inet_pton(AF_INET, "192.0.2.1", &ip->saddr);
+	inet_pton(AF_INET, "192.0.2.2", &ip->daddr);
+	udp->source = htons(1234);
+	udp->dest = htons(5678);
+	udp->len = htons(len - sizeof(*eth) - sizeof(*ip));
+}
+
+FIXTURE(classify) {
+	struct vtap_rec *skel;
+	unsigned char pkt[128];
+};
+
+FIXTURE_SETUP(classify)
+{
+	self->skel = vtap_rec__open_and_load();
+	ASSERT_NE(NULL, self->skel) TH_LOG("loading vtap-rec.bpf.o failed");
+	make_udp4(self->pkt, sizeof(self->pkt));
+}
+
+FIXTURE_TEARDOWN(classify)
+{
+	vtap_rec__destroy(self->skel);
+}
+
+/* Run @prog once on the fixture's packet; check it passed unchanged. */
+static int run_once(struct __test_metadata *_metadata,
+		    FIXTURE_DATA(classify) *self, struct bpf_program *prog)
+{
+	unsigned char out[256];
+	LIBBPF_OPTS(bpf_test_run_opts, o,
+		.data_in = self->pkt, .data_size_in = sizeof(self->pkt),
+		.data_out = out, .data_size_out = sizeof(out), .repeat = 1);
+	int err = bpf_prog_test_run_opts(bpf_program__fd(prog), &o);
+
+	EXPECT_EQ(0, err);
+	EXPECT_EQ(TC_ACT_OK, o.retval);
+	EXPECT_EQ(sizeof(self->pkt), o.data_size_out);
+	EXPECT_EQ(0, memcmp(out, self->pkt, sizeof(self->pkt)))
+		TH_LOG("the program changed the packet");
+	return err;
+}
+
+static void decisions(FIXTURE_DATA(classify) *self, struct vtap_decision *d,
+		      unsigned int n)
+{
+	int fd = bpf_map__fd(self->skel->maps.decisions);
+	__u32 i;
+
+	for (i = 0; i < n; i++)
+		bpf_map_lookup_elem(fd, &i, &d[i]);
+}
+
+static void reset_decisions(FIXTURE_DATA(classify) *self)
+{
+	struct vtap_decision zero = { 0 };
+	int fd = bpf_map__fd(self->skel->maps.decisions);
+	__u32 i;
+
+	for (i = 0; i <= VTAP_REC_MAX; i++)
+		bpf_map_update_elem(fd, &i, &zero, BPF_ANY);
+}
+
+static void set_port(FIXTURE_DATA(classify) *self, struct vtap_port *p)
+{
+	__u32 key = LO_IFINDEX;
+
+	bpf_map_update_elem(bpf_map__fd(self->skel->maps.ports), &key, p, BPF_ANY);
+}
+
+static struct vtap_port_stats port_stats(FIXTURE_DATA(classify) *self,
+					 __u32 slot)
+{
+	int ncpu = libbpf_num_possible_cpus(), i;
+	struct vtap_port_stats sum = { 0 }, v[ncpu];
+	int d;
+
+	bpf_map_lookup_elem(bpf_map__fd(self->skel->maps.port_stats), &slot, v);
+	for (i = 0; i < ncpu; i++)
+		for (d = 0; d < VTAP_NDIRS; d++) {
+			sum.packets[d] += v[i].packets[d];
+			sum.bytes[d] += v[i].bytes[d];
+			sum.mirrored[d] += v[i].mirrored[d];
+			sum.dropped[d] += v[i].dropped[d];
+		}
+	return sum;
+}
+
+TEST_F(classify, unmonitored_port_is_not_mirrored)
+{
+	struct vtap_decision d[1];
+
+	run_once(_metadata, self, self->skel->progs.vtap_tc_ingress);
+	run_once(_metadata, self, self->skel->progs.vtap_tc_egress);
+	decisions(self, d, 1);
+	EXPECT_EQ(0, d[0].session_id);
+}
+
+TEST_F(classify, out_direction_calls_each_session)
+{
+	struct vtap_port p = {
+		.port_id = 0x12345, .slot = 3,
+		.nsess = { [VTAP_DIR_OUT] = 2, [VTAP_DIR_IN] = 1 },
+		.sess = { [VTAP_DIR_OUT] = { 5, 9 }, [VTAP_DIR_IN] = { 7 } },
+	};
+	struct vtap_decision d[4];
+	struct vtap_port_stats st;
+
+	set_port(self, &p);
+	run_once(_metadata, self, self->skel->progs.vtap_tc_ingress);
+	decisions(self, d, 4);
+	ASSERT_EQ(2, d[0].session_id) TH_LOG("number of kfunc calls");
+	EXPECT_EQ(5, d[1].session_id);
+	EXPECT_EQ(9, d[2].session_id);
+	EXPECT_EQ(0x12345, d[1].port_id);
+	EXPECT_EQ(0, d[1].flags) TH_LOG("ingress of the VM port is direction out");
+	EXPECT_EQ(sizeof(self->pkt), d[1].len);
+	st = port_stats(self, 3);
+	EXPECT_EQ(1, st.packets[VTAP_DIR_OUT]);
+	EXPECT_EQ(sizeof(self->pkt), st.bytes[VTAP_DIR_OUT]);
+	EXPECT_EQ(2, st.mirrored[VTAP_DIR_OUT]);
+	EXPECT_EQ(0, st.packets[VTAP_DIR_IN]);
+}
+
+TEST_F(classify, in_direction_sets_flag)
+{
+	struct vtap_port p = {
+		.port_id = 42, .slot = 0,
+		.nsess = { [VTAP_DIR_IN] = 1 },
+		.sess = { [VTAP_DIR_IN] = { 7 } },
+	};
+	struct vtap_decision d[2];
+
+	set_port(self, &p);
+	run_once(_metadata, self, self->skel->progs.vtap_tc_ingress);
+	decisions(self, d, 2);
+	EXPECT_EQ(0, d[0].session_id) TH_LOG("no flow for direction out");
+	run_once(_metadata, self, self->skel->progs.vtap_tc_egress);
+	decisions(self, d, 2);
+	ASSERT_EQ(1, d[0].session_id);
+	EXPECT_EQ(7, d[1].session_id);
+	EXPECT_EQ(42, d[1].port_id);
+	EXPECT_EQ(VTAP_MIRROR_F_DIR_IN, d[1].flags);
+}
+
+TEST_F(classify, corrupt_session_count_is_bounded)
+{
+	struct vtap_port p = {
+		.port_id = 1, .slot = VTAP_MAX_PORTS + 5,	/* out of range */
+		.nsess = { [VTAP_DIR_OUT] = 200 },
+		.sess = { [VTAP_DIR_OUT] = { 1, 2, 3, 4, 5, 6, 7, 8 } },
+	};
+	struct vtap_decision d[1];
+
+	set_port(self, &p);
+	reset_decisions(self);
+	run_once(_metadata, self, self->skel->progs.vtap_tc_ingress);
+	decisions(self, d, 1);
+	EXPECT_EQ(VTAP_PORT_MAX_SESSIONS, d[0].session_id);
+}
+
+TEST_F(classify, short_packets_pass)
+{
+	/*
+	 * BPF_PROG_TEST_RUN itself refuses an IPv4 frame shorter than an IPv4
+	 * header, so the shortest frames carry another ethertype.
+	 */
+	static const unsigned int lens[] = { 15, 20, 33, 34, 42, 60 };
+	struct vtap_port p = {
+		.port_id = 1, .nsess = { [VTAP_DIR_OUT] = 1 },
+		.sess = { [VTAP_DIR_OUT] = { 3 } },
+	};
+	unsigned int i;
+
+	set_port(self, &p);
+	for (i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
+		unsigned char out[128];
+		struct ethhdr *eth = (void *)self->pkt;
+
+		eth->h_proto = htons(lens[i] < 34 ? 0x88b5 : ETH_P_IP);
+		LIBBPF_OPTS(bpf_test_run_opts, o,
+			.data_in = self->pkt, .data_size_in = lens[i],
+			.data_out = out, .data_size_out = sizeof(out));
+
+		ASSERT_EQ(0, bpf_prog_test_run_opts(
+				bpf_program__fd(self->skel->progs.vtap_tc_ingress), &o))
+			TH_LOG("length %u", lens[i]);
+		EXPECT_EQ(TC_ACT_OK, o.retval);
+		EXPECT_EQ(lens[i], o.data_size_out);
+		EXPECT_EQ(0, memcmp(out, self->pkt, lens[i]));
+	}
+}
+
+TEST_HARNESS_MAIN

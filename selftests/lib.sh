@@ -1,0 +1,128 @@
+# SPDX-License-Identifier: GPL-2.0
+# Shell helpers for vtap selftests: kselftest TAP output, unique network
+# namespaces with cleanup, busywait.  Source it; then call `t NAME CMD...`
+# for each check and `finish` at the end.
+#
+#   t NAME CMD...     run CMD; print "ok N NAME" or "not ok N NAME" (with its
+#                     output as "# " lines)
+#   tfail NAME CMD... the same, expecting CMD to fail
+#   skip NAME WHY     print "ok N NAME # SKIP WHY"
+#   finish            print the plan and exit 0, or 1 if anything failed
+
+VTAP_TOP=${VTAP_TOP:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
+VTAPCTL=${VTAPCTL:-$VTAP_TOP/build/vtapctl}
+BPFDIR=$VTAP_TOP/build/bpf
+export VTAP_TOP VTAPCTL
+
+KSFT_SKIP=4
+__n=0
+__fail=0
+__tlog=$(mktemp)
+echo "TAP version 13"
+
+__report() {	# NAME RC(0=pass)
+	__n=$((__n + 1))
+	if [ "$2" = 0 ]; then
+		echo "ok $__n $1"
+	else
+		echo "not ok $__n $1"
+		__fail=$((__fail + 1))
+		sed 's/^/# /' "$__tlog" | tail -n 30
+	fi
+}
+
+t() {
+	local name=$1 rc=0
+	shift
+	"$@" >"$__tlog" 2>&1 || rc=$?
+	__report "$name" "$rc"
+	return "$rc"
+}
+
+tfail() {
+	local name=$1 rc=0
+	shift
+	"$@" >"$__tlog" 2>&1 || rc=$?
+	if [ "$rc" = 0 ]; then
+		echo "(succeeded, should have failed)" >>"$__tlog"
+		__report "$name" 1
+		return 1
+	fi
+	__report "$name" 0
+}
+
+skip() {
+	__n=$((__n + 1))
+	echo "ok $__n $1 # SKIP $2"
+}
+
+# Assert helpers for use inside t: print what differed, return non-zero.
+expect_eq() {	# WHAT GOT WANT
+	[ "$2" = "$3" ] && return 0
+	echo "$1: got '$2', want '$3'"
+	return 1
+}
+
+expect_ge() {	# WHAT GOT MIN
+	[ "$2" -ge "$3" ] 2>/dev/null && return 0
+	echo "$1: got '$2', want >= '$3'"
+	return 1
+}
+
+# Exit status of a command, as a string, for expect_eq.
+status_of() {
+	local rc=0
+	"$@" >/dev/null 2>&1 || rc=$?
+	echo "$rc"
+}
+
+finish() {
+	echo "1..$__n"
+	rm -f "$__tlog"
+	[ "$__fail" = 0 ]
+	exit $?
+}
+
+# busywait TIMEOUT_MS CMD...: retry CMD until it succeeds or time runs out.
+busywait() {
+	local timeout=$1 start
+	shift
+	start=$(date +%s%3N)
+	while true; do
+		"$@" && return 0
+		[ $(($(date +%s%3N) - start)) -ge "$timeout" ] && return 1
+		sleep 0.1
+	done
+}
+
+# Network namespaces with unique names, removed by cleanup_netns (EXIT trap).
+__netns=()
+netns_new() {	# VAR: create a namespace, store its name in VAR
+	local name
+	name="vt-$1-$$-$RANDOM"
+	ip netns add "$name" || return 1
+	ip -n "$name" link set lo up
+	__netns+=("$name")
+	printf -v "$1" '%s' "$name"
+}
+
+cleanup_netns() {
+	local n
+	for n in "${__netns[@]}"; do
+		ip netns del "$n" 2>/dev/null
+	done
+	__netns=()
+}
+
+# Run a command in a namespace without remounting /sys (ip netns exec would
+# hide the bpffs mount and its pins).
+nsx() {
+	local ns=$1
+	shift
+	nsenter --net="/run/netns/$ns" "$@"
+}
+
+# vtapctl -j output through a python one-liner: jq-like field access.
+json_get() {	# EXPR  (reads JSON on stdin, prints eval of EXPR with `d`)
+	python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"
+}
