@@ -38,9 +38,12 @@ enum vtap_dir {
 #define VTAP_PORT_MAX_SESSIONS	8	/* sessions per port and direction */
 #define VTAP_PORT_ID_MAX	0xfffff	/* ERSPAN index: 20 bits */
 
+#define VTAP_PORT_F_OWN_CLSACT	(1U << 0)	/* vtapctl created the clsact qdisc */
+
 struct vtap_port {
 	__u32 port_id;				/* ERSPAN index */
 	__u32 slot;				/* index into port_stats */
+	__u32 flags;				/* VTAP_PORT_F_* (control plane only) */
 	__u8 vm_uuid[16];			/* VM identity, zero if unknown */
 	__u16 nsess[VTAP_NDIRS];		/* sessions per direction */
 	__u16 sess[VTAP_NDIRS][VTAP_PORT_MAX_SESSIONS];

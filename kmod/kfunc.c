@@ -11,10 +11,6 @@
 #include "vtap.h"
 #include "vtap_bpf.h"
 
-__diag_push();
-__diag_ignore_all("-Wmissing-prototypes",
-		  "Global functions as their definitions will be in vtap BTF");
-
 /**
  * bpf_vtap_mirror - send a copy of a packet to a vtap session
  * @skb_ctx: the TC program's context
@@ -42,8 +38,6 @@ __used noinline int bpf_vtap_mirror(struct __sk_buff *skb_ctx, u32 session_id,
 	vtap_stats_inc(s, VTAP_A_STATS_MATCHED);
 	return -EOPNOTSUPP;
 }
-
-__diag_pop();
 
 BTF_SET8_START(vtap_kfunc_ids)
 BTF_ID_FLAGS(func, bpf_vtap_mirror)

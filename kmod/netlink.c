@@ -436,8 +436,9 @@ static int vtap_nl_session_del(struct sk_buff *skb, struct genl_info *info)
 		mutex_unlock(&vn->lock);
 		return PTR_ERR(s);
 	}
-	event = vtap_session_event(net, s, rcu_dereference_protected(s->params,
-				   lockdep_is_held(&vn->lock)),
+	event = vtap_session_event(net, s,
+				   rcu_dereference_protected(s->params,
+							     lockdep_is_held(&vn->lock)),
 				   VTAP_CMD_SESSION_DEL);
 	vtap_session_destroy(vn, s);
 	mutex_unlock(&vn->lock);

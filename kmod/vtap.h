@@ -124,6 +124,9 @@ int vtap_genl_init(void);
 void vtap_genl_exit(void);
 
 /* kfunc.c */
+struct __sk_buff;
+int bpf_vtap_mirror(struct __sk_buff *skb_ctx, u32 session_id, u32 port_id,
+		    u32 flags);
 int vtap_kfunc_init(void);
 
 #endif /* _VTAP_H */

@@ -25,10 +25,10 @@ modprobe -a veth sch_ingress cls_bpf
 le32() { printf '%d %d %d %d ' $(($1 & 255)) $(($1 >> 8 & 255)) $(($1 >> 16 & 255)) $(($1 >> 24 & 255)); }
 le16() { printf '%d %d ' $(($1 & 255)) $(($1 >> 8 & 255)); }
 
-# struct vtap_port: port_id, slot, vm_uuid[16], nsess[2], sess[2][8]
+# struct vtap_port: port_id, slot, flags, vm_uuid[16], nsess[2], sess[2][8]
 port_value() {	# PORT_ID SLOT SESSION_OUT SESSION_IN
 	local i
-	le32 "$1"; le32 "$2"
+	le32 "$1"; le32 "$2"; le32 0
 	for i in $(seq 16); do printf '0 '; done
 	le16 1; le16 1
 	le16 "$3"; for i in $(seq 7); do le16 0; done

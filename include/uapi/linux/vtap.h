@@ -72,6 +72,7 @@ enum vtap_cmd {
 
 	__VTAP_CMD_MAX
 };
+
 #define VTAP_CMD_MAX (__VTAP_CMD_MAX - 1)
 
 enum vtap_encap {
@@ -82,6 +83,7 @@ enum vtap_encap {
 
 	__VTAP_ENCAP_MAX
 };
+
 #define VTAP_ENCAP_MAX (__VTAP_ENCAP_MAX - 1)
 
 /* ERSPAN Type III timestamp granularity, values as on the wire. */
@@ -91,6 +93,7 @@ enum vtap_gra {
 
 	__VTAP_GRA_MAX
 };
+
 #define VTAP_GRA_MAX (__VTAP_GRA_MAX - 1)
 
 /* VTAP_A_INFO_FEATURES: what this module implements. */
@@ -114,6 +117,7 @@ enum vtap_info_attrs {
 
 	__VTAP_A_INFO_MAX
 };
+
 #define VTAP_A_INFO_MAX (__VTAP_A_INFO_MAX - 1)
 
 enum vtap_session_attrs {
@@ -135,6 +139,7 @@ enum vtap_session_attrs {
 
 	__VTAP_A_SESSION_MAX
 };
+
 #define VTAP_A_SESSION_MAX (__VTAP_A_SESSION_MAX - 1)
 
 /* Nested in VTAP_A_SESSION_STATS, all u64, summed over CPUs. */
@@ -153,6 +158,7 @@ enum vtap_stats_attrs {
 
 	__VTAP_A_STATS_MAX
 };
+
 #define VTAP_A_STATS_MAX (__VTAP_A_STATS_MAX - 1)
 
 #endif /* _UAPI_LINUX_VTAP_H */
