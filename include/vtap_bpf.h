@@ -13,10 +13,12 @@
  *		       __u32 port_id, __u32 flags);
  *
  * Called by a TC program for each session that wants a copy of @skb.  The
- * packet itself is never changed.  Returns 0 when a copy was made and handed
- * to the underlay, or a negative errno when no copy was made (the reason is
- * counted in the session's VTAP_A_STATS_DROP_* counters): -ENOENT no such
- * session in the device's namespace, -EINVAL bad flags.
+ * packet itself is never changed.  Returns 0 when the copy (one per GSO
+ * segment) was handed to the underlay, or a negative errno when it was not;
+ * the reason is counted in the session's VTAP_A_STATS_DROP_* counters:
+ * -ENOENT no such session in the device's namespace, -EINVAL bad flags or
+ * no usable Ethernet header, -ELOOP the frame is vtap's own output,
+ * -ENOMEM no memory for the copy, -ENOBUFS no route or the underlay refused.
  */
 #define VTAP_MIRROR_F_DIR_IN	(1U << 0)	/* delivered to the VM (device egress) */
 #define VTAP_MIRROR_F_ALL	VTAP_MIRROR_F_DIR_IN

@@ -35,8 +35,7 @@ __used noinline int bpf_vtap_mirror(struct __sk_buff *skb_ctx, u32 session_id,
 	s = xa_load(&vtap_net(dev_net(skb->dev))->sessions, session_id);
 	if (!s)
 		return -ENOENT;
-	vtap_stats_inc(s, VTAP_A_STATS_MATCHED);
-	return -EOPNOTSUPP;
+	return vtap_mirror(skb, s, port_id, flags);
 }
 
 BTF_SET8_START(vtap_kfunc_ids)

@@ -45,7 +45,8 @@ static const struct nla_policy vtap_session_policy[VTAP_A_SESSION_MAX + 1] = {
 
 static u64 vtap_features(void)
 {
-	return VTAP_FEATURE_SESSIONS | VTAP_FEATURE_KFUNC;
+	return VTAP_FEATURE_SESSIONS | VTAP_FEATURE_KFUNC | VTAP_FEATURE_GRE |
+	       VTAP_FEATURE_ERSPAN2 | VTAP_FEATURE_ERSPAN3 | VTAP_FEATURE_IPV6;
 }
 
 /**
@@ -373,7 +374,7 @@ static int vtap_nl_session_new(struct sk_buff *skb, struct genl_info *info)
 	if (info->attrs[VTAP_A_SESSION_ID])
 		id = nla_get_u32(info->attrs[VTAP_A_SESSION_ID]);
 
-	p = kzalloc(sizeof(*p), GFP_KERNEL);
+	p = vtap_params_alloc();
 	if (!p)
 		return -ENOMEM;
 	p->ttl = 64;
@@ -409,7 +410,7 @@ static int vtap_nl_session_new(struct sk_buff *skb, struct genl_info *info)
 	return genlmsg_reply(reply, info);
 
 err_params:
-	kfree(p);
+	vtap_params_free(p);
 	return err;
 }
 
@@ -465,7 +466,7 @@ static int vtap_nl_session_set(struct sk_buff *skb, struct genl_info *info)
 	struct vtap_session *s;
 	int err;
 
-	p = kzalloc(sizeof(*p), GFP_KERNEL);
+	p = vtap_params_alloc();
 	reply = genlmsg_new(NLMSG_DEFAULT_SIZE, GFP_KERNEL);
 	if (!p || !reply) {
 		err = -ENOMEM;
@@ -479,7 +480,13 @@ static int vtap_nl_session_set(struct sk_buff *skb, struct genl_info *info)
 		goto err_unlock;
 	}
 	old = rcu_dereference_protected(s->params, lockdep_is_held(&vn->lock));
-	*p = *old;
+	/* Start from the current values, with p's own (empty) route cache. */
+	{
+		struct dst_cache cache = p->dst_cache;
+
+		*p = *old;
+		p->dst_cache = cache;
+	}
 	err = vtap_params_parse(info, p, false);
 	if (err)
 		goto err_unlock;
@@ -501,7 +508,7 @@ err_unlock:
 	mutex_unlock(&vn->lock);
 err_free:
 	nlmsg_free(reply);
-	kfree(p);
+	vtap_params_free(p);
 	return err;
 }
 

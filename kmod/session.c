@@ -9,12 +9,42 @@
 
 #include "vtap.h"
 
+/**
+ * vtap_params_alloc - zeroed session parameters with an empty route cache
+ *
+ * Return: the parameters or NULL.
+ */
+struct vtap_params *vtap_params_alloc(void)
+{
+	struct vtap_params *p = kzalloc(sizeof(*p), GFP_KERNEL);
+
+	if (p && dst_cache_init(&p->dst_cache, GFP_KERNEL)) {
+		kfree(p);
+		return NULL;
+	}
+	return p;
+}
+
+/**
+ * vtap_params_free - free parameters nobody can see any more
+ * @p: the parameters, or NULL
+ *
+ * Safe in any context (RCU callbacks included).
+ */
+void vtap_params_free(struct vtap_params *p)
+{
+	if (!p)
+		return;
+	dst_cache_destroy(&p->dst_cache);
+	kfree(p);
+}
+
 static void vtap_session_free_rcu(struct rcu_head *head)
 {
 	struct vtap_session *s = container_of(head, struct vtap_session, rcu);
 
 	/* Nobody can see the session any more: its parameters go with it. */
-	kfree(rcu_dereference_protected(s->params, true));
+	vtap_params_free(rcu_dereference_protected(s->params, true));
 	free_percpu(s->stats);
 	kfree(s);
 }
@@ -124,7 +154,7 @@ void vtap_session_destroy(struct vtap_net *vn, struct vtap_session *s)
 
 static void vtap_params_free_rcu(struct rcu_head *head)
 {
-	kfree(container_of(head, struct vtap_params, rcu));
+	vtap_params_free(container_of(head, struct vtap_params, rcu));
 }
 
 /**

@@ -12,6 +12,7 @@
 #include <linux/rcupdate.h>
 #include <linux/u64_stats_sync.h>
 #include <linux/xarray.h>
+#include <net/dst_cache.h>
 #include <net/genetlink.h>
 #include <net/net_namespace.h>
 #include <net/netns/generic.h>
@@ -39,6 +40,11 @@
  * under the mutex and freed with call_rcu(), so a data path reader holding
  * rcu_read_lock() can finish with it.  Module exit waits for all those
  * callbacks with rcu_barrier().
+ *
+ * The encapsulator (encap.c) reads the parameters under RCU and writes only
+ * per-CPU state: the route cache (struct dst_cache, per CPU, used with BHs
+ * disabled) and a per-CPU nesting counter; the GRE sequence number is an
+ * atomic_t in the session, so that it rises by one across CPUs.
  *
  * Genetlink dumps walk the xarray under RCU; vtap_net.genid changes on every
  * modification so that an interrupted dump is flagged NLM_F_DUMP_INTR.
@@ -70,6 +76,7 @@ struct vtap_params {
 		__be32 local4;
 		struct in6_addr local6;
 	};
+	struct dst_cache dst_cache;	/* route to the remote, per CPU */
 	struct rcu_head rcu;
 };
 
@@ -83,6 +90,7 @@ struct vtap_pcpu_stats {
 
 struct vtap_session {
 	u32 id;
+	atomic_t seq;			/* GRE sequence number of the next copy */
 	char name[VTAP_NAME_MAX];
 	struct vtap_params __rcu *params;
 	struct vtap_pcpu_stats __percpu *stats;
@@ -109,6 +117,12 @@ struct vtap_session *vtap_session_find_name(struct vtap_net *vn,
 void vtap_sessions_flush(struct vtap_net *vn);
 void vtap_session_stats_read(const struct vtap_session *s,
 			     u64 out[VTAP_NSTATS]);
+struct vtap_params *vtap_params_alloc(void);
+void vtap_params_free(struct vtap_params *p);
+
+/* encap.c */
+int vtap_mirror(struct sk_buff *skb, struct vtap_session *s, u32 port_id,
+		u32 flags);
 
 static inline void vtap_stats_inc(struct vtap_session *s, int attr)
 {
@@ -116,6 +130,17 @@ static inline void vtap_stats_inc(struct vtap_session *s, int attr)
 
 	u64_stats_update_begin(&st->syncp);
 	u64_stats_inc(&st->cnt[attr - 1]);
+	u64_stats_update_end(&st->syncp);
+}
+
+static inline void vtap_stats_add2(struct vtap_session *s, int a1, u64 v1,
+				   int a2, u64 v2)
+{
+	struct vtap_pcpu_stats *st = this_cpu_ptr(s->stats);
+
+	u64_stats_update_begin(&st->syncp);
+	u64_stats_add(&st->cnt[a1 - 1], v1);
+	u64_stats_add(&st->cnt[a2 - 1], v2);
 	u64_stats_update_end(&st->syncp);
 }
 

@@ -1,0 +1,405 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The encapsulator: copy a VM's frame, wrap it in GRE-TEB or ERSPAN II/III,
+ * route it to the session's collector over IPv4 or IPv6 and send it.
+ *
+ * Runs in the TC path of the VM's device (softirq, or with BHs disabled),
+ * under RCU, for each session that wants the frame.  It never changes the
+ * original skb: all work is on a clone whose header is made private before
+ * anything is written.  Whatever goes wrong costs the copy, never the frame.
+ */
+
+#include <linux/etherdevice.h>
+#include <linux/if_vlan.h>
+#include <linux/ip.h>
+#include <linux/ipv6.h>
+#include <linux/skbuff.h>
+#include <net/dst_cache.h>
+#include <net/gre.h>
+#include <net/ip.h>
+#include <net/ip6_route.h>
+#include <net/ipv6.h>
+#include <net/route.h>
+
+#include "vtap.h"
+#include "vtap_bpf.h"
+
+#define ERSPAN2_HLEN	8
+#define ERSPAN3_HLEN	12
+
+/* Nesting guard: set while this CPU transmits a copy. */
+static DEFINE_PER_CPU(u8, vtap_xmit_depth);
+
+static int vtap_gre_hlen(const struct vtap_params *p)
+{
+	/* GRE base header + sequence number, + key for GRE-TEB with a key. */
+	return 8 + (p->encap == VTAP_ENCAP_GRE && p->has_key ? 4 : 0);
+}
+
+static int vtap_encap_hlen(const struct vtap_params *p)
+{
+	int len = vtap_gre_hlen(p);
+
+	if (p->encap == VTAP_ENCAP_ERSPAN2)
+		len += ERSPAN2_HLEN;
+	else if (p->encap == VTAP_ENCAP_ERSPAN3)
+		len += ERSPAN3_HLEN;
+	return len;
+}
+
+static bool vtap_is_our_gre(__be16 proto)
+{
+	return proto == htons(ETH_P_TEB) || proto == htons(ETH_P_ERSPAN) ||
+	       proto == htons(ETH_P_ERSPAN2);
+}
+
+/*
+ * Loop guard: is this frame a copy that vtap (any session of this
+ * namespace) sent?  Only GRE frames pay for the check.  The frame starts at
+ * @l3 (after the Ethernet header) in @skb's data.
+ */
+static bool vtap_is_own_output(struct vtap_net *vn, const struct sk_buff *skb,
+			       int l3, __be16 eth_proto)
+{
+	struct gre_base_hdr _gre, *gre;
+	struct vtap_session *s;
+	struct in6_addr d6;
+	unsigned long id;
+	__be32 d4 = 0;
+	int off;
+
+	if (eth_proto == htons(ETH_P_IP)) {
+		struct iphdr _iph, *iph;
+
+		iph = skb_header_pointer(skb, l3, sizeof(_iph), &_iph);
+		if (!iph || iph->protocol != IPPROTO_GRE || iph->ihl < 5)
+			return false;
+		d4 = iph->daddr;
+		off = l3 + iph->ihl * 4;
+	} else if (eth_proto == htons(ETH_P_IPV6)) {
+		struct ipv6hdr _ip6, *ip6;
+
+		ip6 = skb_header_pointer(skb, l3, sizeof(_ip6), &_ip6);
+		if (!ip6 || ip6->nexthdr != IPPROTO_GRE)
+			return false;
+		d6 = ip6->daddr;
+		off = l3 + sizeof(*ip6);
+	} else {
+		return false;
+	}
+	gre = skb_header_pointer(skb, off, sizeof(_gre), &_gre);
+	if (!gre || !vtap_is_our_gre(gre->protocol))
+		return false;
+
+	xa_for_each(&vn->sessions, id, s) {
+		const struct vtap_params *p = rcu_dereference(s->params);
+
+		if (d4 ? p->family == AF_INET && p->remote4 == d4
+		       : p->family == AF_INET6 && ipv6_addr_equal(&p->remote6, &d6))
+			return true;
+	}
+	return false;
+}
+
+/* 802.1Q fields of the inner frame, for the ERSPAN header. */
+static void vtap_inner_vlan(const struct sk_buff *skb, u16 *vlan, u8 *cos,
+			    u8 *en)
+{
+	const struct vlan_ethhdr *veth = (const struct vlan_ethhdr *)skb->data;
+
+	*vlan = 0;
+	*cos = 0;
+	*en = 0;		/* untagged */
+	if (skb_headlen(skb) >= VLAN_ETH_HLEN &&
+	    eth_type_vlan(veth->h_vlan_proto)) {
+		u16 tci = ntohs(veth->h_vlan_TCI);
+
+		*vlan = tci & VLAN_VID_MASK;
+		*cos = tci >> VLAN_PRIO_SHIFT;
+		*en = 3;	/* the tag is kept in the frame */
+	}
+}
+
+static u32 vtap_erspan_timestamp(u8 gra)
+{
+	u64 ns = ktime_get_real_ns();
+
+	return (u32)(gra == VTAP_GRA_100NS ? div_u64(ns, 100)
+					   : div_u64(ns, 100 * NSEC_PER_USEC));
+}
+
+/* Push the ERSPAN header (if any) and the GRE header in front of the frame. */
+static void vtap_push_encap(struct sk_buff *skb, struct vtap_session *s,
+			    const struct vtap_params *p, u32 port_id, u32 flags,
+			    bool truncated)
+{
+	__be16 gre_flags = TUNNEL_SEQ;
+	__be16 proto = htons(ETH_P_TEB);
+	u16 vlan;
+	u8 cos, en;
+	__be32 *h;
+
+	if (p->encap != VTAP_ENCAP_GRE) {
+		vtap_inner_vlan(skb, &vlan, &cos, &en);
+		if (p->encap == VTAP_ENCAP_ERSPAN2) {
+			h = skb_push(skb, ERSPAN2_HLEN);
+			h[0] = htonl(1U << 28 | (u32)vlan << 16 | (u32)cos << 13 |
+				     (u32)en << 11 | (u32)truncated << 10 | s->id);
+			h[1] = htonl(port_id & VTAP_PORT_ID_MAX);
+			proto = htons(ETH_P_ERSPAN);
+		} else {
+			u32 dir = !!(flags & VTAP_MIRROR_F_DIR_IN);
+
+			h = skb_push(skb, ERSPAN3_HLEN);
+			/* BSO 00: the frame is good; it travels in the BSO field. */
+			h[0] = htonl(2U << 28 | (u32)vlan << 16 | (u32)cos << 13 |
+				     (u32)truncated << 10 | s->id);
+			h[1] = htonl(vtap_erspan_timestamp(p->gra));
+			/* SGT 0, P 0, FT 0 (Ethernet), HwID, D, Gra, O 0 */
+			h[2] = htonl((u32)p->hwid << 4 | dir << 3 | (u32)p->gra << 1);
+			proto = htons(ETH_P_ERSPAN2);
+		}
+	} else if (p->has_key) {
+		gre_flags |= TUNNEL_KEY;
+	}
+	gre_build_header(skb, vtap_gre_hlen(p), gre_flags, proto,
+			 htonl(p->key), htonl(atomic_fetch_inc(&s->seq)));
+}
+
+/* Route to the collector; returns a held dst and fills the source address. */
+static struct dst_entry *vtap_route4(struct net *net, struct vtap_params *p,
+				     __be32 *saddr)
+{
+	struct flowi4 fl4;
+	struct rtable *rt;
+
+	rt = dst_cache_get_ip4(&p->dst_cache, saddr);
+	if (rt)
+		return &rt->dst;
+	memset(&fl4, 0, sizeof(fl4));
+	fl4.daddr = p->remote4;
+	fl4.saddr = p->has_local ? p->local4 : 0;
+	fl4.flowi4_proto = IPPROTO_GRE;
+	fl4.flowi4_tos = RT_TOS(p->tos);
+	rt = ip_route_output_key(net, &fl4);
+	if (IS_ERR(rt))
+		return NULL;
+	*saddr = fl4.saddr;
+	dst_cache_set_ip4(&p->dst_cache, &rt->dst, fl4.saddr);
+	return &rt->dst;
+}
+
+static struct dst_entry *vtap_route6(struct net *net, struct vtap_params *p,
+				     struct in6_addr *saddr)
+{
+	struct dst_entry *dst;
+	struct flowi6 fl6;
+
+	dst = dst_cache_get_ip6(&p->dst_cache, saddr);
+	if (dst)
+		return dst;
+	memset(&fl6, 0, sizeof(fl6));
+	fl6.daddr = p->remote6;
+	if (p->has_local)
+		fl6.saddr = p->local6;
+	fl6.flowi6_proto = IPPROTO_GRE;
+	if (ip6_dst_lookup(net, NULL, &dst, &fl6))
+		return NULL;
+	*saddr = fl6.saddr;
+	dst_cache_set_ip6(&p->dst_cache, dst, &fl6.saddr);
+	return dst;
+}
+
+/*
+ * Complete, encapsulate and send one frame (skb->data at its Ethernet
+ * header).  Consumes @skb.
+ */
+static int vtap_xmit_one(struct net *net, struct sk_buff *skb,
+			 struct vtap_session *s, struct vtap_params *p,
+			 u32 port_id, u32 flags, struct net_device *mon_dev)
+{
+	int ehlen = vtap_encap_hlen(p), iphlen, room, err, max_inner, len;
+	bool truncated = false;
+	struct dst_entry *dst;
+	struct in6_addr s6;
+	__be32 s4;
+
+	iphlen = p->family == AF_INET ? sizeof(struct iphdr)
+				      : sizeof(struct ipv6hdr);
+	dst = p->family == AF_INET ? vtap_route4(net, p, &s4)
+				   : vtap_route6(net, p, &s6);
+	if (!dst) {
+		vtap_stats_inc(s, VTAP_A_STATS_DROP_NOROUTE);
+		goto drop;
+	}
+	if (dst->dev == mon_dev) {
+		/* The collector is reached through the monitored device. */
+		vtap_stats_inc(s, VTAP_A_STATS_DROP_LOOP);
+		goto drop_dst;
+	}
+
+	/* The checksums the wire would carry (GSO segments have theirs). */
+	if (skb->ip_summed == CHECKSUM_PARTIAL && skb_checksum_help(skb)) {
+		vtap_stats_inc(s, VTAP_A_STATS_DROP_NOMEM);
+		goto drop_dst;
+	}
+
+	/* Never fragment a copy: cut it to the path MTU instead. */
+	max_inner = (int)dst_mtu(dst) - iphlen - ehlen;
+	if (max_inner < ETH_HLEN) {
+		vtap_stats_inc(s, VTAP_A_STATS_DROP_XMIT);
+		goto drop_dst;
+	}
+	if (skb->len > max_inner) {
+		if (pskb_trim(skb, max_inner)) {
+			vtap_stats_inc(s, VTAP_A_STATS_DROP_NOMEM);
+			goto drop_dst;
+		}
+		truncated = true;
+		vtap_stats_inc(s, VTAP_A_STATS_TRUNCATED);
+	}
+
+	room = LL_RESERVED_SPACE(dst->dev) + iphlen + ehlen;
+	if (skb_cow_head(skb, room)) {
+		vtap_stats_inc(s, VTAP_A_STATS_DROP_NOMEM);
+		goto drop_dst;
+	}
+
+	skb_scrub_packet(skb, true);
+	skb->ip_summed = CHECKSUM_NONE;
+	skb->encapsulation = 0;
+	skb_reset_inner_headers(skb);
+	vtap_push_encap(skb, s, p, port_id, flags, truncated);
+
+	skb_push(skb, iphlen);
+	skb_reset_network_header(skb);
+	skb_dst_set(skb, dst);
+	if (p->family == AF_INET) {
+		struct iphdr *iph = ip_hdr(skb);
+
+		memset(IPCB(skb), 0, sizeof(*IPCB(skb)));
+		iph->version = 4;
+		iph->ihl = sizeof(*iph) >> 2;
+		iph->tos = p->tos;
+		iph->frag_off = htons(IP_DF);
+		iph->ttl = p->ttl;
+		iph->protocol = IPPROTO_GRE;
+		iph->saddr = s4;
+		iph->daddr = p->remote4;
+		iph->tot_len = htons(skb->len);
+		__ip_select_ident(net, iph, 1);
+		skb->protocol = htons(ETH_P_IP);
+		skb->ignore_df = 0;
+		len = skb->len;
+		err = ip_local_out(net, NULL, skb);
+	} else {
+		struct ipv6hdr *ip6 = ipv6_hdr(skb);
+
+		memset(IP6CB(skb), 0, sizeof(*IP6CB(skb)));
+		ip6_flow_hdr(ip6, p->tos, 0);
+		ip6->payload_len = htons(skb->len - sizeof(*ip6));
+		ip6->nexthdr = IPPROTO_GRE;
+		ip6->hop_limit = p->ttl;
+		ip6->saddr = s6;
+		ip6->daddr = p->remote6;
+		skb->protocol = htons(ETH_P_IPV6);
+		len = skb->len;
+		err = ip6_local_out(net, NULL, skb);
+	}
+	if (unlikely(net_xmit_eval(err))) {
+		vtap_stats_inc(s, VTAP_A_STATS_DROP_XMIT);
+		return -ENOBUFS;
+	}
+	vtap_stats_add2(s, VTAP_A_STATS_SENT, 1, VTAP_A_STATS_BYTES, len);
+	return 0;
+
+drop_dst:
+	dst_release(dst);
+drop:
+	kfree_skb(skb);
+	return -ENOBUFS;
+}
+
+/**
+ * vtap_mirror - send a copy of @skb to session @s
+ * @skb: the VM's frame, untouched
+ * @s: the session (RCU)
+ * @port_id: ERSPAN index of the port
+ * @flags: VTAP_MIRROR_F_*
+ *
+ * Return: 0 if every copy (one per GSO segment) went out, else -errno.
+ */
+int vtap_mirror(struct sk_buff *skb, struct vtap_session *s, u32 port_id,
+		u32 flags)
+{
+	struct net_device *dev = skb->dev;
+	struct net *net = dev_net(dev);
+	struct vtap_params *p = rcu_dereference(s->params);
+	struct sk_buff *nskb, *segs, *next;
+	int maclen, err = 0;
+	__be16 eth_proto;
+
+	vtap_stats_inc(s, VTAP_A_STATS_MATCHED);
+
+	if (unlikely(!skb_mac_header_was_set(skb)))
+		goto malformed;
+	maclen = skb->data - skb_mac_header(skb);	/* 0 on egress */
+	if (unlikely(maclen < 0 || skb->len + maclen < ETH_HLEN))
+		goto malformed;
+	eth_proto = eth_hdr(skb)->h_proto;
+
+	if (unlikely(this_cpu_read(vtap_xmit_depth)) ||
+	    unlikely(vtap_is_own_output(vtap_net(net), skb, ETH_HLEN - maclen,
+					eth_proto))) {
+		vtap_stats_inc(s, VTAP_A_STATS_DROP_LOOP);
+		return -ELOOP;
+	}
+
+	nskb = skb_clone(skb, GFP_ATOMIC);
+	if (unlikely(!nskb))
+		goto nomem;
+	__skb_push(nskb, maclen);
+
+	/* What the wire would carry: the VLAN tag in the frame, ... */
+	if (skb_vlan_tag_present(nskb)) {
+		nskb = __vlan_hwaccel_push_inside(nskb);
+		if (unlikely(!nskb))
+			goto nomem;
+	}
+
+	this_cpu_inc(vtap_xmit_depth);
+	if (skb_is_gso(nskb)) {
+		/* ...GSO super-packets cut into the segments they stand for. */
+		if (skb_unclone(nskb, GFP_ATOMIC)) {
+			kfree_skb(nskb);
+			err = -ENOMEM;
+			vtap_stats_inc(s, VTAP_A_STATS_DROP_NOMEM);
+			goto out;
+		}
+		segs = skb_gso_segment(nskb, 0);
+		if (IS_ERR_OR_NULL(segs)) {
+			kfree_skb(nskb);
+			err = -EINVAL;
+			vtap_stats_inc(s, VTAP_A_STATS_DROP_MALFORMED);
+			goto out;
+		}
+		consume_skb(nskb);
+		skb_list_walk_safe(segs, nskb, next) {
+			skb_mark_not_on_list(nskb);
+			if (vtap_xmit_one(net, nskb, s, p, port_id, flags, dev))
+				err = -ENOBUFS;
+		}
+	} else {
+		err = vtap_xmit_one(net, nskb, s, p, port_id, flags, dev);
+	}
+out:
+	this_cpu_dec(vtap_xmit_depth);
+	return err;
+
+malformed:
+	vtap_stats_inc(s, VTAP_A_STATS_DROP_MALFORMED);
+	return -EINVAL;
+nomem:
+	vtap_stats_inc(s, VTAP_A_STATS_DROP_NOMEM);
+	return -ENOMEM;
+}
