@@ -4,7 +4,9 @@
  * route it to the session's collector over IPv4 or IPv6 and send it.
  *
  * Runs in the TC path of the VM's device (softirq, or with BHs disabled),
- * under RCU, for each session that wants the frame.  It never changes the
+ * under RCU, for each session that wants the frame.  The finished copy is
+ * sent inline or, with the module parameter deferred=1, from a bounded
+ * per-CPU queue drained by a tasklet.  It never changes the
  * original skb: all work is on a clone whose header is made private before
  * anything is written.  Whatever goes wrong costs the copy, never the frame.
  */
@@ -211,6 +213,123 @@ static struct dst_entry *vtap_route6(struct net *net, struct vtap_params *p,
 }
 
 /*
+ * Transmit: inline, in the VM's TC path, or deferred to a bounded per-CPU
+ * queue drained by a tasklet right after the current softirq work.
+ */
+static bool deferred;
+module_param(deferred, bool, 0644);
+MODULE_PARM_DESC(deferred, "send copies from a per-CPU queue instead of inline (default: inline)");
+
+static unsigned int queue_len = 1024;
+module_param(queue_len, uint, 0644);
+MODULE_PARM_DESC(queue_len, "copies each CPU's deferred queue holds before it drops (default 1024)");
+
+#define VTAP_DRAIN_BUDGET 64
+
+struct vtap_queue {
+	struct sk_buff_head q;		/* touched only by its own CPU, BHs off */
+	struct tasklet_struct tasklet;
+};
+
+static DEFINE_PER_CPU(struct vtap_queue, vtap_queues);
+
+/* A queued copy remembers its session (a counted reference) in skb->cb. */
+struct vtap_skb_cb {
+	struct vtap_session *s;
+};
+
+#define VTAP_SKB_CB(skb) ((struct vtap_skb_cb *)(skb)->cb)
+
+/* Hand an encapsulated copy (dst attached) to the IP layer.  Consumes it. */
+static int vtap_send(struct net *net, struct sk_buff *skb,
+		     struct vtap_session *s)
+{
+	unsigned int len = skb->len;
+	int err;
+
+	if (skb->protocol == htons(ETH_P_IP)) {
+		memset(IPCB(skb), 0, sizeof(*IPCB(skb)));
+		err = ip_local_out(net, NULL, skb);
+	} else {
+		memset(IP6CB(skb), 0, sizeof(*IP6CB(skb)));
+		err = ip6_local_out(net, NULL, skb);
+	}
+	if (unlikely(net_xmit_eval(err))) {
+		vtap_stats_inc(s, VTAP_A_STATS_DROP_XMIT);
+		return -ENOBUFS;
+	}
+	vtap_stats_add2(s, VTAP_A_STATS_SENT, 1, VTAP_A_STATS_BYTES, len);
+	return 0;
+}
+
+static int vtap_enqueue(struct sk_buff *skb, struct vtap_session *s)
+{
+	struct vtap_queue *vq = this_cpu_ptr(&vtap_queues);
+
+	if (skb_queue_len(&vq->q) >= READ_ONCE(queue_len) ||
+	    !refcount_inc_not_zero(&s->refs)) {
+		vtap_stats_inc(s, VTAP_A_STATS_DROP_QUEUE);
+		kfree_skb(skb);
+		return -ENOBUFS;
+	}
+	VTAP_SKB_CB(skb)->s = s;
+	__skb_queue_tail(&vq->q, skb);
+	tasklet_schedule(&vq->tasklet);
+	return 0;
+}
+
+static void vtap_queue_drain(struct tasklet_struct *t)
+{
+	struct vtap_queue *vq = from_tasklet(vq, t, tasklet);
+	struct sk_buff *skb;
+	int budget = VTAP_DRAIN_BUDGET;
+
+	this_cpu_inc(vtap_xmit_depth);
+	while (budget-- && (skb = __skb_dequeue(&vq->q))) {
+		struct vtap_session *s = VTAP_SKB_CB(skb)->s;
+
+		vtap_send(dev_net(skb_dst(skb)->dev), skb, s);
+		vtap_session_put(s);
+	}
+	this_cpu_dec(vtap_xmit_depth);
+	if (!skb_queue_empty(&vq->q))
+		tasklet_schedule(&vq->tasklet);
+}
+
+int __init vtap_encap_init(void)
+{
+	int cpu;
+
+	BUILD_BUG_ON(sizeof(struct vtap_skb_cb) > sizeof_field(struct sk_buff, cb));
+	for_each_possible_cpu(cpu) {
+		struct vtap_queue *vq = per_cpu_ptr(&vtap_queues, cpu);
+
+		__skb_queue_head_init(&vq->q);
+		tasklet_setup(&vq->tasklet, vtap_queue_drain);
+	}
+	return 0;
+}
+
+/* Called once no program can call the kfunc any more. */
+void vtap_encap_exit(void)
+{
+	int cpu;
+
+	for_each_possible_cpu(cpu) {
+		struct vtap_queue *vq = per_cpu_ptr(&vtap_queues, cpu);
+		struct sk_buff *skb;
+
+		tasklet_kill(&vq->tasklet);
+		while ((skb = __skb_dequeue(&vq->q))) {
+			struct vtap_session *s = VTAP_SKB_CB(skb)->s;
+
+			kfree_skb(skb);
+			vtap_session_put(s);
+		}
+	}
+}
+
+/*
  * Complete, encapsulate and send one frame (skb->data at its Ethernet
  * header).  Consumes @skb.
  */
@@ -218,7 +337,7 @@ static int vtap_xmit_one(struct net *net, struct sk_buff *skb,
 			 struct vtap_session *s, struct vtap_params *p,
 			 u32 port_id, u32 flags, struct net_device *mon_dev)
 {
-	int ehlen = vtap_encap_hlen(p), iphlen, room, err, max_inner, len;
+	int ehlen = vtap_encap_hlen(p), iphlen, room, max_inner;
 	bool truncated = false;
 	struct dst_entry *dst;
 	struct in6_addr s6;
@@ -277,7 +396,6 @@ static int vtap_xmit_one(struct net *net, struct sk_buff *skb,
 	if (p->family == AF_INET) {
 		struct iphdr *iph = ip_hdr(skb);
 
-		memset(IPCB(skb), 0, sizeof(*IPCB(skb)));
 		iph->version = 4;
 		iph->ihl = sizeof(*iph) >> 2;
 		iph->tos = p->tos;
@@ -289,13 +407,9 @@ static int vtap_xmit_one(struct net *net, struct sk_buff *skb,
 		iph->tot_len = htons(skb->len);
 		__ip_select_ident(net, iph, 1);
 		skb->protocol = htons(ETH_P_IP);
-		skb->ignore_df = 0;
-		len = skb->len;
-		err = ip_local_out(net, NULL, skb);
 	} else {
 		struct ipv6hdr *ip6 = ipv6_hdr(skb);
 
-		memset(IP6CB(skb), 0, sizeof(*IP6CB(skb)));
 		ip6_flow_hdr(ip6, p->tos, 0);
 		ip6->payload_len = htons(skb->len - sizeof(*ip6));
 		ip6->nexthdr = IPPROTO_GRE;
@@ -303,15 +417,11 @@ static int vtap_xmit_one(struct net *net, struct sk_buff *skb,
 		ip6->saddr = s6;
 		ip6->daddr = p->remote6;
 		skb->protocol = htons(ETH_P_IPV6);
-		len = skb->len;
-		err = ip6_local_out(net, NULL, skb);
 	}
-	if (unlikely(net_xmit_eval(err))) {
-		vtap_stats_inc(s, VTAP_A_STATS_DROP_XMIT);
-		return -ENOBUFS;
-	}
-	vtap_stats_add2(s, VTAP_A_STATS_SENT, 1, VTAP_A_STATS_BYTES, len);
-	return 0;
+
+	if (READ_ONCE(deferred))
+		return vtap_enqueue(skb, s);
+	return vtap_send(net, skb, s);
 
 drop_dst:
 	dst_release(dst);

@@ -45,6 +45,9 @@ static int __init vtap_init(void)
 	err = register_pernet_subsys(&vtap_net_ops);
 	if (err)
 		goto err_pernet;
+	err = vtap_encap_init();
+	if (err)
+		goto err_encap;
 	err = vtap_kfunc_init();
 	if (err)
 		goto err_kfunc;
@@ -58,6 +61,8 @@ static int __init vtap_init(void)
 err_genl:
 err_kfunc:
 	/* A registered kfunc set is released with the module's BTF. */
+	vtap_encap_exit();
+err_encap:
 	unregister_pernet_subsys(&vtap_net_ops);
 err_pernet:
 	return err;
@@ -66,6 +71,8 @@ err_pernet:
 static void __exit vtap_exit(void)
 {
 	vtap_genl_exit();
+	/* No program can call the kfunc any more: drain the queues. */
+	vtap_encap_exit();
 	unregister_pernet_subsys(&vtap_net_ops);
 	/* Sessions and parameters are freed by RCU callbacks: wait for them. */
 	rcu_barrier();

@@ -97,7 +97,8 @@ static int vtap_put_stats(struct sk_buff *msg, const struct vtap_session *s)
 	if (!nest)
 		return -EMSGSIZE;
 	for (i = 0; i < VTAP_NSTATS; i++)
-		if (nla_put_u64_64bit(msg, i + 1, v[i], VTAP_A_STATS_PAD))
+		if (nla_put_u64_64bit(msg, VTAP_A_STATS_MATCHED + i, v[i],
+				      VTAP_A_STATS_PAD))
 			goto err_cancel;
 	nla_nest_end(msg, nest);
 	return 0;

@@ -102,6 +102,7 @@ struct vtap_session *vtap_session_create(struct vtap_net *vn, const char *name,
 		goto err_free;
 	}
 	strscpy(s->name, name, sizeof(s->name));
+	refcount_set(&s->refs, 1);
 	RCU_INIT_POINTER(s->params, p);
 
 	if (id) {
@@ -138,7 +139,17 @@ err_free:
 }
 
 /**
- * vtap_session_destroy - unlink a session and free it after a grace period
+ * vtap_session_put - drop a reference; the last one frees after a grace period
+ * @s: the session
+ */
+void vtap_session_put(struct vtap_session *s)
+{
+	if (refcount_dec_and_test(&s->refs))
+		call_rcu(&s->rcu, vtap_session_free_rcu);
+}
+
+/**
+ * vtap_session_destroy - unlink a session and drop the table's reference
  * @vn: the namespace's vtap state, lock held
  * @s: the session
  */
@@ -149,7 +160,7 @@ void vtap_session_destroy(struct vtap_net *vn, struct vtap_session *s)
 	xa_erase(&vn->sessions, s->id);
 	vn->nsessions--;
 	vn->genid++;
-	call_rcu(&s->rcu, vtap_session_free_rcu);
+	vtap_session_put(s);
 }
 
 static void vtap_params_free_rcu(struct rcu_head *head)
@@ -186,7 +197,7 @@ void vtap_sessions_flush(struct vtap_net *vn)
 /**
  * vtap_session_stats_read - sum a session's per-CPU counters
  * @s: the session
- * @out: VTAP_NSTATS counters, indexed by VTAP_A_STATS_* - 1
+ * @out: VTAP_NSTATS counters, indexed by VTAP_STAT()
  */
 void vtap_session_stats_read(const struct vtap_session *s, u64 out[VTAP_NSTATS])
 {

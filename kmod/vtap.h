@@ -37,9 +37,12 @@
  * A session's parameters are immutable: SESSION_SET builds a new struct
  * vtap_params and publishes it with rcu_assign_pointer(); the old one is
  * freed after a grace period.  A deleted session is unlinked from the xarray
- * under the mutex and freed with call_rcu(), so a data path reader holding
- * rcu_read_lock() can finish with it.  Module exit waits for all those
- * callbacks with rcu_barrier().
+ * under the mutex and its table reference dropped; copies waiting in the
+ * deferred transmit queue hold references of their own (taken with
+ * refcount_inc_not_zero() under RCU).  The last reference frees it with
+ * call_rcu(), so a data path reader holding rcu_read_lock() can finish with
+ * it.  Module exit drains the queues, then waits for all those callbacks
+ * with rcu_barrier().
  *
  * The encapsulator (encap.c) reads the parameters under RCU and writes only
  * per-CPU state: the route cache (struct dst_cache, per CPU, used with BHs
@@ -80,8 +83,9 @@ struct vtap_params {
 	struct rcu_head rcu;
 };
 
-/* Per-CPU session counters, indexed by VTAP_A_STATS_* - 1. */
-#define VTAP_NSTATS (VTAP_A_STATS_MAX - 1)	/* all but UNSPEC and PAD */
+/* Per-CPU session counters, indexed by VTAP_STAT(VTAP_A_STATS_*). */
+#define VTAP_STAT(attr)	((attr) - VTAP_A_STATS_MATCHED)
+#define VTAP_NSTATS	(VTAP_A_STATS_MAX - VTAP_A_STATS_PAD)
 
 struct vtap_pcpu_stats {
 	u64_stats_t cnt[VTAP_NSTATS];
@@ -90,6 +94,7 @@ struct vtap_pcpu_stats {
 
 struct vtap_session {
 	u32 id;
+	refcount_t refs;		/* the table's, plus one per queued copy */
 	atomic_t seq;			/* GRE sequence number of the next copy */
 	char name[VTAP_NAME_MAX];
 	struct vtap_params __rcu *params;
@@ -110,6 +115,7 @@ struct vtap_session *vtap_session_create(struct vtap_net *vn, const char *name,
 					 u32 id, struct vtap_params *p,
 					 struct netlink_ext_ack *extack);
 void vtap_session_destroy(struct vtap_net *vn, struct vtap_session *s);
+void vtap_session_put(struct vtap_session *s);
 void vtap_session_replace_params(struct vtap_session *s,
 				 struct vtap_params *p);
 struct vtap_session *vtap_session_find_name(struct vtap_net *vn,
@@ -123,13 +129,15 @@ void vtap_params_free(struct vtap_params *p);
 /* encap.c */
 int vtap_mirror(struct sk_buff *skb, struct vtap_session *s, u32 port_id,
 		u32 flags);
+int vtap_encap_init(void);
+void vtap_encap_exit(void);
 
 static inline void vtap_stats_inc(struct vtap_session *s, int attr)
 {
 	struct vtap_pcpu_stats *st = this_cpu_ptr(s->stats);
 
 	u64_stats_update_begin(&st->syncp);
-	u64_stats_inc(&st->cnt[attr - 1]);
+	u64_stats_inc(&st->cnt[VTAP_STAT(attr)]);
 	u64_stats_update_end(&st->syncp);
 }
 
@@ -139,8 +147,8 @@ static inline void vtap_stats_add2(struct vtap_session *s, int a1, u64 v1,
 	struct vtap_pcpu_stats *st = this_cpu_ptr(s->stats);
 
 	u64_stats_update_begin(&st->syncp);
-	u64_stats_add(&st->cnt[a1 - 1], v1);
-	u64_stats_add(&st->cnt[a2 - 1], v2);
+	u64_stats_add(&st->cnt[VTAP_STAT(a1)], v1);
+	u64_stats_add(&st->cnt[VTAP_STAT(a2)], v2);
 	u64_stats_update_end(&st->syncp);
 }
 

@@ -142,9 +142,13 @@ enum vtap_session_attrs {
 
 #define VTAP_A_SESSION_MAX (__VTAP_A_SESSION_MAX - 1)
 
-/* Nested in VTAP_A_SESSION_STATS, all u64, summed over CPUs. */
+/*
+ * Nested in VTAP_A_SESSION_STATS, all u64, summed over CPUs.  New counters
+ * are only ever appended.
+ */
 enum vtap_stats_attrs {
 	VTAP_A_STATS_UNSPEC,
+	VTAP_A_STATS_PAD,
 	VTAP_A_STATS_MATCHED,		/* bpf_vtap_mirror() calls for this session */
 	VTAP_A_STATS_SENT,		/* copies handed to the underlay */
 	VTAP_A_STATS_BYTES,		/* bytes of those copies, outer headers included */
@@ -154,7 +158,7 @@ enum vtap_stats_attrs {
 	VTAP_A_STATS_DROP_LOOP,		/* the packet was vtap's own output */
 	VTAP_A_STATS_DROP_XMIT,		/* the underlay refused the copy */
 	VTAP_A_STATS_DROP_MALFORMED,	/* no usable L2 header */
-	VTAP_A_STATS_PAD,
+	VTAP_A_STATS_DROP_QUEUE,	/* the deferred transmit queue was full */
 
 	__VTAP_A_STATS_MAX
 };
