@@ -83,12 +83,14 @@ static __always_inline int vtap_classify(struct __sk_buff *skb, __u32 dir)
 	for (i = 0; i < VTAP_PORT_MAX_SESSIONS; i++) {
 		if (i >= n)
 			break;
-		if (vtap_mirror(skb, p->sess[dir][i], p->port_id, flags) == 0) {
-			if (st)
-				st->mirrored[dir]++;
-		} else if (st) {
-			st->dropped[dir]++;
-		}
+		int rc = vtap_mirror(skb, p->sess[dir][i], p->port_id, flags);
+
+		if (!st)
+			continue;
+		if (rc == 0)
+			st->mirrored[dir]++;
+		else if (rc < 0)
+			st->dropped[dir]++;	/* > 0: sampled out, by design */
 	}
 	return TC_ACT_OK;
 }

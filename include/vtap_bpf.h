@@ -14,11 +14,13 @@
  *
  * Called by a TC program for each session that wants a copy of @skb.  The
  * packet itself is never changed.  Returns 0 when the copy (one per GSO
- * segment) was handed to the underlay, or a negative errno when it was not;
+ * segment) was handed to the underlay, 1 when the session's sampling passed
+ * the frame over (no copy, by design), or a negative errno when it was not;
  * the reason is counted in the session's VTAP_A_STATS_DROP_* counters:
  * -ENOENT no such session in the device's namespace, -EINVAL bad flags or
  * no usable Ethernet header, -ELOOP the frame is vtap's own output,
- * -ENOMEM no memory for the copy, -ENOBUFS no route or the underlay refused.
+ * -ENOMEM no memory for the copy, -ENOBUFS over the rate budget, no route
+ * or the underlay refused.
  */
 #define VTAP_MIRROR_F_DIR_IN	(1U << 0)	/* delivered to the VM (device egress) */
 #define VTAP_MIRROR_F_ALL	VTAP_MIRROR_F_DIR_IN

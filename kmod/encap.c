@@ -329,6 +329,40 @@ void vtap_encap_exit(void)
 	}
 }
 
+/* Cut a copy to the session's snaplen and to @max_inner bytes. */
+static int vtap_cut(struct sk_buff *skb, struct vtap_session *s,
+		    const struct vtap_params *p, int max_inner, bool *truncated)
+{
+	unsigned int len = skb->len;
+
+	if (p->snaplen && len > p->snaplen) {
+		len = p->snaplen;
+		vtap_stats_inc(s, VTAP_A_STATS_SLICED);
+	}
+	if (len > max_inner) {
+		len = max_inner;
+		vtap_stats_inc(s, VTAP_A_STATS_TRUNCATED);
+	}
+	if (len == skb->len)
+		return 0;
+	*truncated = true;
+	return pskb_trim(skb, len);
+}
+
+/* Overwrite the session's mask range of a copy (private after this). */
+static int vtap_mask(struct sk_buff *skb, const struct vtap_params *p)
+{
+	unsigned int n;
+
+	if (!p->mask_len || p->mask_offset >= skb->len)
+		return 0;
+	n = min_t(unsigned int, p->mask_len, skb->len - p->mask_offset);
+	if (skb_ensure_writable(skb, p->mask_offset + n))
+		return -ENOMEM;
+	memset(skb->data + p->mask_offset, p->mask_byte, n);
+	return 0;
+}
+
 /*
  * Complete, encapsulate and send one frame (skb->data at its Ethernet
  * header).  Consumes @skb.
@@ -357,26 +391,27 @@ static int vtap_xmit_one(struct net *net, struct sk_buff *skb,
 		goto drop_dst;
 	}
 
-	/* The checksums the wire would carry (GSO segments have theirs). */
-	if (skb->ip_summed == CHECKSUM_PARTIAL && skb_checksum_help(skb)) {
-		vtap_stats_inc(s, VTAP_A_STATS_DROP_NOMEM);
-		goto drop_dst;
-	}
-
 	/* Never fragment a copy: cut it to the path MTU instead. */
 	max_inner = (int)dst_mtu(dst) - iphlen - ehlen;
 	if (max_inner < ETH_HLEN) {
 		vtap_stats_inc(s, VTAP_A_STATS_DROP_XMIT);
 		goto drop_dst;
 	}
-	if (skb->len > max_inner) {
-		if (pskb_trim(skb, max_inner)) {
-			vtap_stats_inc(s, VTAP_A_STATS_DROP_NOMEM);
-			goto drop_dst;
-		}
-		truncated = true;
-		vtap_stats_inc(s, VTAP_A_STATS_TRUNCATED);
+
+	/*
+	 * The checksums the wire would carry (segments have theirs).  A GSO
+	 * super-packet sent whole (VTAP_SESSION_F_GSO_SLICE) is cut first: it
+	 * is never complete anyway, and it must stop being GSO.
+	 */
+	if (skb_is_gso(skb)) {
+		if (vtap_cut(skb, s, p, max_inner, &truncated))
+			goto drop_nomem;
+		skb_gso_reset(skb);
 	}
+	if (skb->ip_summed == CHECKSUM_PARTIAL && skb_checksum_help(skb))
+		goto drop_nomem;
+	if (vtap_cut(skb, s, p, max_inner, &truncated) || vtap_mask(skb, p))
+		goto drop_nomem;
 
 	room = LL_RESERVED_SPACE(dst->dev) + iphlen + ehlen;
 	if (skb_cow_head(skb, room)) {
@@ -423,11 +458,44 @@ static int vtap_xmit_one(struct net *net, struct sk_buff *skb,
 		return vtap_enqueue(skb, s);
 	return vtap_send(net, skb, s);
 
+drop_nomem:
+	vtap_stats_inc(s, VTAP_A_STATS_DROP_NOMEM);
 drop_dst:
 	dst_release(dst);
 drop:
 	kfree_skb(skb);
 	return -ENOBUFS;
+}
+
+/* Sampling: is this frame one of the 1 in p->sample? */
+static bool vtap_sampled(struct vtap_session *s, const struct vtap_params *p)
+{
+	if (p->sample_mode == VTAP_SAMPLE_EVERY)
+		return (u32)atomic_inc_return(&s->sample_count) % p->sample == 0;
+	return get_random_u32_below(p->sample) == 0;
+}
+
+/*
+ * Rate budget, lock-free: GCRA (the virtual-scheduling token bucket) on one
+ * atomic64, the theoretical arrival time.  A copy costing @len bytes (or one
+ * packet) conforms if the bucket is less than a burst ahead of now.
+ */
+static bool vtap_rate_conforms(struct vtap_session *s,
+			       const struct vtap_params *p, unsigned int len)
+{
+	u64 cost = p->rate_unit == VTAP_RATE_PPS ? 1 : (u64)len * 8;
+	s64 now = ktime_get_ns(), inc, tat, t;
+
+	if (p->snaplen && len > p->snaplen && p->rate_unit == VTAP_RATE_BPS)
+		cost = (u64)p->snaplen * 8;
+	inc = (s64)((cost * p->rate_ns_fp) >> 16);
+	tat = atomic64_read(&s->rate_tat);
+	do {
+		t = max(tat, now);
+		if (t - now > (s64)p->rate_tolerance)
+			return false;
+	} while (!atomic64_try_cmpxchg(&s->rate_tat, &tat, t + inc));
+	return true;
 }
 
 /**
@@ -437,7 +505,8 @@ drop:
  * @port_id: ERSPAN index of the port
  * @flags: VTAP_MIRROR_F_*
  *
- * Return: 0 if every copy (one per GSO segment) went out, else -errno.
+ * Return: 0 if every copy (one per GSO segment) went out, 1 if sampling
+ * passed the frame over, else -errno.
  */
 int vtap_mirror(struct sk_buff *skb, struct vtap_session *s, u32 port_id,
 		u32 flags)
@@ -451,12 +520,22 @@ int vtap_mirror(struct sk_buff *skb, struct vtap_session *s, u32 port_id,
 
 	vtap_stats_inc(s, VTAP_A_STATS_MATCHED);
 
+	if (p->sample > 1 && !vtap_sampled(s, p)) {
+		vtap_stats_inc(s, VTAP_A_STATS_SAMPLED_OUT);
+		return 1;
+	}
+
 	if (unlikely(!skb_mac_header_was_set(skb)))
 		goto malformed;
 	maclen = skb->data - skb_mac_header(skb);	/* 0 on egress */
 	if (unlikely(maclen < 0 || skb->len + maclen < ETH_HLEN))
 		goto malformed;
 	eth_proto = eth_hdr(skb)->h_proto;
+
+	if (p->rate && !vtap_rate_conforms(s, p, skb->len + maclen)) {
+		vtap_stats_inc(s, VTAP_A_STATS_DROP_RATE);
+		return -ENOBUFS;
+	}
 
 	if (unlikely(this_cpu_read(vtap_xmit_depth)) ||
 	    unlikely(vtap_is_own_output(vtap_net(net), skb, ETH_HLEN - maclen,
@@ -478,7 +557,9 @@ int vtap_mirror(struct sk_buff *skb, struct vtap_session *s, u32 port_id,
 	}
 
 	this_cpu_inc(vtap_xmit_depth);
-	if (skb_is_gso(nskb)) {
+	if (skb_is_gso(nskb))
+		vtap_stats_inc(s, VTAP_A_STATS_GSO);
+	if (skb_is_gso(nskb) && !(p->flags & VTAP_SESSION_F_GSO_SLICE)) {
 		/* ...GSO super-packets cut into the segments they stand for. */
 		if (skb_unclone(nskb, GFP_ATOMIC)) {
 			kfree_skb(nskb);

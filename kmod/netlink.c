@@ -21,6 +21,11 @@ static const struct genl_multicast_group vtap_mcgrps[] = {
 	[VTAP_MCGRP_EVENTS_ID] = { .name = VTAP_MCGRP_EVENTS },
 };
 
+static struct netlink_range_validation vtap_rate_range = {
+	.min = 0,
+	.max = VTAP_RATE_MAX,
+};
+
 static const struct nla_policy vtap_session_policy[VTAP_A_SESSION_MAX + 1] = {
 	[VTAP_A_SESSION_NAME]	 = { .type = NLA_NUL_STRING,
 				     .len = VTAP_NAME_MAX - 1 },
@@ -39,6 +44,16 @@ static const struct nla_policy vtap_session_policy[VTAP_A_SESSION_MAX + 1] = {
 	[VTAP_A_SESSION_GRA]	 = NLA_POLICY_MAX(NLA_U8, VTAP_GRA_MAX),
 	[VTAP_A_SESSION_STATS]	 = { .type = NLA_REJECT,
 				     .reject_message = "statistics are read-only" },
+	[VTAP_A_SESSION_SNAPLEN] = NLA_POLICY_MAX(NLA_U32, 65535),
+	[VTAP_A_SESSION_SAMPLE]	 = NLA_POLICY_MIN(NLA_U32, 1),
+	[VTAP_A_SESSION_SAMPLE_MODE] = NLA_POLICY_MAX(NLA_U8, VTAP_SAMPLE_MAX),
+	[VTAP_A_SESSION_MASK_OFFSET] = { .type = NLA_U16 },
+	[VTAP_A_SESSION_MASK_LEN] = { .type = NLA_U16 },
+	[VTAP_A_SESSION_MASK_BYTE] = { .type = NLA_U8 },
+	[VTAP_A_SESSION_RATE]	 = NLA_POLICY_FULL_RANGE(NLA_U64, &vtap_rate_range),
+	[VTAP_A_SESSION_RATE_UNIT] = NLA_POLICY_MAX(NLA_U8, VTAP_RATE_UNIT_MAX),
+	[VTAP_A_SESSION_BURST]	 = NLA_POLICY_MIN(NLA_U32, 1),
+	[VTAP_A_SESSION_FLAGS]	 = NLA_POLICY_MASK(NLA_U32, __VTAP_SESSION_F_ALL),
 };
 
 /* ---- INFO_GET ---------------------------------------------------------- */
@@ -46,7 +61,9 @@ static const struct nla_policy vtap_session_policy[VTAP_A_SESSION_MAX + 1] = {
 static u64 vtap_features(void)
 {
 	return VTAP_FEATURE_SESSIONS | VTAP_FEATURE_KFUNC | VTAP_FEATURE_GRE |
-	       VTAP_FEATURE_ERSPAN2 | VTAP_FEATURE_ERSPAN3 | VTAP_FEATURE_IPV6;
+	       VTAP_FEATURE_ERSPAN2 | VTAP_FEATURE_ERSPAN3 | VTAP_FEATURE_IPV6 |
+	       VTAP_FEATURE_SAMPLE | VTAP_FEATURE_SLICE | VTAP_FEATURE_RATE |
+	       VTAP_FEATURE_GSO | VTAP_FEATURE_DEFERRED;
 }
 
 /**
@@ -108,6 +125,21 @@ err_cancel:
 	return -EMSGSIZE;
 }
 
+/* The burst a session uses: as given, or a tenth of a second's worth. */
+static u32 vtap_burst(const struct vtap_params *p)
+{
+	u64 b;
+
+	if (p->burst)
+		return p->burst;
+	if (p->rate_unit == VTAP_RATE_PPS)
+		b = div_u64(p->rate, 10);
+	else
+		b = div_u64(p->rate, 80);	/* bytes in 100 ms */
+	b = max_t(u64, b, p->rate_unit == VTAP_RATE_PPS ? 1 : ETH_FRAME_LEN);
+	return (u32)min_t(u64, b, U32_MAX);
+}
+
 static int vtap_session_fill(struct sk_buff *msg, const struct vtap_session *s,
 			     const struct vtap_params *p, u32 portid, u32 seq,
 			     int flags, u8 cmd, struct netlink_callback *cb)
@@ -142,6 +174,22 @@ static int vtap_session_fill(struct sk_buff *msg, const struct vtap_session *s,
 	if (p->encap == VTAP_ENCAP_ERSPAN3 &&
 	    (nla_put_u8(msg, VTAP_A_SESSION_HWID, p->hwid) ||
 	     nla_put_u8(msg, VTAP_A_SESSION_GRA, p->gra)))
+		goto err_cancel;
+	if (nla_put_u32(msg, VTAP_A_SESSION_SNAPLEN, p->snaplen) ||
+	    nla_put_u32(msg, VTAP_A_SESSION_SAMPLE, p->sample) ||
+	    nla_put_u8(msg, VTAP_A_SESSION_SAMPLE_MODE, p->sample_mode) ||
+	    nla_put_u32(msg, VTAP_A_SESSION_FLAGS, p->flags))
+		goto err_cancel;
+	if (p->mask_len &&
+	    (nla_put_u16(msg, VTAP_A_SESSION_MASK_OFFSET, p->mask_offset) ||
+	     nla_put_u16(msg, VTAP_A_SESSION_MASK_LEN, p->mask_len) ||
+	     nla_put_u8(msg, VTAP_A_SESSION_MASK_BYTE, p->mask_byte)))
+		goto err_cancel;
+	if (p->rate &&
+	    (nla_put_u64_64bit(msg, VTAP_A_SESSION_RATE, p->rate,
+			       VTAP_A_SESSION_PAD) ||
+	     nla_put_u8(msg, VTAP_A_SESSION_RATE_UNIT, p->rate_unit) ||
+	     nla_put_u32(msg, VTAP_A_SESSION_BURST, vtap_burst(p))))
 		goto err_cancel;
 	if (vtap_put_stats(msg, s))
 		goto err_cancel;
@@ -194,6 +242,80 @@ static bool vtap_addr6_ok(const struct in6_addr *a)
 	int t = ipv6_addr_type(a);
 
 	return !(t & (IPV6_ADDR_ANY | IPV6_ADDR_MULTICAST | IPV6_ADDR_MAPPED));
+}
+
+/* Sampling, slicing, masking, rate budget and flags of NEW or SET. */
+static int vtap_params_parse_broker(struct genl_info *info,
+				    struct vtap_params *p)
+{
+	struct netlink_ext_ack *extack = info->extack;
+	struct nlattr **tb = info->attrs;
+	u64 unit_ns;
+
+	if (tb[VTAP_A_SESSION_SNAPLEN]) {
+		p->snaplen = nla_get_u32(tb[VTAP_A_SESSION_SNAPLEN]);
+		if (p->snaplen && p->snaplen < VTAP_SNAPLEN_MIN) {
+			NL_SET_ERR_MSG_ATTR(extack, tb[VTAP_A_SESSION_SNAPLEN],
+					    "snaplen must be 0 (whole frames) or at least 14");
+			return -EINVAL;
+		}
+	}
+	if (tb[VTAP_A_SESSION_SAMPLE])
+		p->sample = nla_get_u32(tb[VTAP_A_SESSION_SAMPLE]);
+	if (tb[VTAP_A_SESSION_SAMPLE_MODE])
+		p->sample_mode = nla_get_u8(tb[VTAP_A_SESSION_SAMPLE_MODE]);
+	if (tb[VTAP_A_SESSION_MASK_OFFSET] || tb[VTAP_A_SESSION_MASK_LEN] ||
+	    tb[VTAP_A_SESSION_MASK_BYTE]) {
+		if (!tb[VTAP_A_SESSION_MASK_LEN]) {
+			NL_SET_ERR_MSG_MOD(extack, "a mask needs a length (0 removes it)");
+			NL_SET_ERR_ATTR_MISS(extack, NULL, VTAP_A_SESSION_MASK_LEN);
+			return -EINVAL;
+		}
+		p->mask_len = nla_get_u16(tb[VTAP_A_SESSION_MASK_LEN]);
+		p->mask_offset = tb[VTAP_A_SESSION_MASK_OFFSET] ?
+				 nla_get_u16(tb[VTAP_A_SESSION_MASK_OFFSET]) : 0;
+		p->mask_byte = tb[VTAP_A_SESSION_MASK_BYTE] ?
+			       nla_get_u8(tb[VTAP_A_SESSION_MASK_BYTE]) : 0;
+		if (!p->mask_len) {
+			p->mask_offset = 0;
+			p->mask_byte = 0;
+		}
+	}
+	if (p->mask_len && p->snaplen &&
+	    p->mask_offset + p->mask_len > p->snaplen) {
+		NL_SET_ERR_MSG_MOD(extack, "the mask reaches past snaplen");
+		return -EINVAL;
+	}
+	if (tb[VTAP_A_SESSION_RATE_UNIT])
+		p->rate_unit = nla_get_u8(tb[VTAP_A_SESSION_RATE_UNIT]);
+	if (tb[VTAP_A_SESSION_RATE]) {
+		p->rate = nla_get_u64(tb[VTAP_A_SESSION_RATE]);
+		if (!p->rate)
+			p->burst = 0;
+	}
+	if (tb[VTAP_A_SESSION_BURST]) {
+		if (!p->rate) {
+			NL_SET_ERR_MSG_ATTR(extack, tb[VTAP_A_SESSION_BURST],
+					    "a burst needs a rate");
+			return -EINVAL;
+		}
+		p->burst = nla_get_u32(tb[VTAP_A_SESSION_BURST]);
+	}
+	if (p->rate) {
+		if (p->rate_unit == VTAP_RATE_BPS && p->rate < VTAP_RATE_BPS_MIN) {
+			NL_SET_ERR_MSG_MOD(extack,
+					   "a rate in bits per second must be at least 1000");
+			return -EINVAL;
+		}
+		/* GCRA: one unit every unit_ns; a burst's worth of tolerance. */
+		p->rate_ns_fp = div64_u64((u64)NSEC_PER_SEC << 16, p->rate);
+		unit_ns = p->rate_unit == VTAP_RATE_PPS ? p->rate_ns_fp
+							: p->rate_ns_fp * 8;
+		p->rate_tolerance = (u64)vtap_burst(p) * unit_ns >> 16;
+	}
+	if (tb[VTAP_A_SESSION_FLAGS])
+		p->flags = nla_get_u32(tb[VTAP_A_SESSION_FLAGS]);
+	return 0;
 }
 
 /*
@@ -312,7 +434,7 @@ static int vtap_params_parse(struct genl_info *info, struct vtap_params *p,
 		if (tb[VTAP_A_SESSION_GRA])
 			p->gra = nla_get_u8(tb[VTAP_A_SESSION_GRA]);
 	}
-	return 0;
+	return vtap_params_parse_broker(info, p);
 }
 
 /* Find the session a request names (by NAME or ID); lock held. */
@@ -379,6 +501,7 @@ static int vtap_nl_session_new(struct sk_buff *skb, struct genl_info *info)
 	if (!p)
 		return -ENOMEM;
 	p->ttl = 64;
+	p->sample = 1;
 	err = vtap_params_parse(info, p, true);
 	if (err)
 		goto err_params;

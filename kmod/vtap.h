@@ -70,7 +70,19 @@ struct vtap_params {
 	u8 gra;				/* enum vtap_gra */
 	bool has_key;
 	bool has_local;
+	u8 sample_mode;			/* enum vtap_sample_mode */
+	u8 rate_unit;			/* enum vtap_rate_unit */
+	u8 mask_byte;
+	u16 mask_offset;
+	u16 mask_len;			/* 0: no mask */
+	u32 flags;			/* VTAP_SESSION_F_* */
 	u32 key;
+	u32 snaplen;			/* 0: whole frames */
+	u32 sample;			/* 1 in N; 1: all */
+	u32 burst;			/* as given, 0 if defaulted */
+	u64 rate;			/* 0: no budget */
+	u64 rate_ns_fp;			/* ns per unit << 16 (GCRA interval) */
+	u64 rate_tolerance;		/* ns of burst (GCRA tolerance) */
 	union {
 		__be32 remote4;
 		struct in6_addr remote6;
@@ -96,6 +108,8 @@ struct vtap_session {
 	u32 id;
 	refcount_t refs;		/* the table's, plus one per queued copy */
 	atomic_t seq;			/* GRE sequence number of the next copy */
+	atomic_t sample_count;		/* frames seen, for VTAP_SAMPLE_EVERY */
+	atomic64_t rate_tat;		/* GCRA theoretical arrival time, ns */
 	char name[VTAP_NAME_MAX];
 	struct vtap_params __rcu *params;
 	struct vtap_pcpu_stats __percpu *stats;

@@ -57,7 +57,8 @@ for d in spec["definitions"]:
     if d["type"] == "const":
         want[cname("vtap", d["name"])] = d["value"]
     elif d["type"] == "enum":
-        prefix = {"encap": "vtap_encap", "gra": "vtap_gra"}[d["name"]]
+        prefix = {"encap": "vtap_encap", "gra": "vtap_gra",
+                  "sample-mode": "vtap_sample", "rate-unit": "vtap_rate"}[d["name"]]
         for i, e in enumerate(d["entries"]):
             want[cname(prefix, e)] = i
     elif d["type"] == "flags":
@@ -113,7 +114,9 @@ for a in next(s for s in spec["attribute-sets"] if s["name"] == "session")["attr
     if "max-len" in c:
         check(f"{attr}: max length", "VTAP_NAME_MAX - 1" in nlc, pol)
     if "min" in c or "max" in c:
-        check(f"{attr}: range check", re.search(r"NLA_POLICY_(RANGE|MIN|MAX)", pol), pol)
+        check(f"{attr}: range check", re.search(r"NLA_POLICY_(RANGE|MIN|MAX|FULL_RANGE)", pol), pol)
+    if "flags-mask" in c:
+        check(f"{attr}: mask check", "NLA_POLICY_MASK" in pol, pol)
 
 print(f"1..{n}")
 sys.exit(1 if failed else 0)

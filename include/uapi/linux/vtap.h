@@ -31,6 +31,16 @@
  *             VTAP_A_SESSION_TOS        u8 (default 0)
  *             VTAP_A_SESSION_HWID       u8, 0..63 (erspan3 only)
  *             VTAP_A_SESSION_GRA        u8, enum vtap_gra (erspan3 only)
+ *             VTAP_A_SESSION_SNAPLEN    u32, 0 (whole frames) or 14..65535
+ *             VTAP_A_SESSION_SAMPLE     u32, mirror 1 frame in N (default 1)
+ *             VTAP_A_SESSION_SAMPLE_MODE u8, enum vtap_sample_mode
+ *             VTAP_A_SESSION_MASK_OFFSET u16 \ bytes [OFFSET, OFFSET+LEN) of
+ *             VTAP_A_SESSION_MASK_LEN   u16  | each copy (from the start of
+ *             VTAP_A_SESSION_MASK_BYTE  u8  /  the frame) overwritten with BYTE
+ *             VTAP_A_SESSION_RATE       u64, budget: 0 none, else units/s
+ *             VTAP_A_SESSION_RATE_UNIT  u8, enum vtap_rate_unit
+ *             VTAP_A_SESSION_BURST      u32, packets or bytes (default 1/10 s)
+ *             VTAP_A_SESSION_FLAGS      u32, VTAP_SESSION_F_*
  *   reply:    the new session, as in SESSION_GET
  *
  * VTAP_CMD_SESSION_DEL (do, admin)
@@ -38,15 +48,24 @@
  *
  * VTAP_CMD_SESSION_SET (do, admin)
  *   request:  VTAP_A_SESSION_NAME or VTAP_A_SESSION_ID (selects the session),
- *             then any of TTL, TOS, KEY, HWID, GRA, REMOTE*, LOCAL* to change.
- *             ENCAP cannot be changed.
+ *             then any attribute of SESSION_NEW but ENCAP and ID to change.
  *   reply:    the session, as in SESSION_GET
  *
  * VTAP_CMD_SESSION_GET (do and dump, unprivileged)
  *   request:  VTAP_A_SESSION_NAME or VTAP_A_SESSION_ID (do only)
  *   reply:    VTAP_A_SESSION_NAME, _ID, _ENCAP, _REMOTE4|6, _LOCAL4|6 (if set),
- *             _KEY (if set), _TTL, _TOS, _HWID, _GRA
+ *             _KEY (if set), _TTL, _TOS, _HWID, _GRA (erspan3), _SNAPLEN,
+ *             _SAMPLE, _SAMPLE_MODE, _MASK_* (if set), _RATE, _RATE_UNIT and
+ *             _BURST (if set), _FLAGS
  *             VTAP_A_SESSION_STATS      nested, VTAP_A_STATS_* (u64 each)
+ *
+ * The order of work on a frame: sampling, rate budget, copy (GSO segmented
+ * unless VTAP_SESSION_F_GSO_SLICE), slice to SNAPLEN, cut to the path MTU,
+ * mask, encapsulate.  A copy cut by SNAPLEN or the path MTU has the ERSPAN
+ * T bit set; its original length is the one its own headers state (the
+ * inner IPv4 total length or IPv6 payload length), which the collector uses.
+ * The rate budget counts copies (pps) or copy bits before encapsulation
+ * (bps), and is a GCRA token bucket: BURST units may go at once.
  *
  * Multicast group VTAP_MCGRP_EVENTS: SESSION_NEW, SESSION_SET and
  * SESSION_DEL messages, built like a SESSION_GET reply, on every change.
@@ -96,6 +115,36 @@ enum vtap_gra {
 
 #define VTAP_GRA_MAX (__VTAP_GRA_MAX - 1)
 
+enum vtap_sample_mode {
+	VTAP_SAMPLE_RANDOM,	/* each frame with probability 1/N */
+	VTAP_SAMPLE_EVERY,	/* every Nth frame, deterministic */
+
+	__VTAP_SAMPLE_MAX
+};
+
+#define VTAP_SAMPLE_MAX (__VTAP_SAMPLE_MAX - 1)
+
+enum vtap_rate_unit {
+	VTAP_RATE_PPS,		/* copies per second, burst in copies */
+	VTAP_RATE_BPS,		/* bits per second, burst in bytes */
+
+	__VTAP_RATE_UNIT_MAX
+};
+
+#define VTAP_RATE_UNIT_MAX (__VTAP_RATE_UNIT_MAX - 1)
+
+#define VTAP_SNAPLEN_MIN	14		/* an Ethernet header */
+#define VTAP_RATE_BPS_MIN	1000ULL
+#define VTAP_RATE_MAX		1000000000000ULL	/* 1e12 /s */
+
+/* VTAP_A_SESSION_FLAGS */
+enum vtap_session_flags {
+	/* GSO super-packets: one copy cut to fit, instead of the segments. */
+	VTAP_SESSION_F_GSO_SLICE	= 1U << 0,
+
+	__VTAP_SESSION_F_ALL		= VTAP_SESSION_F_GSO_SLICE,
+};
+
 /* VTAP_A_INFO_FEATURES: what this module implements. */
 enum vtap_feature {
 	VTAP_FEATURE_SESSIONS	= 1ULL << 0,	/* session objects over genetlink */
@@ -104,6 +153,11 @@ enum vtap_feature {
 	VTAP_FEATURE_ERSPAN2	= 1ULL << 3,	/* ERSPAN Type II */
 	VTAP_FEATURE_ERSPAN3	= 1ULL << 4,	/* ERSPAN Type III */
 	VTAP_FEATURE_IPV6	= 1ULL << 5,	/* IPv6 underlay */
+	VTAP_FEATURE_SAMPLE	= 1ULL << 6,	/* sampling */
+	VTAP_FEATURE_SLICE	= 1ULL << 7,	/* snaplen, masking */
+	VTAP_FEATURE_RATE	= 1ULL << 8,	/* rate budget */
+	VTAP_FEATURE_GSO	= 1ULL << 9,	/* GSO segmented or sliced */
+	VTAP_FEATURE_DEFERRED	= 1ULL << 10,	/* deferred transmit queue */
 };
 
 enum vtap_info_attrs {
@@ -136,6 +190,16 @@ enum vtap_session_attrs {
 	VTAP_A_SESSION_GRA,
 	VTAP_A_SESSION_STATS,
 	VTAP_A_SESSION_PAD,
+	VTAP_A_SESSION_SNAPLEN,
+	VTAP_A_SESSION_SAMPLE,
+	VTAP_A_SESSION_SAMPLE_MODE,
+	VTAP_A_SESSION_MASK_OFFSET,
+	VTAP_A_SESSION_MASK_LEN,
+	VTAP_A_SESSION_MASK_BYTE,
+	VTAP_A_SESSION_RATE,
+	VTAP_A_SESSION_RATE_UNIT,
+	VTAP_A_SESSION_BURST,
+	VTAP_A_SESSION_FLAGS,
 
 	__VTAP_A_SESSION_MAX
 };
@@ -159,6 +223,10 @@ enum vtap_stats_attrs {
 	VTAP_A_STATS_DROP_XMIT,		/* the underlay refused the copy */
 	VTAP_A_STATS_DROP_MALFORMED,	/* no usable L2 header */
 	VTAP_A_STATS_DROP_QUEUE,	/* the deferred transmit queue was full */
+	VTAP_A_STATS_SAMPLED_OUT,	/* not copied: sampling passed it over */
+	VTAP_A_STATS_DROP_RATE,		/* over the session's rate budget */
+	VTAP_A_STATS_SLICED,		/* copies cut to SNAPLEN */
+	VTAP_A_STATS_GSO,		/* GSO super-packets (segmented or sliced) */
 
 	__VTAP_A_STATS_MAX
 };
