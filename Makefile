@@ -138,7 +138,7 @@ ST_CFLAGS	= $(USER_CFLAGS) -Wno-missing-prototypes -Wno-shadow -Wno-sign-compare
 
 .PHONY: selftests
 ST_GUEST	:= $(BUILD)/selftests/guest
-selftests: $(ASAN_VTAPCTL) $(ST_HOST)/unit_util $(ST_HOST)/bpf_classify $(ST_GUEST)/genl_policy
+selftests: $(ASAN_VTAPCTL) $(ST_HOST)/unit_util $(ST_HOST)/bpf_classify $(ST_HOST)/bpf_rules $(ST_GUEST)/genl_policy
 
 $(ST_GUEST)/genl_policy: selftests/guest/genl_policy.c include/uapi/linux/vtap.h
 	$(Q)mkdir -p $(@D)
@@ -147,6 +147,11 @@ $(ST_GUEST)/genl_policy: selftests/guest/genl_policy.c include/uapi/linux/vtap.h
 $(ST_HOST)/unit_util: selftests/host/unit_util.c user/util.c user/util.h
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(ST_CFLAGS) -o $@ selftests/host/unit_util.c user/util.c
+
+$(ST_HOST)/bpf_rules: selftests/host/bpf_rules.c user/rules.c user/rules.h user/util.c \
+		$(BUILD)/bpf/vtap-rec.skel.h include/vtap_bpf.h
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(ST_CFLAGS) $(USER_PKGCFLAGS) -o $@ $< user/rules.c user/util.c $(USER_LIBS)
 
 $(ST_HOST)/bpf_classify: selftests/host/bpf_classify.c $(BUILD)/bpf/vtap-rec.skel.h include/vtap_bpf.h
 	$(Q)mkdir -p $(@D)

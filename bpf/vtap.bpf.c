@@ -1,15 +1,20 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * vtap TC classifier, attached to clsact ingress and egress of each monitored
- * VM device (tap or veth).  For each session that wants the packet it calls
- * the module's kfunc bpf_vtap_mirror(), which makes and sends the copy.
+ * VM device (tap or veth).  For each session that wants the packet (its flow
+ * on this port and direction, then its rules) it calls the module's kfunc
+ * bpf_vtap_mirror(), which makes and sends the copy.
  *
  * Direction is the VM's: tap/veth ingress carries what the VM sent ("out"),
  * egress what is delivered to it ("in").  The programs never change the
- * packet and always return TC_ACT_OK.
+ * packet and always return TC_ACT_OK.  See include/vtap_bpf.h for the maps.
  */
 #include <linux/bpf.h>
+#include <linux/if_ether.h>
+#include <linux/in.h>
+#include <linux/in6.h>
 #include <linux/pkt_cls.h>
+#include <bpf/bpf_endian.h>
 #include <bpf/bpf_helpers.h>
 
 #include "vtap_bpf.h"
@@ -27,6 +32,69 @@ struct {
 	__type(key, __u32);
 	__type(value, struct vtap_port_stats);
 } port_stats SEC(".maps");
+
+/* Rules as given (the source of truth for vtapctl) and their compiled form. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct vtap_rule_key);
+	__type(value, struct vtap_rule);
+} rules SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, VTAP_NSD);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, __u32);
+	__type(value, struct vtap_ruleset);
+} rulesets SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct vtap_rkey_vlan);
+	__type(value, struct vtap_bits);
+} rule_vlan SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct vtap_rkey_proto);
+	__type(value, struct vtap_bits);
+} rule_proto SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct vtap_rkey_icmp);
+	__type(value, struct vtap_bits);
+} rule_icmp SEC(".maps");
+
+#define VTAP_LPM_MAP(name, keytype)				\
+struct {							\
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);			\
+	__uint(max_entries, 65536);				\
+	__uint(map_flags, BPF_F_NO_PREALLOC);			\
+	__type(key, struct keytype);				\
+	__type(value, struct vtap_bits);			\
+} name SEC(".maps")
+
+VTAP_LPM_MAP(rule_src4, vtap_rkey_lpm4);
+VTAP_LPM_MAP(rule_dst4, vtap_rkey_lpm4);
+VTAP_LPM_MAP(rule_src6, vtap_rkey_lpm6);
+VTAP_LPM_MAP(rule_dst6, vtap_rkey_lpm6);
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 2 * 2 * VTAP_NSD);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct vtap_rkey_ports);
+	__type(value, struct vtap_port_spans);
+} rule_ports SEC(".maps");
 
 #ifdef VTAP_RECORD
 struct {
@@ -61,8 +129,314 @@ extern int bpf_vtap_mirror(struct __sk_buff *skb, __u32 session_id,
 #define vtap_mirror bpf_vtap_mirror
 #endif
 
+/* What the rules look at, parsed once per packet. */
+struct vtap_pkt {
+	__u8 parsed;
+	__u8 has_vlan;
+	__u8 l3;			/* 0 (not IP), 4 or 6 */
+	__u8 has_l4;			/* protocol known (not a later fragment) */
+	__u8 has_ports;
+	__u8 has_icmp;
+	__u8 proto;
+	__u8 icmp_type;
+	__u16 vid;
+	__u16 sport;
+	__u16 dport;
+	__u8 src[16];
+	__u8 dst[16];
+};
+
+struct vlan_hdr {
+	__be16 tci;
+	__be16 proto;
+};
+
+static __always_inline void vtap_parse_l4(struct __sk_buff *skb,
+					  struct vtap_pkt *k, __u32 off)
+{
+	__u16 ports[2];
+	__u8 type;
+
+	k->has_l4 = 1;
+	switch (k->proto) {
+	case IPPROTO_TCP:
+	case IPPROTO_UDP:
+	case IPPROTO_SCTP:
+		if (bpf_skb_load_bytes(skb, off, ports, sizeof(ports)))
+			return;
+		k->sport = bpf_ntohs(ports[0]);
+		k->dport = bpf_ntohs(ports[1]);
+		k->has_ports = 1;
+		break;
+	case IPPROTO_ICMP:
+	case IPPROTO_ICMPV6:
+		if (bpf_skb_load_bytes(skb, off, &type, 1))
+			return;
+		k->icmp_type = type;
+		k->has_icmp = 1;
+		break;
+	}
+}
+
+/*
+ * Parse the headers the rules can look at.  Anything short or malformed
+ * leaves the fields it could not read unset: rules that need them do not
+ * match, and the packet itself is untouched.  A global function: the
+ * verifier checks it once, not at every call site.
+ */
+__noinline int vtap_parse(struct __sk_buff *skb, struct vtap_pkt *k)
+{
+	__u32 off = ETH_HLEN;
+	__be16 proto;
+	int i;
+
+	if (!k)
+		return 0;
+	k->parsed = 1;
+	if (bpf_skb_load_bytes(skb, 12, &proto, sizeof(proto)))
+		return 0;
+	if (skb->vlan_present) {
+		k->has_vlan = 1;
+		k->vid = skb->vlan_tci & 0x0fff;
+	}
+	/* Up to two tags in the frame (802.1ad outer, 802.1Q inner). */
+	for (i = 0; i < 2; i++) {
+		struct vlan_hdr vh;
+
+		if (proto != bpf_htons(ETH_P_8021Q) &&
+		    proto != bpf_htons(ETH_P_8021AD))
+			break;
+		if (bpf_skb_load_bytes(skb, off, &vh, sizeof(vh)))
+			return 0;
+		if (!k->has_vlan) {
+			k->has_vlan = 1;
+			k->vid = bpf_ntohs(vh.tci) & 0x0fff;
+		}
+		proto = vh.proto;
+		off += sizeof(vh);
+	}
+
+	if (proto == bpf_htons(ETH_P_IP)) {
+		__u8 iph[20];
+		__u32 ihl;
+
+		if (bpf_skb_load_bytes(skb, off, iph, sizeof(iph)))
+			return 0;
+		ihl = (iph[0] & 0x0f) * 4;
+		if ((iph[0] >> 4) != 4 || ihl < 20)
+			return 0;
+		k->l3 = 4;
+		k->proto = iph[9];
+		__builtin_memcpy(k->src, &iph[12], 4);
+		__builtin_memcpy(k->dst, &iph[16], 4);
+		/* A later fragment has no L4 header. */
+		if ((((__u16)iph[6] << 8) | iph[7]) & 0x1fff)
+			return 0;
+		vtap_parse_l4(skb, k, off + ihl);
+	} else if (proto == bpf_htons(ETH_P_IPV6)) {
+		__u8 ip6[40];
+		__u8 nexthdr;
+
+		if (bpf_skb_load_bytes(skb, off, ip6, sizeof(ip6)))
+			return 0;
+		if ((ip6[0] >> 4) != 6)
+			return 0;
+		k->l3 = 6;
+		__builtin_memcpy(k->src, &ip6[8], 16);
+		__builtin_memcpy(k->dst, &ip6[24], 16);
+		nexthdr = ip6[6];
+		off += sizeof(ip6);
+		/* Extension headers, up to a bound; past it, L4 is unknown. */
+		for (i = 0; i < VTAP_IPV6_EXT_MAX; i++) {
+			__u8 ext[8];
+
+			switch (nexthdr) {
+			case IPPROTO_HOPOPTS:
+			case IPPROTO_ROUTING:
+			case IPPROTO_DSTOPTS:
+				if (bpf_skb_load_bytes(skb, off, ext, 2))
+					return 0;
+				nexthdr = ext[0];
+				off += (ext[1] + 1) * 8;
+				continue;
+			case IPPROTO_AH:
+				if (bpf_skb_load_bytes(skb, off, ext, 2))
+					return 0;
+				nexthdr = ext[0];
+				off += (ext[1] + 2) * 4;
+				continue;
+			case IPPROTO_FRAGMENT:
+				if (bpf_skb_load_bytes(skb, off, ext, 8))
+					return 0;
+				nexthdr = ext[0];
+				off += 8;
+				if ((((__u16)ext[2] << 8) | ext[3]) & 0xfff8) {
+					k->proto = nexthdr;
+					return 0;	/* a later fragment */
+				}
+				continue;
+			}
+			k->proto = nexthdr;
+			vtap_parse_l4(skb, k, off);
+			return 0;
+		}
+		k->proto = nexthdr;	/* too many headers: L4 unknown */
+	}
+	return 0;
+}
+
+static __always_inline void vtap_and(struct vtap_bits *r,
+				     const struct vtap_bits *b)
+{
+	int w;
+
+	for (w = 0; w < VTAP_RULE_WORDS; w++)
+		r->w[w] &= b->w[w];
+}
+
+/* The set of rules whose constraint on a field the packet meets. */
+static __always_inline const struct vtap_bits *
+vtap_field_bits(const struct vtap_ruleset *rs, const struct vtap_bits *hit,
+		int field)
+{
+	return hit ?: &rs->any[field];
+}
+
+static __always_inline const struct vtap_bits *
+vtap_lpm(const struct vtap_pkt *k, __u32 sd2, int field)
+{
+	if (k->l3 == 4) {
+		struct vtap_rkey_lpm4 key = { .prefixlen = 16 + 32 };
+
+		key.sd2[0] = sd2 >> 8;
+		key.sd2[1] = sd2;
+		__builtin_memcpy(key.addr, field == VTAP_RF_SRC ? k->src : k->dst, 4);
+		return bpf_map_lookup_elem(field == VTAP_RF_SRC ? (void *)&rule_src4
+								: (void *)&rule_dst4, &key);
+	}
+	if (k->l3 == 6) {
+		struct vtap_rkey_lpm6 key = { .prefixlen = 16 + 128 };
+
+		key.sd2[0] = sd2 >> 8;
+		key.sd2[1] = sd2;
+		__builtin_memcpy(key.addr, field == VTAP_RF_SRC ? k->src : k->dst, 16);
+		return bpf_map_lookup_elem(field == VTAP_RF_SRC ? (void *)&rule_src6
+								: (void *)&rule_dst6, &key);
+	}
+	return 0;
+}
+
+/* Binary search of the span holding @port. */
+static __always_inline const struct vtap_bits *
+vtap_port_lookup(__u32 sd2, int field, __u16 port)
+{
+	struct vtap_rkey_ports key = { .sd2 = sd2, .field = field };
+	const struct vtap_port_spans *ps;
+	__u32 lo = 0, hi, mid;
+	int i;
+
+	ps = bpf_map_lookup_elem(&rule_ports, &key);
+	if (!ps)
+		return 0;
+	hi = ps->n;
+	if (hi < 1 || hi > VTAP_PORT_SPANS)
+		return 0;
+	/* Invariant: lo[lo] <= port; the answer is in [lo, hi). */
+	for (i = 0; i < 11; i++) {
+		if (hi - lo <= 1)
+			break;
+		mid = (lo + hi) / 2;
+		if (port >= ps->lo[mid & (VTAP_PORT_SPANS - 1)])
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return &ps->bits[lo & (VTAP_PORT_SPANS - 1)];
+}
+
+/*
+ * Does session-direction @sd want the packet?  Yes without rules; else the
+ * first matching rule (lowest bit) decides.  A global function, verified
+ * once.
+ */
+__noinline int vtap_rules_accept(const struct vtap_pkt *k, __u32 sd)
+{
+	const struct vtap_ruleset *rs;
+	struct vtap_bits r;
+	__u32 sd2;
+	int w;
+
+	rs = bpf_map_lookup_elem(&rulesets, &sd);
+	if (!rs || !rs->nrules)
+		return 1;
+	if (!k)
+		return 0;
+	sd2 = VTAP_SD2(sd, rs->gen & 1);
+
+	for (w = 0; w < VTAP_RULE_WORDS; w++)
+		r.w[w] = ~0ULL;
+
+	if (rs->used & (1 << VTAP_RF_VLAN)) {
+		const struct vtap_bits *b = 0;
+
+		if (k->has_vlan) {
+			struct vtap_rkey_vlan key = { .sd2 = sd2, .vid = k->vid };
+
+			b = bpf_map_lookup_elem(&rule_vlan, &key);
+		}
+		vtap_and(&r, vtap_field_bits(rs, b, VTAP_RF_VLAN));
+	}
+	if (rs->used & (1 << VTAP_RF_PROTO)) {
+		const struct vtap_bits *b = 0;
+
+		if (k->l3) {
+			struct vtap_rkey_proto key = { .sd2 = sd2, .proto = k->proto };
+
+			b = bpf_map_lookup_elem(&rule_proto, &key);
+		}
+		vtap_and(&r, vtap_field_bits(rs, b, VTAP_RF_PROTO));
+	}
+	if (rs->used & (1 << VTAP_RF_SRC))
+		vtap_and(&r, vtap_field_bits(rs, vtap_lpm(k, sd2, VTAP_RF_SRC),
+					     VTAP_RF_SRC));
+	if (rs->used & (1 << VTAP_RF_DST))
+		vtap_and(&r, vtap_field_bits(rs, vtap_lpm(k, sd2, VTAP_RF_DST),
+					     VTAP_RF_DST));
+	if (rs->used & (1 << VTAP_RF_SPORT))
+		vtap_and(&r, vtap_field_bits(rs, k->has_ports ?
+					     vtap_port_lookup(sd2, VTAP_RF_SPORT, k->sport) : 0,
+					     VTAP_RF_SPORT));
+	if (rs->used & (1 << VTAP_RF_DPORT))
+		vtap_and(&r, vtap_field_bits(rs, k->has_ports ?
+					     vtap_port_lookup(sd2, VTAP_RF_DPORT, k->dport) : 0,
+					     VTAP_RF_DPORT));
+	if (rs->used & (1 << VTAP_RF_ICMP)) {
+		const struct vtap_bits *b = 0;
+
+		if (k->has_icmp) {
+			struct vtap_rkey_icmp key = {
+				.sd2 = sd2, .proto = k->proto, .type = k->icmp_type,
+			};
+
+			b = bpf_map_lookup_elem(&rule_icmp, &key);
+		}
+		vtap_and(&r, vtap_field_bits(rs, b, VTAP_RF_ICMP));
+	}
+
+	for (w = 0; w < VTAP_RULE_WORDS; w++) {
+		__u64 v = r.w[w], first;
+
+		if (!v)
+			continue;
+		first = v & -v;
+		return !!(rs->accept.w[w] & first);
+	}
+	return 0;	/* rules exist and none matched */
+}
+
 static __always_inline int vtap_classify(struct __sk_buff *skb, __u32 dir)
 {
+	struct vtap_pkt k = {};
 	struct vtap_port_stats *st;
 	struct vtap_port *p;
 	__u32 ifindex = skb->ifindex;
@@ -81,10 +455,22 @@ static __always_inline int vtap_classify(struct __sk_buff *skb, __u32 dir)
 		st->bytes[dir] += skb->len;
 	}
 	for (i = 0; i < VTAP_PORT_MAX_SESSIONS; i++) {
+		__u32 session, sd;
+		struct vtap_ruleset *rs;
+		int rc;
+
 		if (i >= n)
 			break;
-		int rc = vtap_mirror(skb, p->sess[dir][i], p->port_id, flags);
-
+		session = p->sess[dir][i];
+		sd = VTAP_SD(session, dir);
+		rs = bpf_map_lookup_elem(&rulesets, &sd);
+		if (rs && rs->nrules) {
+			if (!k.parsed)
+				vtap_parse(skb, &k);
+			if (!vtap_rules_accept(&k, sd))
+				continue;
+		}
+		rc = vtap_mirror(skb, session, p->port_id, flags);
 		if (!st)
 			continue;
 		if (rc == 0)

@@ -62,6 +62,130 @@ struct vtap_port_stats {
 };
 
 /*
+ * Rules (per session and direction, first match by rule number wins; no
+ * rules: mirror everything), classified with bit vectors: rule i of a
+ * ruleset (in rule-number order) is bit i.  For each field a rule can
+ * constrain, a lookup with the packet's value yields the set of rules whose
+ * constraint on that field the packet meets; the sets are ANDed and the
+ * lowest set bit decides (accept or reject).  The cost depends on the fields
+ * in use, not on the number of rules.
+ *
+ * vtapctl compiles the rules (map "rules", the source of truth) into the
+ * maps below.  Every compiled entry is keyed by sd2 = (sd << 1 | gen), with
+ * sd = VTAP_SD(session, dir); the ruleset entry (a hash element, replaced
+ * atomically) names the live generation, so an update is: clear the spare
+ * generation, write it, flip the ruleset.  The old generation stays until
+ * the next update, so a packet in flight never sees half a ruleset.
+ */
+#define VTAP_RULES_MAX		256	/* per session and direction */
+#define VTAP_RULE_WORDS		(VTAP_RULES_MAX / 64)
+#define VTAP_RULE_NUM_MAX	32766
+#define VTAP_NSD		2048	/* (VTAP_SESSION_ID_MAX + 1) * 2 */
+#define VTAP_SD(session, dir)	((session) << 1 | (dir))
+#define VTAP_SD2(sd, gen)	((sd) << 1 | (gen))
+#define VTAP_PORT_SPANS		1024	/* >= 2 * VTAP_RULES_MAX + 1, power of 2 */
+#define VTAP_IPV6_EXT_MAX	8	/* extension headers walked */
+
+enum vtap_rule_field {
+	VTAP_RF_VLAN,
+	VTAP_RF_PROTO,
+	VTAP_RF_SRC,
+	VTAP_RF_DST,
+	VTAP_RF_SPORT,
+	VTAP_RF_DPORT,
+	VTAP_RF_ICMP,
+	VTAP_NRF,
+};
+
+struct vtap_bits {
+	__u64 w[VTAP_RULE_WORDS];
+};
+
+/* Map "rulesets" (hash), key: __u32 sd. */
+struct vtap_ruleset {
+	__u32 nrules;			/* 0: no rules, mirror everything */
+	__u32 used;			/* 1 << VTAP_RF_*: fields some rule constrains */
+	__u32 gen;			/* live generation of the compiled maps */
+	__u32 pad;
+	struct vtap_bits accept;	/* rules whose action is accept */
+	struct vtap_bits any[VTAP_NRF];	/* rules that do not constrain the field */
+};
+
+/* Maps "rule_vlan", "rule_proto", "rule_icmp" (hash) -> struct vtap_bits. */
+struct vtap_rkey_vlan {
+	__u16 sd2;
+	__u16 vid;
+};
+
+struct vtap_rkey_proto {
+	__u16 sd2;
+	__u8 proto;
+	__u8 pad;
+};
+
+struct vtap_rkey_icmp {
+	__u16 sd2;
+	__u8 proto;			/* IPPROTO_ICMP or IPPROTO_ICMPV6 */
+	__u8 type;
+};
+
+/* Maps "rule_src4"/"rule_dst4"/"rule_src6"/"rule_dst6" (LPM tries). */
+struct vtap_rkey_lpm4 {
+	__u32 prefixlen;		/* 16 + CIDR length */
+	__u8 sd2[2];			/* big endian */
+	__u8 addr[4];
+};
+
+struct vtap_rkey_lpm6 {
+	__u32 prefixlen;
+	__u8 sd2[2];
+	__u8 addr[16];
+};
+
+/* Map "rule_ports" (hash): key {sd2, VTAP_RF_SPORT or _DPORT}. */
+struct vtap_rkey_ports {
+	__u16 sd2;
+	__u16 field;
+};
+
+/* Spans [lo[i], lo[i+1]) of port numbers; lo[0] = 0; n spans in use. */
+struct vtap_port_spans {
+	__u32 n;
+	__u16 lo[VTAP_PORT_SPANS];
+	struct vtap_bits bits[VTAP_PORT_SPANS];
+};
+
+/* Map "rules" (hash), the rules as given: key {sd, num}. */
+struct vtap_rule_key {
+	__u32 sd;
+	__u32 num;
+};
+
+#define VTAP_RULE_F_ACCEPT	(1U << 0)
+#define VTAP_RULE_F_PROTO	(1U << 1)
+#define VTAP_RULE_F_SRC		(1U << 2)
+#define VTAP_RULE_F_DST		(1U << 3)
+#define VTAP_RULE_F_SPORT	(1U << 4)
+#define VTAP_RULE_F_DPORT	(1U << 5)
+#define VTAP_RULE_F_VLAN	(1U << 6)
+#define VTAP_RULE_F_ICMP	(1U << 7)
+
+struct vtap_rule {
+	__u32 flags;			/* VTAP_RULE_F_* */
+	__u8 proto;
+	__u8 family;			/* 4 or 6 when SRC or DST is set */
+	__u8 src_len;
+	__u8 dst_len;
+	__u8 src[16];
+	__u8 dst[16];
+	__u16 sport_lo, sport_hi;
+	__u16 dport_lo, dport_hi;
+	__u16 vlan;
+	__u8 icmp_type;
+	__u8 pad;
+};
+
+/*
  * Record variant (bpf/vtap-rec.bpf.o, built with -DVTAP_RECORD): instead of
  * calling the kfunc, the program records each decision in the array map
  * "decisions" (index 0 holds the count, then one entry per call), so that
