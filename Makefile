@@ -113,6 +113,20 @@ demo:
 
 # BIT_MACRO: the UAPI and shared headers are also compiled by userspace and
 # BPF programs, where BIT() does not exist.
+# Benchmarks (see Documentation/performance.md): BPF_PROG_TEST_RUN on the host.
+BPF_BENCH	:= $(BUILD)/bpf_bench
+$(BPF_BENCH): tools/bench/bpf_bench.c user/rules.c user/rules.h user/util.c \
+		$(BUILD)/bpf/vtap-rec.skel.h include/vtap_bpf.h
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(USER_CFLAGS) $(USER_PKGCFLAGS) -o $@ $< user/rules.c user/util.c $(USER_LIBS)
+
+.PHONY: bench
+bench:
+	$(Q)$(TOP)/tools/deps --quiet
+	$(Q)$(MAKE) --no-print-directory -C $(TOP) all $(BPF_BENCH)
+	$(Q)echo "== BPF_PROG_TEST_RUN on the host ($$(uname -r), $$(nproc) CPUs)"
+	$(Q)$(BPF_BENCH)
+
 CHECKPATCH	?= $(TOP)/tools/kbuild/checkpatch
 style:
 	$(Q)$(CHECKPATCH) --no-tree --strict --terse --show-types \
