@@ -21,6 +21,12 @@ static const struct genl_multicast_group vtap_mcgrps[] = {
 	[VTAP_MCGRP_EVENTS_ID] = { .name = VTAP_MCGRP_EVENTS },
 };
 
+/* struct nla_policy keeps min/max in s16: larger bounds need a range. */
+static struct netlink_range_validation vtap_snaplen_range = {
+	.min = 0,
+	.max = 65535,
+};
+
 static struct netlink_range_validation vtap_rate_range = {
 	.min = 0,
 	.max = VTAP_RATE_MAX,
@@ -44,7 +50,7 @@ static const struct nla_policy vtap_session_policy[VTAP_A_SESSION_MAX + 1] = {
 	[VTAP_A_SESSION_GRA]	 = NLA_POLICY_MAX(NLA_U8, VTAP_GRA_MAX),
 	[VTAP_A_SESSION_STATS]	 = { .type = NLA_REJECT,
 				     .reject_message = "statistics are read-only" },
-	[VTAP_A_SESSION_SNAPLEN] = NLA_POLICY_MAX(NLA_U32, 65535),
+	[VTAP_A_SESSION_SNAPLEN] = NLA_POLICY_FULL_RANGE(NLA_U32, &vtap_snaplen_range),
 	[VTAP_A_SESSION_SAMPLE]	 = NLA_POLICY_MIN(NLA_U32, 1),
 	[VTAP_A_SESSION_SAMPLE_MODE] = NLA_POLICY_MAX(NLA_U8, VTAP_SAMPLE_MAX),
 	[VTAP_A_SESSION_MASK_OFFSET] = { .type = NLA_U16 },

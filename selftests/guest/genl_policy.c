@@ -343,6 +343,22 @@ TEST_F(genl, out_of_range)
 	valid_new(&r, self->family, "gp-range");
 	req_u8(&r, VTAP_A_SESSION_TTL, 0);
 	EXPECT_REJECT(self, &r, -ERANGE, "ttl 0");
+
+	valid_new(&r, self->family, "gp-range");
+	req_u32(&r, VTAP_A_SESSION_SNAPLEN, 65536);
+	EXPECT_REJECT(self, &r, -ERANGE, "snaplen 65536");
+
+	valid_new(&r, self->family, "gp-range");
+	req_u32(&r, VTAP_A_SESSION_SAMPLE, 0);
+	EXPECT_REJECT(self, &r, -ERANGE, "sample 0");
+
+	valid_new(&r, self->family, "gp-range");
+	req_attr(&r, VTAP_A_SESSION_RATE, "\x01\x10\xa5\xd4\xe8\x00\x00\x00", 8); /* 1e12 + 1 */
+	EXPECT_REJECT(self, &r, -ERANGE, "rate over 1e12");
+
+	valid_new(&r, self->family, "gp-range");
+	req_u32(&r, VTAP_A_SESSION_FLAGS, 2);
+	EXPECT_REJECT(self, &r, -EINVAL, "unknown flag");
 }
 
 TEST_F(genl, semantic_errors)
@@ -371,6 +387,20 @@ TEST_F(genl, semantic_errors)
 	valid_new(&r, self->family, "gp-sem");
 	req_u8(&r, VTAP_A_SESSION_HWID, 3);
 	EXPECT_REJECT(self, &r, -EINVAL, "hwid on erspan2");
+
+	valid_new(&r, self->family, "gp-sem");
+	req_u32(&r, VTAP_A_SESSION_SNAPLEN, 13);
+	EXPECT_REJECT(self, &r, -EINVAL, "snaplen 13 (less than an Ethernet header)");
+
+	valid_new(&r, self->family, "gp-sem");
+	req_u32(&r, VTAP_A_SESSION_SNAPLEN, 100);
+	req_attr(&r, VTAP_A_SESSION_MASK_OFFSET, "\x5a\x00", 2);	/* 90 */
+	req_attr(&r, VTAP_A_SESSION_MASK_LEN, "\x14\x00", 2);	/* 20 */
+	EXPECT_REJECT(self, &r, -EINVAL, "mask past snaplen");
+
+	valid_new(&r, self->family, "gp-sem");
+	req_u32(&r, VTAP_A_SESSION_BURST, 5);
+	EXPECT_REJECT(self, &r, -EINVAL, "burst without a rate");
 
 	req_init(&r, self->family, VTAP_CMD_SESSION_DEL, 0);
 	req_str(&r, VTAP_A_SESSION_NAME, "gp-nosuch");
