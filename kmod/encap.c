@@ -157,8 +157,9 @@ static void vtap_push_encap(struct sk_buff *skb, struct vtap_session *s,
 			h[0] = htonl(2U << 28 | (u32)vlan << 16 | (u32)cos << 13 |
 				     (u32)truncated << 10 | s->id);
 			h[1] = htonl(vtap_erspan_timestamp(p->gra));
-			/* SGT 0, P 0, FT 0 (Ethernet), HwID, D, Gra, O 0 */
-			h[2] = htonl((u32)p->hwid << 4 | dir << 3 | (u32)p->gra << 1);
+			/* SGT 0, P 1 and FT 0 (an Ethernet frame), HwID, D, Gra, O 0 */
+			h[2] = htonl(1U << 15 | (u32)p->hwid << 4 | dir << 3 |
+				     (u32)p->gra << 1);
 			proto = htons(ETH_P_ERSPAN2);
 		}
 	} else if (p->has_key) {
