@@ -7,7 +7,10 @@
  *
  * Direction is the VM's: tap/veth ingress carries what the VM sent ("out"),
  * egress what is delivered to it ("in").  The programs never change the
- * packet and always return TC_ACT_OK.  See include/vtap_bpf.h for the maps.
+ * packet and always return TC_ACT_UNSPEC: in direct-action mode that hands
+ * the packet on to the device's next filter (TC_ACT_OK would end the chain
+ * and bypass them), and with none left it goes on as if vtap were not
+ * there.  See include/vtap_bpf.h for the maps.
  */
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
@@ -445,10 +448,10 @@ static __always_inline int vtap_classify(struct __sk_buff *skb, __u32 dir)
 
 	p = bpf_map_lookup_elem(&ports, &ifindex);
 	if (!p)
-		return TC_ACT_OK;
+		return TC_ACT_UNSPEC;
 	n = p->nsess[dir];
 	if (!n)
-		return TC_ACT_OK;
+		return TC_ACT_UNSPEC;
 	st = bpf_map_lookup_elem(&port_stats, &p->slot);
 	if (st) {
 		st->packets[dir]++;
@@ -478,7 +481,7 @@ static __always_inline int vtap_classify(struct __sk_buff *skb, __u32 dir)
 		else if (rc < 0)
 			st->dropped[dir]++;	/* > 0: sampled out, by design */
 	}
-	return TC_ACT_OK;
+	return TC_ACT_UNSPEC;
 }
 
 SEC("tc")

@@ -5,7 +5,7 @@
  * variant of the TC classifier, and packets run through it with
  * BPF_PROG_TEST_RUN.  Every field at its boundaries, priorities, IPv4/IPv6,
  * VLAN, IPv6 extension headers, short and malformed packets; the packet is
- * never changed and the verdict is always TC_ACT_OK.
+ * never changed and the verdict is always TC_ACT_UNSPEC (next filter).
  */
 #include <arpa/inet.h>
 #include <bpf/bpf.h>
@@ -202,7 +202,7 @@ static int mirrored(struct __test_metadata *_metadata,
 	bpf_map_update_elem(fd, &k, &zero, BPF_ANY);
 	EXPECT_EQ(0, bpf_prog_test_run_opts(
 			bpf_program__fd(self->skel->progs.vtap_tc_ingress), &o));
-	EXPECT_EQ(TC_ACT_OK, o.retval);
+	EXPECT_EQ(TC_ACT_UNSPEC, o.retval);
 	EXPECT_EQ(p->len, o.data_size_out);
 	EXPECT_EQ(0, memcmp(out, p->b, p->len)) TH_LOG("the packet was changed");
 	bpf_map_lookup_elem(fd, &k, &cnt);
