@@ -371,7 +371,8 @@ int vtap_rules_compile(struct vtap_rule_ent *rules, int n,
 	if (n > VTAP_RULES_MAX)
 		return -E2BIG;
 	memset(c, 0, sizeof(*c));
-	qsort(rules, (size_t)n, sizeof(rules[0]), cmp_num);
+	if (n)
+		qsort(rules, (size_t)n, sizeof(rules[0]), cmp_num);
 	c->rs.nrules = (__u32)n;
 
 	for (i = 0; i < n; i++) {
@@ -628,7 +629,8 @@ int vtap_rules_read(const struct vtap_rule_maps *m, __u32 sd,
 			continue;	/* deleted meanwhile */
 		v[n++].num = key.num;
 	}
-	qsort(v, (size_t)n, sizeof(*v), cmp_num);
+	if (n)
+		qsort(v, (size_t)n, sizeof(*v), cmp_num);
 	*out = v;
 	return n;
 }
