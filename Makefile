@@ -109,7 +109,8 @@ check-guest:
 demo:
 	$(Q)$(TOP)/tools/deps --quiet
 	$(Q)$(MAKE) --no-print-directory -C $(TOP) all
-	$(Q)$(TOP)/tools/vm/run $(TOP)/tools/demo/demo.sh
+	$(Q)VTAP_VM_OUT=$(BUILD)/demo $(TOP)/tools/vm/run $(TOP)/tools/demo/demo.sh
+	$(Q)echo "demo: the collector's capture is $(BUILD)/demo/collector.pcap"
 
 # BIT_MACRO: the UAPI and shared headers are also compiled by userspace and
 # BPF programs, where BIT() does not exist.
@@ -170,3 +171,54 @@ $(ST_HOST)/bpf_rules: selftests/host/bpf_rules.c user/rules.c user/rules.h user/
 $(ST_HOST)/bpf_classify: selftests/host/bpf_classify.c $(BUILD)/bpf/vtap-rec.skel.h include/vtap_bpf.h
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(ST_CFLAGS) $(USER_PKGCFLAGS) -o $@ $< $(USER_LIBS)
+
+# vtapctl collect: unit tests of the decoder and the pcapng writer, and the
+# fuzzer's seeds and regression inputs replayed; with ASan/UBSan, so that a
+# read out of bounds fails the test.
+ST_SAN		:= -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
+		   -fno-sanitize-recover=all
+DECODE_SRCS	:= user/decode.c user/decode.h
+PCAPNG_SRCS	:= user/pcapng.c user/pcapng.h
+selftests: $(ST_HOST)/unit_decode $(ST_HOST)/unit_pcapng $(ST_HOST)/fuzz_decode_replay
+
+$(ST_HOST)/unit_decode: selftests/host/unit_decode.c $(DECODE_SRCS)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(ST_CFLAGS) $(ST_SAN) -o $@ $< user/decode.c
+
+$(ST_HOST)/unit_pcapng: selftests/host/unit_pcapng.c $(PCAPNG_SRCS)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(ST_CFLAGS) $(ST_SAN) -o $@ $< user/pcapng.c
+
+$(ST_HOST)/fuzz_decode_replay: selftests/fuzz/fuzz_decode.c selftests/fuzz/replay.c \
+			       $(DECODE_SRCS) $(PCAPNG_SRCS)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(ST_CFLAGS) $(ST_SAN) -DFUZZ_DIR='"$(TOP)/selftests/fuzz"' -o $@ \
+		selftests/fuzz/fuzz_decode.c selftests/fuzz/replay.c user/decode.c user/pcapng.c
+
+# make fuzz: libFuzzer (clang) on the decoder for FUZZ_TIME seconds, from the
+# seeds in selftests/fuzz/corpus/ (made by `collect_pkt.py seeds`); new
+# inputs go to build/fuzz/corpus/, a crash to build/fuzz/crash-*: copy it to
+# selftests/fuzz/regress/ once fixed, the host tier replays it from then on.
+FUZZ_TIME	?= 60
+FUZZ_BIN	:= $(BUILD)/fuzz/fuzz_decode
+.PHONY: fuzz
+fuzz: $(FUZZ_BIN)
+	$(Q)mkdir -p $(BUILD)/fuzz/corpus
+	$(Q)$(FUZZ_BIN) -max_total_time=$(FUZZ_TIME) -timeout=10 -rss_limit_mb=2048 \
+		-max_len=4096 -print_final_stats=1 -artifact_prefix=$(BUILD)/fuzz/ \
+		$(BUILD)/fuzz/corpus $(TOP)/selftests/fuzz/corpus
+
+$(FUZZ_BIN): selftests/fuzz/fuzz_decode.c $(DECODE_SRCS) $(PCAPNG_SRCS)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) -std=gnu11 -g -O1 -Wall -Wextra -Werror -D_GNU_SOURCE \
+		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -o $@ \
+		selftests/fuzz/fuzz_decode.c user/decode.c user/pcapng.c
+
+# ---- test tools -----------------------------------------------------------
+# tapvm: a "VM NIC" for tap-based VMs in tests and the demo (tools/tapvm/).
+TEST_TOOLS	:= $(BUILD)/tapvm
+all: $(TEST_TOOLS)
+
+$(BUILD)/tapvm: tools/tapvm/tapvm.c
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(USER_CFLAGS) -o $@ $<

@@ -4,9 +4,12 @@
 #include <errno.h>
 #include <linux/vtap.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "bpfmaps.h"
 #include "nl.h"
+#include "session_opts.h"
 #include "util.h"
 #include "vtapctl.h"
 
@@ -31,6 +34,11 @@ static const char *const stat_names[VTAP_A_STATS_MAX + 1] = {
 	[VTAP_A_STATS_DROP_LOOP]	= "drop_loop",
 	[VTAP_A_STATS_DROP_XMIT]	= "drop_xmit",
 	[VTAP_A_STATS_DROP_MALFORMED]	= "drop_malformed",
+	[VTAP_A_STATS_DROP_QUEUE]	= "drop_queue",
+	[VTAP_A_STATS_SAMPLED_OUT]	= "sampled_out",
+	[VTAP_A_STATS_DROP_RATE]	= "drop_rate",
+	[VTAP_A_STATS_SLICED]		= "sliced",
+	[VTAP_A_STATS_GSO]		= "gso",
 };
 
 #define NELEM(a) ((int)(sizeof(a) / sizeof((a)[0])))
@@ -86,6 +94,14 @@ static int parse_session_opts(struct nl_msg *msg, int argc, char **argv,
 	for (i = 0; i < argc && !err; i += 2) {
 		const char *kw = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
 
+		if (is_broker_opt(kw)) {
+			int used;
+
+			if (parse_broker_opt(msg, argc - i, argv + i, &used))
+				return -EINVAL;
+			i += used - 2;
+			continue;
+		}
 		if (!val) {
 			errorf("'%s' needs a value", kw);
 			return -EINVAL;
@@ -133,6 +149,33 @@ static int parse_session_opts(struct nl_msg *msg, int argc, char **argv,
 	return err ? -EINVAL : 0;
 }
 
+/* The "stats" of a session, as session show prints them. */
+static void print_stats(const bool *has, const uint64_t *val)
+{
+	int i;
+
+	out_open_nested("stats");
+	out_text("\n   ");
+	for (i = 1; i <= VTAP_A_STATS_MAX; i++) {
+		char fmt[48];
+
+		if (!stat_names[i] || !has[i])
+			continue;
+		snprintf(fmt, sizeof(fmt), " %s %%llu", stat_names[i]);
+		out_u64(stat_names[i], fmt, val[i]);
+	}
+	out_close_nested();
+}
+
+void print_session_stats(const struct session_info *si)
+{
+	out_open_obj();
+	out_str("name", "session %s", si->name);
+	out_u64("id", " id %llu", si->id);
+	print_stats(si->has, si->stat);
+	out_close_obj();
+}
+
 static void print_session(struct nlattr **tb)
 {
 	char buf[INET6_ADDRSTRLEN];
@@ -175,19 +218,19 @@ static void print_session(struct nlattr **tb)
 
 		out_str("gra", " gra %s", g < NELEM(gra_names) ? gra_names[g] : "?");
 	}
+	print_broker(tb);
 	if (tb[VTAP_A_SESSION_STATS] &&
 	    !nla_parse_nested(st, VTAP_A_STATS_MAX, tb[VTAP_A_SESSION_STATS], NULL)) {
-		out_open_nested("stats");
-		out_text("\n   ");
-		for (i = 1; i <= VTAP_A_STATS_MAX; i++) {
-			char fmt[48];
+		bool has[VTAP_A_STATS_MAX + 1] = { false };
+		uint64_t val[VTAP_A_STATS_MAX + 1] = { 0 };
 
-			if (!stat_names[i] || !st[i])
-				continue;
-			snprintf(fmt, sizeof(fmt), " %s %%llu", stat_names[i]);
-			out_u64(stat_names[i], fmt, nla_get_u64(st[i]));
+		for (i = 1; i <= VTAP_A_STATS_MAX; i++) {
+			if (st[i]) {
+				has[i] = true;
+				val[i] = nla_get_u64(st[i]);
+			}
 		}
-		out_close_nested();
+		print_stats(has, val);
 	}
 	out_close_obj();
 }
@@ -210,6 +253,102 @@ static int reply_cb(struct nlattr **tb, void *arg)
 	print_session(tb);
 	out_close_array();
 	*shown = true;
+	return 0;
+}
+
+struct list_ctx {
+	struct session_info *v;
+	int n, cap;
+};
+
+static int list_cb(struct nlattr **tb, void *arg)
+{
+	struct nlattr *st[VTAP_A_STATS_MAX + 1];
+	struct list_ctx *c = arg;
+	struct session_info *si;
+	int i;
+
+	if (!tb[VTAP_A_SESSION_ID] || !tb[VTAP_A_SESSION_NAME])
+		return 0;
+	if (c->n == c->cap) {
+		int cap = c->cap ? c->cap * 2 : 16;
+		struct session_info *v = realloc(c->v, (size_t)cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		c->v = v;
+		c->cap = cap;
+	}
+	si = &c->v[c->n++];
+	memset(si, 0, sizeof(*si));
+	si->id = nla_get_u32(tb[VTAP_A_SESSION_ID]);
+	snprintf(si->name, sizeof(si->name), "%s",
+		 nla_get_string(tb[VTAP_A_SESSION_NAME]));
+	if (tb[VTAP_A_SESSION_STATS] &&
+	    !nla_parse_nested(st, VTAP_A_STATS_MAX, tb[VTAP_A_SESSION_STATS], NULL))
+		for (i = 1; i <= VTAP_A_STATS_MAX; i++)
+			if (st[i]) {
+				si->has[i] = true;
+				si->stat[i] = nla_get_u64(st[i]);
+			}
+	return 0;
+}
+
+static int list_reset(void *arg)
+{
+	((struct list_ctx *)arg)->n = 0;
+	return 0;
+}
+
+int session_list(struct vtap_nl *nl, const char *name,
+		 struct session_info **v, int *n)
+{
+	struct list_ctx c = { 0 };
+	struct nl_msg *msg;
+	int err;
+
+	*v = NULL;
+	*n = 0;
+	if (name) {
+		msg = vnl_msg(nl, VTAP_CMD_SESSION_GET, 0);
+		if (!msg)
+			return -ENOMEM;
+		if (nla_put_string(msg, VTAP_A_SESSION_NAME, name)) {
+			nlmsg_free(msg);
+			return -EMSGSIZE;
+		}
+		err = vnl_request(nl, msg, VTAP_A_SESSION_MAX, list_cb, &c);
+	} else {
+		err = vnl_dump(nl, VTAP_CMD_SESSION_GET, VTAP_A_SESSION_MAX,
+			       list_reset, list_cb, &c);
+	}
+	if (!err && name && c.n != 1)
+		err = -ENOENT;
+	if (err) {
+		free(c.v);
+		return err;
+	}
+	*v = c.v;
+	*n = c.n;
+	return 0;
+}
+
+const char *session_name(const struct session_info *v, int n, uint32_t id)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		if (v[i].id == id)
+			return v[i].name;
+	return NULL;
+}
+
+int check_session_name(const char *name)
+{
+	if (!*name || strlen(name) >= VTAP_NAME_MAX) {
+		errorf("session name must be 1 to %d characters", VTAP_NAME_MAX - 1);
+		return -EINVAL;
+	}
 	return 0;
 }
 
@@ -260,7 +399,14 @@ static int session_change(int argc, char **argv, int cmd)
 		nlmsg_free(msg);
 		err = vnl_request(&nl, req, VTAP_A_SESSION_MAX, reply_cb, &shown);
 	}
-	rc = err ? vnl_fail(&nl, err, what) : VTAP_EXIT_OK;
+	if (err) {
+		char w[96];
+
+		snprintf(w, sizeof(w), "%s %s", what, argv[1]);
+		rc = vnl_fail(&nl, err, w);
+	} else {
+		rc = VTAP_EXIT_OK;
+	}
 	vnl_close(&nl);
 	return rc;
 }
@@ -275,32 +421,67 @@ static int session_set(int argc, char **argv)
 	return session_change(argc, argv, VTAP_CMD_SESSION_SET);
 }
 
+/*
+ * Ports and rules refer to sessions by id: after the kernel deleted the
+ * session, its flows go from every port of the namespace, and its rules
+ * too (a new session could get the id).  The namespace's lock is held from
+ * the id lookup to the cleanup, so that no vtapctl flow or rule add can slip
+ * in between.
+ */
 static int session_del(int argc, char **argv)
 {
+	struct session_info *si = NULL;
 	struct vtap_nl nl;
+	struct vtap_ns ns;
 	struct nl_msg *msg;
-	int rc, err;
+	uint32_t sid = 0;
+	int rc, err, n;
 
 	if (argc != 2) {
 		errorf("usage: vtapctl session del NAME");
 		return VTAP_EXIT_USAGE;
 	}
-	if (!*argv[1] || strlen(argv[1]) >= VTAP_NAME_MAX) {
-		errorf("session name must be 1 to %d characters", VTAP_NAME_MAX - 1);
+	if (check_session_name(argv[1]))
 		return VTAP_EXIT_USAGE;
-	}
 	rc = vnl_open_or_explain(&nl);
 	if (rc)
 		return rc;
+	err = vtap_ns_open(&ns, VTAP_NS_WRITE);
+	if (err) {
+		errorf("session del: not deleted, the flows of ports could not be updated");
+		vnl_close(&nl);
+		return vtap_exit_code(err);
+	}
+	if (ns.exists && !session_list(&nl, argv[1], &si, &n)) {
+		sid = si[0].id;
+		free(si);
+	}
 	msg = vnl_msg(&nl, VTAP_CMD_SESSION_DEL, 0);
 	if (!msg || put_name(msg, argv[1])) {
 		if (msg)
 			nlmsg_free(msg);
+		vtap_ns_close(&ns);
 		vnl_close(&nl);
 		return VTAP_EXIT_FAIL;
 	}
 	err = vnl_request(&nl, msg, VTAP_A_SESSION_MAX, NULL, NULL);
-	rc = err ? vnl_fail(&nl, err, "session del") : VTAP_EXIT_OK;
+	if (err) {
+		char w[96];
+
+		snprintf(w, sizeof(w), "session del %s", argv[1]);
+		rc = vnl_fail(&nl, err, w);
+	} else {
+		rc = VTAP_EXIT_OK;
+	}
+	if (!err && sid) {
+		err = vtap_ports_forget_session(&ns, sid);
+		if (err) {
+			errorf("session del: the session is deleted, but removing its flows "
+			       "and rules failed: %s", strerror(-err));
+			rc = VTAP_EXIT_FAIL;
+		}
+	}
+	vtap_ns_close(&ns);
 	vnl_close(&nl);
 	return rc;
 }
@@ -349,7 +530,15 @@ static int session_show(int argc, char **argv)
 		out_buffer_end(!err);
 		out_close_array();
 	}
-	rc = err ? vnl_fail(&nl, err, "session show") : VTAP_EXIT_OK;
+	if (err) {
+		char w[96];
+
+		snprintf(w, sizeof(w), "session show%s%s", argc == 2 ? " " : "",
+			 argc == 2 ? argv[1] : "");
+		rc = vnl_fail(&nl, err, w);
+	} else {
+		rc = VTAP_EXIT_OK;
+	}
 	vnl_close(&nl);
 	return rc;
 }
@@ -357,10 +546,13 @@ static int session_show(int argc, char **argv)
 static const struct vtap_subcmd session_cmds[] = {
 	{ "add", session_add,
 	  "NAME encap {gre|erspan2|erspan3} remote ADDR [local ADDR] [id N] [key N]\n"
-	  "                     [ttl N] [tos N] [hwid N] [gra {100us|100ns}]" },
+	  "                     [ttl N] [tos N] [hwid N] [gra {100us|100ns}] [BROKER...]" },
 	{ "set", session_set,
 	  "NAME [remote ADDR] [local ADDR] [key N] [ttl N] [tos N] [hwid N]\n"
-	  "                     [gra {100us|100ns}]" },
+	  "                     [gra {100us|100ns}] [BROKER...]\n"
+	  "       BROKER := sample 1/N [random|every] | snaplen {N|none}\n"
+	  "                 | mask {offset O len L [byte B]|none}\n"
+	  "                 | rate {PPS|Nbit|Nkbit|Nmbit|Ngbit|none} [burst N] | gso {segment|slice}" },
 	{ "del", session_del, "NAME" },
 	{ "show", session_show, "[NAME]" },
 };

@@ -225,6 +225,15 @@ void out_open_array(void)
 		json_push('[');
 }
 
+/* A keyed array inside an object: "key":[ ... ] (JSON only). */
+void out_open_array_key(const char *key)
+{
+	if (json_output) {
+		json_key(key);
+		json_push('[');
+	}
+}
+
 void out_close_array(void)
 {
 	if (json_output)

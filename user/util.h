@@ -38,6 +38,7 @@ bool matches(const char *arg, const char *word);
 /* Output: plain text or, with -j, JSON (iproute2 style). */
 extern bool json_output;
 void out_open_array(void);
+void out_open_array_key(const char *key);
 void out_close_array(void);
 void out_open_obj(void);
 void out_close_obj(void);

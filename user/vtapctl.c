@@ -20,6 +20,11 @@ static const struct {
 	const char *summary;
 } objects[] = {
 	{ "session",	do_session,	"mirror destinations (GRE, ERSPAN II/III)" },
+	{ "port",	do_port,	"monitored VM devices (tap, veth)" },
+	{ "flow",	do_flow,	"which sessions get a port's traffic" },
+	{ "rule",	do_rule,	"which traffic a session mirrors (accept/reject rules)" },
+	{ "stats",	do_stats,	"session and port counters" },
+	{ "collect",	do_collect,	"receive GRE/ERSPAN mirror traffic: pcapng files or a device" },
 	{ "info",	do_info,	"module version and features" },
 	{ "version",	do_version,	"vtapctl's version" },
 	{ "help",	do_help,	"this text" },

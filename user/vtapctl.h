@@ -3,10 +3,48 @@
 #ifndef VTAPCTL_H
 #define VTAPCTL_H
 
+#include <linux/vtap.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
 int do_version(int argc, char **argv);
 int do_info(int argc, char **argv);
 int do_session(int argc, char **argv);
+int do_port(int argc, char **argv);
+int do_flow(int argc, char **argv);
+int do_stats(int argc, char **argv);
+int do_rule(int argc, char **argv);
+int do_collect(int argc, char **argv);
 int do_help(int argc, char **argv);
+
+/* Sessions as seen from ports, flows and stats (session.c). */
+struct vtap_nl;
+struct session_info {
+	uint32_t id;
+	char name[VTAP_NAME_MAX];
+	bool has[VTAP_A_STATS_MAX + 1];
+	uint64_t stat[VTAP_A_STATS_MAX + 1];
+};
+
+/*
+ * The session called @name, or all sessions if @name is NULL; free(*v)
+ * after use.  Returns 0 or a negative errno (-ENOENT: no such session;
+ * nl->errmsg has the kernel's message).
+ */
+int session_list(struct vtap_nl *nl, const char *name,
+		 struct session_info **v, int *n);
+const char *session_name(const struct session_info *v, int n, uint32_t id);
+void print_session_stats(const struct session_info *si);
+int check_session_name(const char *name);	/* prints why, -EINVAL */
+
+/* Ports (port.c). */
+struct vtap_port_ent;
+struct vtap_port_stats;
+int check_dev_name(const char *dev);		/* prints why, -EINVAL */
+unsigned int dev_ifindex(const char *dev);	/* 0 after saying why */
+void print_port(const struct vtap_port_ent *e, const struct vtap_port_stats *st,
+		const struct session_info *sv, int nsv, bool flows);
 
 /* The subcommands an object knows, for help texts and the man page test. */
 struct vtap_subcmd {

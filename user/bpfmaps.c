@@ -1,0 +1,1035 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * vtapctl: the BPF side of ports and flows (libbpf): the per-namespace
+ * directory in bpffs with its lock, loading and pinning the TC programs and
+ * maps from the embedded skeleton, port map access, and TC attachment.
+ * See bpfmaps.h for the layout.
+ */
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/magic.h>
+#include <linux/nsfs.h>
+#include <linux/netlink.h>
+#include <linux/pkt_sched.h>
+#include <linux/rtnetlink.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "bpfmaps.h"
+#include "rules.h"
+#include "util.h"
+#include "vtap.skel.h"
+
+#ifndef SO_NETNS_COOKIE
+#define SO_NETNS_COOKIE 71
+#endif
+
+/*
+ * libbpf's messages: its warnings while loading (the verifier's complaint
+ * is the useful part of a failure); silence otherwise, e.g. for the
+ * expected EEXIST of an existing clsact.  VTAPCTL_DEBUG=1 shows all.
+ */
+static bool libbpf_loud;
+
+static int libbpf_print(enum libbpf_print_level level, const char *fmt,
+			va_list ap)
+{
+	static int debug = -1;
+
+	if (debug < 0)
+		debug = getenv("VTAPCTL_DEBUG") != NULL;
+	if (debug || (libbpf_loud && level == LIBBPF_WARN))
+		return vfprintf(stderr, fmt, ap);
+	return 0;
+}
+
+static void libbpf_setup(void)
+{
+	static bool done;
+
+	if (!done) {
+		libbpf_set_print(libbpf_print);
+		done = true;
+	}
+}
+
+int vtap_exit_code(int err)
+{
+	switch (err < 0 ? -err : err) {
+	case 0:
+		return VTAP_EXIT_OK;
+	case EPERM:
+	case EACCES:
+		return VTAP_EXIT_PERM;
+	case ENOENT:
+		return VTAP_EXIT_NOENT;
+	case EEXIST:
+		return VTAP_EXIT_EXIST;
+	case ENOSPC:
+	case ENOMEM:
+	case E2BIG:
+		return VTAP_EXIT_LIMIT;
+	default:
+		return VTAP_EXIT_FAIL;
+	}
+}
+
+static int pin_path(const struct vtap_ns *ns, const char *name, char *buf,
+		    size_t len)
+{
+	int n = snprintf(buf, len, "%s/%s", ns->dir, name);
+
+	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+}
+
+static int pin_get(const struct vtap_ns *ns, const char *name)
+{
+	char path[128];
+	int fd;
+
+	if (pin_path(ns, name, path, sizeof(path)))
+		return -ENAMETOOLONG;
+	fd = bpf_obj_get(path);
+	return fd < 0 ? -errno : fd;
+}
+
+static bool pin_exists(const struct vtap_ns *ns, const char *name)
+{
+	char path[128];
+
+	return !pin_path(ns, name, path, sizeof(path)) && !access(path, F_OK);
+}
+
+/*
+ * bpf_map_get_next_key() with the whole attr initialised (libbpf leaves the
+ * tail of it, which valgrind checks), starting from an all-zero key instead
+ * of NULL: a key that is not in the map yields the first key (bpf(2)), and
+ * the maps walked here never hold a zero key (ifindex 0, rule number 0).
+ * Returns 0, or -ENOENT after the last key.
+ */
+static int map_next_key(int fd, const void *key, void *next)
+{
+	static const __u64 zero[8];
+	union bpf_attr attr;
+
+	memset(&attr, 0, sizeof(attr));
+	attr.map_fd = (__u32)fd;
+	attr.key = (__u64)(unsigned long)(key ? key : zero);
+	attr.next_key = (__u64)(unsigned long)next;
+	return syscall(__NR_bpf, BPF_MAP_GET_NEXT_KEY, &attr, sizeof(attr)) ? -errno : 0;
+}
+
+/* Whether the pinned map @name has entries: 1, 0 (or not pinned), -errno. */
+static int pin_has_entries(const struct vtap_ns *ns, const char *name)
+{
+	__u64 key[8];
+	int fd, err;
+
+	fd = pin_get(ns, name);
+	if (fd < 0)
+		return fd == -ENOENT ? 0 : fd;
+	err = map_next_key(fd, NULL, key);
+	close(fd);
+	return err == -ENOENT ? 0 : err ? err : 1;
+}
+
+/* Remove every pin of the directory: it holds nothing else. */
+static int unpin_all(const struct vtap_ns *ns)
+{
+	struct dirent *de;
+	int err = 0;
+	DIR *d;
+
+	d = opendir(ns->dir);
+	if (!d)
+		return errno == ENOENT ? 0 : -errno;
+	while ((de = readdir(d))) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		if (unlinkat(dirfd(d), de->d_name, 0) && errno != ENOENT && !err) {
+			err = -errno;
+			errorf("cannot remove %s/%s: %s", ns->dir, de->d_name,
+			       strerror(errno));
+		}
+	}
+	closedir(d);
+	return err;
+}
+
+static int is_bpffs(const char *path)
+{
+	struct statfs sf;
+
+	if (statfs(path, &sf))
+		return -errno;
+	return sf.f_type == BPF_FS_MAGIC;
+}
+
+/* Like tc: mount a bpffs on /sys/fs/bpf if there is none. */
+static int ensure_bpffs(void)
+{
+	int r = is_bpffs(VTAP_BPFFS);
+
+	if (r < 0) {
+		errorf("%s: %s", VTAP_BPFFS, strerror(-r));
+		return r;
+	}
+	if (r)
+		return 0;
+	if (mount("bpf", VTAP_BPFFS, "bpf", 0, "mode=0700")) {
+		r = -errno;
+		errorf("cannot mount a bpf filesystem on %s: %s", VTAP_BPFFS,
+		       strerror(errno));
+		return r;
+	}
+	return 0;
+}
+
+static int netns_inode(unsigned long long *ino)
+{
+	struct stat st;
+
+	if (stat("/proc/self/ns/net", &st)) {
+		int err = -errno;
+
+		errorf("/proc/self/ns/net: %s", strerror(-err));
+		return err;
+	}
+	*ino = (unsigned long long)st.st_ino;
+	return 0;
+}
+
+/* The namespace's cookie, or 0 if the kernel has none (before 5.14). */
+static __u64 netns_cookie(void)
+{
+	socklen_t len = sizeof(__u64);
+	__u64 cookie = 0;
+	int fd;
+
+	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return 0;
+	if (getsockopt(fd, SOL_SOCKET, SO_NETNS_COOKIE, &cookie, &len))
+		cookie = 0;
+	close(fd);
+	return cookie;
+}
+
+/*
+ * Open and lock the directory.  It may be removed (last port deleted)
+ * between open() and flock(): then the lock is on a dead directory, and
+ * we start over.
+ */
+static int lock_dir(struct vtap_ns *ns, bool create, bool shared)
+{
+	struct stat a, b;
+	int tries, fd, err;
+
+	for (tries = 0; tries < 100; tries++) {
+		if (create) {
+			if (mkdir(VTAP_PIN_ROOT, 0700) && errno != EEXIST)
+				goto fail;
+			if (mkdir(ns->dir, 0700) && errno != EEXIST) {
+				if (errno == ENOENT)	/* root removed meanwhile */
+					continue;
+				goto fail;
+			}
+		}
+		fd = open(ns->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (fd < 0) {
+			if (errno == ENOENT && create)
+				continue;
+			if (errno == ENOENT)
+				return -ENOENT;
+			goto fail;
+		}
+		if (flock(fd, shared ? LOCK_SH : LOCK_EX)) {
+			err = -errno;
+			close(fd);
+			errno = -err;
+			goto fail;
+		}
+		if (!fstat(fd, &a) && !stat(ns->dir, &b) && a.st_ino == b.st_ino &&
+		    a.st_dev == b.st_dev) {
+			ns->dir_fd = fd;
+			return 0;
+		}
+		close(fd);
+	}
+	errorf("%s: keeps changing, giving up", ns->dir);
+	return -EAGAIN;
+fail:
+	err = -errno;
+	errorf("%s: %s", ns->dir, strerror(errno));
+	return err;
+}
+
+/*
+ * The directory belongs to this namespace unless it records another
+ * namespace's cookie (a deleted namespace whose inode number was reused).
+ */
+static bool dir_is_foreign(const struct vtap_ns *ns, __u64 cookie)
+{
+	__u64 stored = 0;
+	__u32 key = 0;
+	int fd;
+
+	if (!cookie)
+		return false;
+	fd = pin_get(ns, "netns");
+	if (fd < 0)
+		return false;
+	if (bpf_map_lookup_elem(fd, &key, &stored))
+		stored = 0;
+	close(fd);
+	return stored && stored != cookie;
+}
+
+static int record_cookie(const struct vtap_ns *ns, __u64 cookie)
+{
+	char path[128];
+	__u32 key = 0;
+	int fd, err;
+
+	if (!cookie || pin_exists(ns, "netns"))
+		return 0;
+	if (pin_path(ns, "netns", path, sizeof(path)))
+		return -ENAMETOOLONG;
+	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "vtap_netns", sizeof(__u32),
+			    sizeof(__u64), 1, NULL);
+	if (fd < 0) {
+		err = -errno;
+		errorf("cannot create the netns map: %s", strerror(errno));
+		return err;
+	}
+	err = bpf_map_update_elem(fd, &key, &cookie, BPF_ANY) ? -errno : 0;
+	if (!err && bpf_obj_pin(fd, path))
+		err = -errno;
+	close(fd);
+	if (err)
+		errorf("%s: %s", path, strerror(-err));
+	return err;
+}
+
+/*
+ * Load the programs and maps from the embedded object and pin them, each map
+ * under its own name.  libbpf reuses maps already pinned at the pin paths
+ * (checking that they are compatible) and pins the ones it creates.
+ * Programs already pinned are used as they are: loading is only needed for
+ * the first port.
+ */
+static int load_and_pin(const struct vtap_ns *ns)
+{
+	char in[128], eg[128], path[128];
+	struct bpf_map *map;
+	struct vtap *skel;
+	int err;
+
+	if (pin_exists(ns, "tc_ingress") && pin_exists(ns, "tc_egress"))
+		return 0;
+	if (pin_path(ns, "tc_ingress", in, sizeof(in)) ||
+	    pin_path(ns, "tc_egress", eg, sizeof(eg)))
+		return -ENAMETOOLONG;
+	/* One program pinned without the other: a crash; start over. */
+	if ((unlink(in) && errno != ENOENT) || (unlink(eg) && errno != ENOENT)) {
+		err = -errno;
+		errorf("%s: %s", ns->dir, strerror(errno));
+		return err;
+	}
+	skel = vtap__open();
+	if (!skel) {
+		err = -errno;
+		errorf("cannot open vtap's BPF object: %s", strerror(errno));
+		return err;
+	}
+	bpf_object__for_each_map(map, skel->obj) {
+		if (bpf_map__is_internal(map))
+			continue;
+		err = pin_path(ns, bpf_map__name(map), path, sizeof(path));
+		if (!err)
+			err = bpf_map__set_pin_path(map, path);
+		if (err) {
+			errorf("cannot set the pin path of map %s: %s",
+			       bpf_map__name(map), strerror(-err));
+			goto out;
+		}
+	}
+	libbpf_loud = true;
+	err = vtap__load(skel);
+	libbpf_loud = false;
+	if (err) {
+		errorf("cannot load vtap's BPF programs: %s%s", strerror(-err),
+		       err == -EINVAL ? " (maps pinned by another vtapctl version? "
+					"set VTAPCTL_DEBUG=1 for details)" : "");
+		goto out;
+	}
+	err = bpf_program__pin(skel->progs.vtap_tc_ingress, in);
+	if (!err) {
+		err = bpf_program__pin(skel->progs.vtap_tc_egress, eg);
+		if (err)
+			unlink(in);
+	}
+	if (err)
+		errorf("cannot pin vtap's BPF programs in %s: %s", ns->dir,
+		       strerror(-err));
+out:
+	vtap__destroy(skel);
+	return err;
+}
+
+static void ns_init(struct vtap_ns *ns)
+{
+	memset(ns, 0, sizeof(*ns));
+	ns->dir_fd = -1;
+	ns->ports_fd = -1;
+	ns->stats_fd = -1;
+}
+
+/*
+ * CAP_NET_ADMIN over this network namespace, as the kernel checks it for
+ * vtap's genetlink commands (ns_capable(net->user_ns, CAP_NET_ADMIN)): the
+ * caller's user namespace owns the network namespace or is an ancestor of
+ * its owner, and CAP_NET_ADMIN is effective.  bpffs pins are plain files:
+ * without this, root in a child user namespace could rewrite the maps.
+ * Returns 0, or -EPERM after saying why.
+ */
+static int check_admin(void)
+{
+	unsigned long long capeff = 0;
+	struct stat self, st;
+	bool owner = false;
+	char line[128];
+	int fd, nsfd;
+	FILE *f;
+
+	if (stat("/proc/self/ns/user", &self))
+		return 0;	/* cannot tell: the kernel still checks the rest */
+	nsfd = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+	if (nsfd < 0)
+		return 0;
+	fd = ioctl(nsfd, NS_GET_USERNS);
+	close(nsfd);
+	while (fd >= 0) {
+		int parent;
+
+		if (!fstat(fd, &st) && st.st_ino == self.st_ino && st.st_dev == self.st_dev) {
+			owner = true;
+			break;
+		}
+		parent = ioctl(fd, NS_GET_PARENT);	/* EPERM past our own */
+		close(fd);
+		fd = parent;
+	}
+	if (fd >= 0)
+		close(fd);
+	f = fopen("/proc/self/status", "re");
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "CapEff: %llx", &capeff) == 1)
+			break;
+	if (f)
+		fclose(f);
+	if (owner && (capeff & (1ULL << 12)))	/* CAP_NET_ADMIN */
+		return 0;
+	errorf("not permitted: CAP_NET_ADMIN over this network namespace is needed");
+	return -EPERM;
+}
+
+int vtap_ns_open(struct vtap_ns *ns, enum vtap_ns_mode mode)
+{
+	bool create = mode == VTAP_NS_CREATE;
+	unsigned long long ino = 0;
+	__u64 cookie;
+	int err;
+
+	ns_init(ns);
+	ns->mode = mode;
+	if (mode != VTAP_NS_READ) {
+		err = check_admin();
+		if (err)
+			return err;
+	}
+	libbpf_setup();
+	err = netns_inode(&ino);
+	if (err)
+		return err;
+	snprintf(ns->dir, sizeof(ns->dir), "%s/net%llu", VTAP_PIN_ROOT, ino);
+	if (create) {
+		err = ensure_bpffs();
+		if (err)
+			return err;
+	} else {
+		err = is_bpffs(VTAP_BPFFS);
+		if (err < 0 && err != -ENOENT) {
+			errorf("%s: %s", VTAP_BPFFS, strerror(-err));
+			return err;
+		}
+		if (err <= 0)		/* no bpffs: no state */
+			return 0;
+	}
+	err = lock_dir(ns, create, mode == VTAP_NS_READ);
+	if (err)
+		return err == -ENOENT ? 0 : err;
+
+	cookie = netns_cookie();
+	if (dir_is_foreign(ns, cookie)) {
+		if (mode == VTAP_NS_READ)
+			return 0;
+		/* Left behind by a deleted namespace: clear it. */
+		err = unpin_all(ns);
+		if (err)
+			goto fail;
+		if (!create) {
+			rmdir(ns->dir);
+			return 0;
+		}
+	}
+	if (create) {
+		err = load_and_pin(ns);
+		if (!err)
+			err = record_cookie(ns, cookie);
+		if (err)
+			goto fail;
+	}
+
+	ns->ports_fd = pin_get(ns, "ports");
+	ns->stats_fd = pin_get(ns, "port_stats");
+	if (ns->ports_fd < 0 || ns->stats_fd < 0) {
+		err = ns->ports_fd < 0 ? ns->ports_fd : ns->stats_fd;
+		if (err == -ENOENT && !create && !pin_exists(ns, "ports")) {
+			vtap_ns_close(ns);
+			ns_init(ns);
+			return 0;
+		}
+		errorf("%s: cannot open the %s map: %s%s", ns->dir,
+		       ns->ports_fd < 0 ? "ports" : "port_stats", strerror(-err),
+		       err == -ENOENT ? " (inconsistent state: remove the directory)" : "");
+		goto fail;
+	}
+	ns->ncpus = libbpf_num_possible_cpus();
+	if (ns->ncpus <= 0) {
+		err = ns->ncpus ? ns->ncpus : -EINVAL;
+		errorf("cannot count the possible CPUs: %s", strerror(-err));
+		goto fail;
+	}
+	ns->exists = true;
+	return 0;
+fail:
+	vtap_ns_close(ns);	/* removes what a failed create left */
+	ns_init(ns);
+	return err;
+}
+
+void vtap_ns_close(struct vtap_ns *ns)
+{
+	/* A writer leaves no empty state behind (whatever it did). */
+	if (ns->dir_fd >= 0 && ns->mode != VTAP_NS_READ)
+		vtap_ns_gc(ns);
+	if (ns->ports_fd >= 0)
+		close(ns->ports_fd);
+	if (ns->stats_fd >= 0)
+		close(ns->stats_fd);
+	if (ns->dir_fd >= 0)
+		close(ns->dir_fd);	/* releases the lock */
+	ns->ports_fd = -1;
+	ns->stats_fd = -1;
+	ns->dir_fd = -1;
+	ns->exists = false;
+}
+
+int vtap_ns_gc(struct vtap_ns *ns)
+{
+	int err;
+
+	if (ns->dir_fd < 0)
+		return 0;
+	/* Ports or rules (configuration of sessions) left: keep everything. */
+	err = pin_has_entries(ns, "ports");
+	if (!err)
+		err = pin_has_entries(ns, "rules");
+	if (err)
+		return err < 0 ? err : 0;
+	err = unpin_all(ns);
+	if (err)
+		return err;
+	if (rmdir(ns->dir) && errno != ENOENT) {
+		err = -errno;
+		errorf("cannot remove %s: %s", ns->dir, strerror(errno));
+		return err;
+	}
+	/* The root goes too when this was the last namespace. */
+	rmdir(VTAP_PIN_ROOT);
+	return 0;
+}
+
+static int ent_cmp(const void *a, const void *b)
+{
+	const struct vtap_port_ent *x = a, *y = b;
+
+	return x->ifindex < y->ifindex ? -1 : x->ifindex > y->ifindex;
+}
+
+int vtap_ports_read(struct vtap_ns *ns, struct vtap_port_ent **ents, int *n)
+{
+	struct vtap_port_ent *v = NULL, *nv;
+	__u32 key, next, *prev = NULL;
+	int cnt = 0, cap = 0, err;
+
+	*ents = NULL;
+	*n = 0;
+	if (!ns->exists)
+		return 0;
+	while (!(err = map_next_key(ns->ports_fd, prev, &next))) {
+		key = next;
+		prev = &key;
+		if (cnt == cap) {
+			cap = cap ? cap * 2 : 16;
+			nv = realloc(v, (size_t)cap * sizeof(*v));
+			if (!nv) {
+				free(v);
+				return -ENOMEM;
+			}
+			v = nv;
+		}
+		if (bpf_map_lookup_elem(ns->ports_fd, &key, &v[cnt].p)) {
+			if (errno == ENOENT)
+				continue;
+			err = -errno;
+			free(v);
+			return err;
+		}
+		v[cnt++].ifindex = key;
+	}
+	if (err != -ENOENT) {
+		free(v);
+		return err;
+	}
+	if (cnt)
+		qsort(v, (size_t)cnt, sizeof(*v), ent_cmp);
+	*ents = v;
+	*n = cnt;
+	return 0;
+}
+
+int vtap_port_get(struct vtap_ns *ns, __u32 ifindex, struct vtap_port *p)
+{
+	if (!ns->exists)
+		return -ENOENT;
+	return bpf_map_lookup_elem(ns->ports_fd, &ifindex, p) ? -errno : 0;
+}
+
+int vtap_port_put(struct vtap_ns *ns, __u32 ifindex, const struct vtap_port *p,
+		  bool create)
+{
+	return bpf_map_update_elem(ns->ports_fd, &ifindex, p,
+				   create ? BPF_NOEXIST : BPF_EXIST) ? -errno : 0;
+}
+
+int vtap_port_delete(struct vtap_ns *ns, __u32 ifindex)
+{
+	return bpf_map_delete_elem(ns->ports_fd, &ifindex) ? -errno : 0;
+}
+
+/* Per-CPU values are laid out at 8-byte strides. */
+#define STATS_STRIDE ((sizeof(struct vtap_port_stats) + 7) & ~(size_t)7)
+
+int vtap_port_stats(struct vtap_ns *ns, __u32 slot, struct vtap_port_stats *sum)
+{
+	char *buf;
+	int cpu, d, err = 0;
+
+	memset(sum, 0, sizeof(*sum));
+	buf = calloc((size_t)ns->ncpus, STATS_STRIDE);
+	if (!buf)
+		return -ENOMEM;
+	if (bpf_map_lookup_elem(ns->stats_fd, &slot, buf)) {
+		err = -errno;
+		goto out;
+	}
+	for (cpu = 0; cpu < ns->ncpus; cpu++) {
+		struct vtap_port_stats s;
+
+		memcpy(&s, buf + (size_t)cpu * STATS_STRIDE, sizeof(s));
+		for (d = 0; d < VTAP_NDIRS; d++) {
+			sum->packets[d] += s.packets[d];
+			sum->bytes[d] += s.bytes[d];
+			sum->mirrored[d] += s.mirrored[d];
+			sum->dropped[d] += s.dropped[d];
+		}
+	}
+out:
+	free(buf);
+	return err;
+}
+
+int vtap_port_stats_zero(struct vtap_ns *ns, __u32 slot)
+{
+	char *buf;
+	int err = 0;
+
+	buf = calloc((size_t)ns->ncpus, STATS_STRIDE);
+	if (!buf)
+		return -ENOMEM;
+	if (bpf_map_update_elem(ns->stats_fd, &slot, buf, BPF_ANY))
+		err = -errno;
+	free(buf);
+	return err;
+}
+
+bool vtap_port_has_session(const struct vtap_port *p, int dir, __u32 sid)
+{
+	int i;
+
+	for (i = 0; i < p->nsess[dir] && i < VTAP_PORT_MAX_SESSIONS; i++)
+		if (p->sess[dir][i] == sid)
+			return true;
+	return false;
+}
+
+bool vtap_port_remove_session(struct vtap_port *p, int dir, __u32 sid)
+{
+	int i, j, n = p->nsess[dir];
+	bool found = false;
+
+	if (n > VTAP_PORT_MAX_SESSIONS)
+		n = VTAP_PORT_MAX_SESSIONS;
+	for (i = j = 0; i < n; i++) {
+		if (p->sess[dir][i] == sid) {
+			found = true;
+			continue;
+		}
+		p->sess[dir][j++] = p->sess[dir][i];
+	}
+	for (i = j; i < VTAP_PORT_MAX_SESSIONS; i++)
+		p->sess[dir][i] = 0;
+	p->nsess[dir] = (__u16)j;
+	return found;
+}
+
+int vtap_rule_maps_open(struct vtap_ns *ns, struct vtap_rule_maps *m)
+{
+	static const char *const lpm[4] = {
+		"rule_src4", "rule_dst4", "rule_src6", "rule_dst6",
+	};
+	int i, err = 0;
+
+	m->rules = pin_get(ns, "rules");
+	m->rulesets = pin_get(ns, "rulesets");
+	m->vlan = pin_get(ns, "rule_vlan");
+	m->proto = pin_get(ns, "rule_proto");
+	m->icmp = pin_get(ns, "rule_icmp");
+	m->ports = pin_get(ns, "rule_ports");
+	for (i = 0; i < 4; i++)
+		m->lpm[i] = pin_get(ns, lpm[i]);
+	if (m->rules < 0 || m->rulesets < 0 || m->vlan < 0 || m->proto < 0 ||
+	    m->icmp < 0 || m->ports < 0)
+		err = -ENOENT;
+	for (i = 0; i < 4; i++)
+		if (m->lpm[i] < 0)
+			err = -ENOENT;
+	if (err)
+		vtap_rule_maps_close(m);
+	return err;
+}
+
+static void close_fd(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+}
+
+void vtap_rule_maps_close(struct vtap_rule_maps *m)
+{
+	int i;
+
+	close_fd(&m->rules);
+	close_fd(&m->rulesets);
+	close_fd(&m->vlan);
+	close_fd(&m->proto);
+	close_fd(&m->icmp);
+	close_fd(&m->ports);
+	for (i = 0; i < 4; i++)
+		close_fd(&m->lpm[i]);
+}
+
+/* Whether session-direction @sd has rules (as given, or a live ruleset). */
+static int sd_has_rules(const struct vtap_rule_maps *m, __u32 sd)
+{
+	struct vtap_rule_key key, next;
+	struct vtap_ruleset rs;
+	const void *prev = NULL;
+	int err;
+
+	if (!bpf_map_lookup_elem(m->rulesets, &sd, &rs))
+		return 1;
+	if (errno != ENOENT)
+		return -errno;
+	while (!(err = map_next_key(m->rules, prev, &next))) {
+		if (next.sd == sd)
+			return 1;
+		key = next;
+		prev = &key;
+	}
+	return err == -ENOENT ? 0 : err;
+}
+
+int vtap_ports_forget_session(struct vtap_ns *ns, __u32 sid)
+{
+	struct vtap_rule_maps rm;
+	struct vtap_port_ent *v;
+	int i, d, n, err;
+
+	err = vtap_ports_read(ns, &v, &n);
+	if (err)
+		return err;
+	for (i = 0; i < n && !err; i++) {
+		bool changed = false;
+
+		for (d = 0; d < VTAP_NDIRS; d++)
+			changed |= vtap_port_remove_session(&v[i].p, d, sid);
+		if (changed)
+			err = vtap_port_put(ns, v[i].ifindex, &v[i].p, false);
+	}
+	free(v);
+	/* Its rules too, or a new session with the same id would inherit them. */
+	if (!err && !vtap_rule_maps_open(ns, &rm)) {
+		for (d = 0; d < VTAP_NDIRS && !err; d++) {
+			err = sd_has_rules(&rm, VTAP_SD(sid, d));
+			if (err > 0)
+				err = vtap_rules_purge(&rm, VTAP_SD(sid, d));
+		}
+		vtap_rule_maps_close(&rm);
+	}
+	return err;
+}
+
+/* ---- TC ---------------------------------------------------------------- */
+
+static const enum bpf_tc_attach_point tc_points[VTAP_NDIRS] = {
+	[VTAP_DIR_OUT]	= BPF_TC_INGRESS,	/* sent by the VM */
+	[VTAP_DIR_IN]	= BPF_TC_EGRESS,	/* delivered to the VM */
+};
+
+static const char *const tc_pins[VTAP_NDIRS] = {
+	[VTAP_DIR_OUT]	= "tc_ingress",
+	[VTAP_DIR_IN]	= "tc_egress",
+};
+
+/* Is program @id one of vtap's (whichever load it came from)? */
+static bool prog_is_ours(__u32 id)
+{
+	struct bpf_prog_info info;
+	__u32 len = sizeof(info);
+	bool ours = false;
+	int fd;
+
+	fd = bpf_prog_get_fd_by_id(id);
+	if (fd < 0)
+		return false;
+	memset(&info, 0, sizeof(info));
+	if (!bpf_obj_get_info_by_fd(fd, &info, &len))
+		ours = !strncmp(info.name, "vtap_tc_", 8);
+	close(fd);
+	return ours;
+}
+
+/* 1 if our filter is at (handle, prio) of @point, 0 if none, -EEXIST if a foreign one. */
+static int tc_ours(int ifindex, enum bpf_tc_attach_point point)
+{
+	DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex,
+			    .attach_point = point);
+	DECLARE_LIBBPF_OPTS(bpf_tc_opts, opts, .handle = VTAP_TC_HANDLE,
+			    .priority = VTAP_TC_PRIO);
+
+	if (bpf_tc_query(&hook, &opts))
+		return 0;
+	return prog_is_ours(opts.prog_id) ? 1 : -EEXIST;
+}
+
+int vtap_tc_attached(int ifindex)
+{
+	int d;
+
+	for (d = 0; d < VTAP_NDIRS; d++)
+		if (tc_ours(ifindex, tc_points[d]) != 1)
+			return 0;
+	return 1;
+}
+
+static int tc_detach_one(int ifindex, enum bpf_tc_attach_point point)
+{
+	DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex,
+			    .attach_point = point);
+	DECLARE_LIBBPF_OPTS(bpf_tc_opts, opts, .handle = VTAP_TC_HANDLE,
+			    .priority = VTAP_TC_PRIO);
+	int err;
+
+	if (tc_ours(ifindex, point) != 1)
+		return 0;	/* only ours */
+	err = bpf_tc_detach(&hook, &opts);
+	return err == -ENOENT ? 0 : err;
+}
+
+/*
+ * Filters on clsact ingress and egress of @ifindex other than ours, by an
+ * RTM_GETTFILTER dump (a dump lists each priority's classifier with handle
+ * 0, then its filters).  Returns the count or a negative errno.
+ */
+static int tc_foreign_filters(int ifindex)
+{
+	struct {
+		struct nlmsghdr n;
+		struct tcmsg t;
+	} req;
+	struct sockaddr_nl sa = { .nl_family = AF_NETLINK };
+	static const __u32 parents[] = { TC_H_MIN_INGRESS, TC_H_MIN_EGRESS };
+	int fd, i, count = 0, err = 0;
+	char *buf;
+
+	buf = malloc(32768);
+	if (!buf)
+		return -ENOMEM;
+	fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+	if (fd < 0) {
+		free(buf);
+		return -errno;
+	}
+	for (i = 0; i < 2 && !err; i++) {
+		bool done = false;
+
+		memset(&req, 0, sizeof(req));
+		req.n.nlmsg_len = NLMSG_LENGTH(sizeof(req.t));
+		req.n.nlmsg_type = RTM_GETTFILTER;
+		req.n.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+		req.n.nlmsg_seq = (__u32)i + 1;
+		req.t.tcm_family = AF_UNSPEC;
+		req.t.tcm_ifindex = ifindex;
+		req.t.tcm_parent = TC_H_MAKE(TC_H_CLSACT, parents[i]);
+		if (sendto(fd, &req, req.n.nlmsg_len, 0, (struct sockaddr *)&sa,
+			   sizeof(sa)) < 0) {
+			err = -errno;
+			break;
+		}
+		while (!done && !err) {
+			ssize_t len = recv(fd, buf, 32768, 0);
+			struct nlmsghdr *h = (struct nlmsghdr *)buf;
+
+			if (len < 0) {
+				err = errno == EINTR ? 0 : -errno;
+				continue;
+			}
+			for (; NLMSG_OK(h, (__u32)len); h = NLMSG_NEXT(h, len)) {
+				struct tcmsg *t = NLMSG_DATA(h);
+				__u32 prio;
+
+				if (h->nlmsg_seq != req.n.nlmsg_seq)
+					continue;
+				if (h->nlmsg_type == NLMSG_DONE) {
+					done = true;
+					break;
+				}
+				if (h->nlmsg_type == NLMSG_ERROR) {
+					struct nlmsgerr *e = NLMSG_DATA(h);
+
+					err = e->error;
+					break;
+				}
+				if (h->nlmsg_type != RTM_NEWTFILTER)
+					continue;
+				prio = TC_H_MAJ(t->tcm_info) >> 16;
+				if (prio != VTAP_TC_PRIO ||
+				    (t->tcm_handle && t->tcm_handle != VTAP_TC_HANDLE))
+					count++;
+			}
+		}
+	}
+	close(fd);
+	free(buf);
+	return err ? err : count;
+}
+
+static void tc_destroy_clsact(int ifindex)
+{
+	DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex,
+			    .attach_point = BPF_TC_INGRESS | BPF_TC_EGRESS);
+
+	bpf_tc_hook_destroy(&hook);
+}
+
+int vtap_tc_detach(int ifindex, bool own_clsact)
+{
+	int d, err = 0, r;
+
+	for (d = 0; d < VTAP_NDIRS; d++) {
+		r = tc_detach_one(ifindex, tc_points[d]);
+		if (r && !err)
+			err = r;
+	}
+	if (err)
+		return err;
+	/* Never take other people's filters away with the qdisc. */
+	if (own_clsact && tc_foreign_filters(ifindex) == 0)
+		tc_destroy_clsact(ifindex);
+	return 0;
+}
+
+int vtap_tc_attach(struct vtap_ns *ns, int ifindex, bool *own)
+{
+	DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex,
+			    .attach_point = BPF_TC_INGRESS | BPF_TC_EGRESS);
+	int d, err, fd;
+
+	err = bpf_tc_hook_create(&hook);
+	if (err && err != -EEXIST) {
+		errorf("cannot create the clsact qdisc: %s", strerror(-err));
+		return err;
+	}
+	*own = !err;
+	for (d = 0; d < VTAP_NDIRS; d++) {
+		DECLARE_LIBBPF_OPTS(bpf_tc_hook, h, .ifindex = ifindex,
+				    .attach_point = tc_points[d]);
+		DECLARE_LIBBPF_OPTS(bpf_tc_opts, opts, .handle = VTAP_TC_HANDLE,
+				    .priority = VTAP_TC_PRIO);
+		const char *where = d == VTAP_DIR_OUT ? "ingress" : "egress";
+
+		err = tc_ours(ifindex, tc_points[d]);
+		if (err < 0) {
+			errorf("clsact %s already has another filter at handle 0x%x priority %d",
+			       where, VTAP_TC_HANDLE, VTAP_TC_PRIO);
+			goto undo;
+		}
+		/* Ours, left behind by an interrupted vtapctl: replace it. */
+		if (err == 1)
+			opts.flags = BPF_TC_F_REPLACE;
+		fd = pin_get(ns, tc_pins[d]);
+		if (fd < 0) {
+			err = fd;
+			errorf("%s/%s: %s", ns->dir, tc_pins[d], strerror(-err));
+			goto undo;
+		}
+		opts.prog_fd = fd;
+		err = bpf_tc_attach(&h, &opts);
+		close(fd);
+		if (err) {
+			errorf("cannot attach to clsact %s: %s", where, strerror(-err));
+			goto undo;
+		}
+	}
+	return 0;
+undo:
+	vtap_tc_detach(ifindex, *own);
+	return err;
+}

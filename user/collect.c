@@ -1,0 +1,1177 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * vtapctl collect: the collector side.  Receives GRE-TEB and ERSPAN II/III
+ * on raw IPPROTO_GRE sockets (no GRE device needed), accounts each sender's
+ * session (GRE sequence: lost, reordered, duplicates), and writes the inner
+ * frames to pcapng files and/or re-injects them into a local interface.
+ *
+ *   vtapctl collect [listen ADDR] [session ID ...] write FILE
+ *                   [rotate-size MB] [rotate-time SEC] [to DEV]
+ *                   [count N] [duration SEC]
+ *
+ * pcapng layout: one Interface Description Block per (sender, session,
+ * port index) -- the monitored VM port -- named "vtap-s<ID>-i<INDEX>"
+ * ("vtap-s<ID>" when the encapsulation does not carry the index, as ERSPAN
+ * III without sub-header; "vtap-k<KEY>" or "vtap-gre" for GRE-TEB), written
+ * in a file before its first packet.  The direction is in each packet's
+ * epb_flags, as tcpdump on the VM's tap/vnet device would see it: inbound =
+ * sent by the VM (ERSPAN ingress, vtap's "out"), outbound = delivered to the
+ * VM (egress, vtap's "in").  Timestamps in ns (if_tsresol 9), from ERSPAN
+ * III when it has them, else the arrival time.  See README.md.
+ *
+ * Everything the decoder accepts is in decode.c (a pure function, fuzzed);
+ * this file is the I/O around it.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <net/if.h>
+#include <net/if_arp.h>
+#include <netinet/in.h>
+#include <netpacket/packet.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "decode.h"
+#include "pcapng.h"
+#include "util.h"
+#include "vtap_version.h"
+#include "vtapctl.h"
+
+#define MAX_STREAMS	4096		/* (sender, encap, session) */
+#define MAX_PORTS	16384		/* pcapng interfaces */
+#define MAX_FILTER	64
+#define STREAM_HASH	256
+#define PORT_HASH	1024
+#define RX_BUF		(65536 + 64)
+#define RX_BATCH	256		/* packets per socket per wakeup */
+#define FLUSH_BYTES	65536
+#define NSEC		1000000000ULL
+#define IDB_ROOM	512		/* an IDB with our options, at most */
+#define ISB_ROOM	224		/* an ISB with our options, at most */
+
+enum { DIR_OUT, DIR_IN, DIR_UNKNOWN, NDIR };	/* VM-centric, as vtap's flows */
+
+struct port;
+
+/* One sender's session: what a GRE sequence number counts. */
+struct stream {
+	struct stream *hnext;		/* hash chain */
+	struct stream *next;		/* all, in order of appearance */
+	uint8_t family;
+	uint8_t src[16];
+	uint8_t encap;			/* enum vtap_pkt_encap */
+	bool has_id;
+	uint32_t id;			/* ERSPAN session id or GRE key */
+	struct vtap_seq seq;
+	uint64_t packets, bytes, truncated, noseq;
+	struct port *ports, **ports_tail;
+};
+
+/* One monitored port of a stream: a pcapng interface. */
+struct port {
+	struct port *hnext;
+	struct port *next;		/* the stream's, in order of appearance */
+	struct stream *st;
+	bool has_index;
+	uint32_t index;
+	uint64_t pkts[NDIR];
+	uint64_t bytes;
+	char name[40];
+	/* In the current file. */
+	uint32_t file_gen;		/* 0: never written */
+	uint32_t ifid;
+	uint64_t file_pkts, first_ts, last_ts;
+};
+
+struct collector {
+	/* Options */
+	int family;			/* listen: AF_INET, AF_INET6 or 0 (both) */
+	struct vtap_addr listen;
+	bool has_listen;
+	uint32_t filter[MAX_FILTER];
+	int nfilter;
+	const char *path;		/* write FILE ("-": stdout) */
+	uint64_t rotate_bytes;
+	uint32_t rotate_secs;
+	const char *dev;		/* to DEV */
+	uint64_t count;
+	uint32_t duration;
+
+	/* Sockets */
+	int fd[2];			/* IPv4, IPv6 raw; -1 when unused */
+	uint32_t ovfl[2];		/* SO_RXQ_OVFL: drops so far */
+	int pkt_fd;
+	struct sockaddr_ll sll;
+	uint8_t *rx;
+
+	/* Files */
+	bool writing;
+	struct pcapng_file file;
+	bool file_open;
+	uint32_t file_gen, file_no, nifs;
+	struct port **fports;		/* interfaces in the current file */
+	size_t nfports, fports_cap;
+	uint64_t file_deadline;		/* CLOCK_MONOTONIC ns, rotate-time */
+	uint64_t last_flush;
+	char *fname;
+	size_t fname_len;
+
+	/* Sessions and ports */
+	struct stream *shash[STREAM_HASH];
+	struct stream *streams, **streams_tail;
+	struct port *phash[PORT_HASH];
+	uint32_t nstreams, nports;
+
+	/* Counters */
+	uint64_t received, received_bytes, accepted, filtered, rejected;
+	uint64_t reason[VTAP_DEC_NERR], oversize, table_full;
+	uint64_t written, files, write_errors;
+	uint64_t injected, inject_errors;
+	int inject_errno;
+	int write_err;
+};
+
+static volatile sig_atomic_t stop_signal;
+
+static void on_signal(int sig)
+{
+	stop_signal = sig;
+}
+
+static uint64_t now_ns(clockid_t clk)
+{
+	struct timespec ts;
+
+	clock_gettime(clk, &ts);
+	return (uint64_t)ts.tv_sec * NSEC + (uint64_t)ts.tv_nsec;
+}
+
+static const char *encap_name(int encap)
+{
+	switch (encap) {
+	case VTAP_PKT_GRE:
+		return "gre";
+	case VTAP_PKT_ERSPAN2:
+		return "erspan2";
+	case VTAP_PKT_ERSPAN3:
+		return "erspan3";
+	default:
+		return "?";
+	}
+}
+
+static const char *stream_src(const struct stream *st, char *buf, size_t len)
+{
+	struct vtap_addr a = { .family = st->family };
+
+	memcpy(st->family == AF_INET ? (void *)&a.v4 : (void *)&a.v6, st->src,
+	       st->family == AF_INET ? 4 : 16);
+	return format_addr(&a, buf, len);
+}
+
+/* ---- usage and arguments ------------------------------------------------ */
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: vtapctl collect [listen ADDR] [session ID ...] write FILE\n"
+		"                       [rotate-size MB] [rotate-time SEC] [to DEV]\n"
+		"                       [count N] [duration SEC]\n"
+		"       vtapctl collect [listen ADDR] [session ID ...] to DEV [count N] [duration SEC]\n"
+		"       vtapctl collect help\n"
+		"Receive GRE-TEB and ERSPAN II/III mirror traffic (raw sockets, no GRE device) and\n"
+		"write the inner frames to pcapng, or send them out of DEV, or both.\n"
+		"  listen ADDR      receive only packets to ADDR (default: any IPv4 and IPv6 address)\n"
+		"  session ID ...   only these ERSPAN session ids / GRE keys (repeatable)\n"
+		"  write FILE       pcapng, one interface per VM port (\"-\": standard output)\n"
+		"  rotate-size MB   start a new file before this size (\"Nk\": kilobytes);\n"
+		"  rotate-time SEC  or after this many seconds: FILE-0001.pcapng, FILE-0002.pcapng, ...\n"
+		"  to DEV           send the inner frames out of DEV (tap, veth, dummy)\n"
+		"  count N          stop after N packets;  duration SEC  stop after SEC seconds\n"
+		"Stops on SIGINT/SIGTERM and prints per-session packets, bytes, lost, reordered\n"
+		"and duplicate copies (from the GRE sequence numbers); -j for JSON.\n");
+}
+
+static int bad_arg(const char *kw, const char *val, const char *what)
+{
+	errorf("collect: %s: '%s' is not %s", kw, val ? val : "", what);
+	return VTAP_EXIT_USAGE;
+}
+
+/* "N" megabytes or "Nk" kilobytes (decimal, as tcpdump -C). */
+static int parse_size(const char *s, uint64_t *bytes)
+{
+	char num[32];
+	size_t n = s ? strlen(s) : 0;
+	uint64_t unit = 1000000;
+	uint32_t v;
+
+	if (!n || n >= sizeof(num))
+		return -EINVAL;
+	memcpy(num, s, n + 1);
+	if (num[n - 1] == 'k' || num[n - 1] == 'K') {
+		num[n - 1] = 0;
+		unit = 1000;
+	}
+	if (parse_u32(num, 1, 1000000, &v))
+		return -EINVAL;
+	*bytes = v * unit;
+	return 0;
+}
+
+static int parse_args(struct collector *c, int argc, char **argv)
+{
+	int i;
+
+	for (i = 1; i < argc; i++) {
+		const char *kw = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
+		uint32_t v;
+
+		if (!val) {
+			errorf("collect: '%s' needs a value (try 'vtapctl collect help')", kw);
+			return VTAP_EXIT_USAGE;
+		}
+		if (!strcmp(kw, "listen")) {
+			if (c->has_listen || parse_addr(val, &c->listen))
+				return bad_arg(kw, val, "one IPv4 or IPv6 address");
+			c->has_listen = true;
+			c->family = c->listen.family;
+			i++;
+		} else if (!strcmp(kw, "session")) {
+			/* One or more ids: every number that follows. */
+			do {
+				if (parse_u32(argv[i + 1], 0, UINT32_MAX, &v))
+					return bad_arg(kw, argv[i + 1],
+						       "a session id or GRE key (0 to 4294967295)");
+				if (c->nfilter == MAX_FILTER) {
+					errorf("collect: at most %d session ids", MAX_FILTER);
+					return VTAP_EXIT_USAGE;
+				}
+				c->filter[c->nfilter++] = v;
+				i++;
+			} while (i + 1 < argc && !parse_u32(argv[i + 1], 0, UINT32_MAX, &v));
+		} else if (!strcmp(kw, "write")) {
+			if (c->path || !*val)
+				return bad_arg(kw, val, "a file name (given once)");
+			c->path = val;
+			i++;
+		} else if (!strcmp(kw, "rotate-size")) {
+			if (c->rotate_bytes || parse_size(val, &c->rotate_bytes))
+				return bad_arg(kw, val, "a size from 1 to 1000000 MB (or Nk)");
+			i++;
+		} else if (!strcmp(kw, "rotate-time")) {
+			if (c->rotate_secs || parse_u32(val, 1, 31 * 86400, &c->rotate_secs))
+				return bad_arg(kw, val, "a number of seconds (1 to 2678400)");
+			i++;
+		} else if (!strcmp(kw, "to")) {
+			if (c->dev || !*val || strlen(val) >= IFNAMSIZ)
+				return bad_arg(kw, val, "a device name (given once)");
+			c->dev = val;
+			i++;
+		} else if (!strcmp(kw, "count")) {
+			if (c->count || parse_u32(val, 1, UINT32_MAX, &v))
+				return bad_arg(kw, val, "a number of packets (1 to 4294967295)");
+			c->count = v;
+			i++;
+		} else if (!strcmp(kw, "duration")) {
+			if (c->duration || parse_u32(val, 1, 31 * 86400, &c->duration))
+				return bad_arg(kw, val, "a number of seconds (1 to 2678400)");
+			i++;
+		} else {
+			errorf("collect: unknown option '%s' (try 'vtapctl collect help')", kw);
+			return VTAP_EXIT_USAGE;
+		}
+	}
+	if (!c->path && !c->dev) {
+		errorf("collect: say where the frames go: write FILE, to DEV, or both");
+		return VTAP_EXIT_USAGE;
+	}
+	if ((c->rotate_bytes || c->rotate_secs) && (!c->path || !strcmp(c->path, "-"))) {
+		errorf("collect: rotate-size and rotate-time need write FILE (not '-')");
+		return VTAP_EXIT_USAGE;
+	}
+	return VTAP_EXIT_OK;
+}
+
+/* ---- sessions and ports ------------------------------------------------- */
+
+static uint32_t fnv(uint32_t h, const void *p, size_t n)
+{
+	const uint8_t *b = p;
+
+	while (n--)
+		h = (h ^ *b++) * 16777619u;
+	return h;
+}
+
+static struct stream *get_stream(struct collector *c, const struct vtap_pkt *p)
+{
+	uint32_t h = 2166136261u, id = p->has_session ? p->session : 0;
+	uint8_t enc = (uint8_t)p->encap, has = p->has_session;
+	struct stream *st;
+
+	h = fnv(h, &p->family, 1);
+	h = fnv(h, p->src, 16);
+	h = fnv(h, &enc, 1);
+	h = fnv(h, &has, 1);
+	h = fnv(h, &id, 4) % STREAM_HASH;
+	for (st = c->shash[h]; st; st = st->hnext)
+		if (st->family == p->family && !memcmp(st->src, p->src, 16) &&
+		    st->encap == enc && st->has_id == has && st->id == id)
+			return st;
+	if (c->nstreams == MAX_STREAMS)
+		return NULL;
+	st = calloc(1, sizeof(*st));
+	if (!st)
+		return NULL;
+	st->family = p->family;
+	memcpy(st->src, p->src, 16);
+	st->encap = enc;
+	st->has_id = has;
+	st->id = id;
+	vtap_seq_init(&st->seq);
+	st->ports_tail = &st->ports;
+	st->hnext = c->shash[h];
+	c->shash[h] = st;
+	*c->streams_tail = st;
+	c->streams_tail = &st->next;
+	c->nstreams++;
+	return st;
+}
+
+static void port_name(struct port *pt)
+{
+	const struct stream *st = pt->st;
+	int n;
+
+	if (st->encap == VTAP_PKT_GRE)
+		n = st->has_id ? snprintf(pt->name, sizeof(pt->name), "vtap-k%u", st->id)
+			       : snprintf(pt->name, sizeof(pt->name), "vtap-gre");
+	else
+		n = snprintf(pt->name, sizeof(pt->name), "vtap-s%u", st->id);
+	if (pt->has_index && n > 0 && (size_t)n < sizeof(pt->name))
+		snprintf(pt->name + n, sizeof(pt->name) - (size_t)n, "-i%u", pt->index);
+}
+
+static struct port *get_port(struct collector *c, struct stream *st,
+			     const struct vtap_pkt *p)
+{
+	uint32_t h = 2166136261u, idx = p->has_index ? p->index : 0;
+	uint8_t has = p->has_index;
+	struct port *pt;
+
+	h = fnv(h, &st, sizeof(st));
+	h = fnv(h, &has, 1);
+	h = fnv(h, &idx, 4) % PORT_HASH;
+	for (pt = c->phash[h]; pt; pt = pt->hnext)
+		if (pt->st == st && pt->has_index == has && pt->index == idx)
+			return pt;
+	if (c->nports == MAX_PORTS)
+		return NULL;
+	pt = calloc(1, sizeof(*pt));
+	if (!pt)
+		return NULL;
+	pt->st = st;
+	pt->has_index = has;
+	pt->index = idx;
+	port_name(pt);
+	pt->hnext = c->phash[h];
+	c->phash[h] = pt;
+	*st->ports_tail = pt;
+	st->ports_tail = &pt->next;
+	c->nports++;
+	return pt;
+}
+
+static void free_tables(struct collector *c)
+{
+	struct stream *st, *snext;
+	struct port *pt, *pnext;
+
+	for (st = c->streams; st; st = snext) {
+		snext = st->next;
+		for (pt = st->ports; pt; pt = pnext) {
+			pnext = pt->next;
+			free(pt);
+		}
+		free(st);
+	}
+	c->streams = NULL;
+}
+
+/* ---- pcapng files ------------------------------------------------------- */
+
+/* FILE.pcapng -> FILE-0001.pcapng; FILE -> FILE-0001 (rotation only). */
+static const char *file_name(struct collector *c)
+{
+	const char *ext = ".pcapng";
+	size_t n = strlen(c->path), e = strlen(ext);
+
+	if (!c->rotate_bytes && !c->rotate_secs)
+		return c->path;
+	if (n > e && !strcmp(c->path + n - e, ext))
+		n -= e;
+	else
+		ext = "";
+	snprintf(c->fname, c->fname_len, "%.*s-%04u%s", (int)n, c->path,
+		 c->file_no, ext);
+	return c->fname;
+}
+
+static int file_open(struct collector *c)
+{
+	struct pcapng_shb_info shb = {
+		.userappl = "vtapctl collect " VTAP_VERSION,
+		.os = "Linux",
+	};
+	const char *name;
+	int err;
+
+	c->file_no++;
+	c->file_gen++;
+	c->nifs = 0;
+	c->nfports = 0;
+	if (!strcmp(c->path, "-")) {
+		name = "standard output";
+		err = pcapng_open(&c->file, NULL, STDOUT_FILENO);
+	} else {
+		name = file_name(c);
+		err = pcapng_open(&c->file, name, -1);
+	}
+	if (!err)
+		err = pcapng_put_shb(&c->file.buf, &shb);
+	if (!err)
+		err = pcapng_flush(&c->file);
+	if (err) {
+		errorf("collect: %s: %s", name, strerror(-err));
+		pcapng_close(&c->file);
+		c->write_err = err;
+		return err;
+	}
+	c->file_open = true;
+	c->files++;
+	if (c->rotate_secs)
+		c->file_deadline = now_ns(CLOCK_MONOTONIC) + c->rotate_secs * NSEC;
+	return 0;
+}
+
+static void note_write_error(struct collector *c, int err)
+{
+	if (!c->write_err) {
+		errorf("collect: writing %s: %s", !strcmp(c->path, "-") ?
+		       "standard output" : file_name(c), strerror(-err));
+		c->write_err = err;
+	}
+	c->write_errors++;
+}
+
+/* Interface statistics, then close.  @keep_empty: keep a file with no packets. */
+static void file_close(struct collector *c, bool keep_empty)
+{
+	uint64_t now = now_ns(CLOCK_REALTIME);
+	uint64_t pkts = 0;
+	size_t i;
+	int err;
+
+	if (!c->file_open)
+		return;
+	for (i = 0; i < c->nfports; i++) {
+		struct port *pt = c->fports[i];
+		const struct stream *st = pt->st;
+		struct pcapng_isb_info isb = {
+			.ifid = pt->ifid, .ts = now,
+			.has_times = true, .starttime = pt->first_ts,
+			.endtime = pt->last_ts,
+			.has_ifrecv = true, .ifrecv = pt->file_pkts,
+		};
+		char comment[128];
+
+		if (st->encap != VTAP_PKT_GRE || st->seq.started) {
+			snprintf(comment, sizeof(comment),
+				 "session since the start: %llu lost, %llu reordered, %llu duplicates",
+				 (unsigned long long)st->seq.lost,
+				 (unsigned long long)st->seq.reordered,
+				 (unsigned long long)st->seq.duplicates);
+			isb.comment = comment;
+		}
+		pkts += pt->file_pkts;
+		if (pcapng_put_isb(&c->file.buf, &isb))
+			break;
+	}
+	err = pcapng_close(&c->file);
+	if (err)
+		note_write_error(c, err);
+	c->file_open = false;
+	if (!pkts && !keep_empty && strcmp(c->path, "-")) {
+		/* A rotated file that never got a packet: not worth keeping. */
+		unlink(file_name(c));
+		c->files--;
+	}
+}
+
+static int file_rotate(struct collector *c)
+{
+	file_close(c, false);
+	return file_open(c);
+}
+
+/* The interface of @pt in the current file: an IDB the first time. */
+static int file_ifid(struct collector *c, struct port *pt)
+{
+	const struct stream *st = pt->st;
+	char desc[256], src[INET6_ADDRSTRLEN], idx[32] = "";
+	struct pcapng_idb_info idb = {
+		.linktype = PCAPNG_LINKTYPE_ETHERNET,
+		.snaplen = 0,
+		.name = pt->name,
+		.description = desc,
+		.tsresol = 9,
+	};
+	int err;
+
+	if (pt->file_gen == c->file_gen)
+		return 0;
+	if (c->nfports == c->fports_cap) {
+		size_t cap = c->fports_cap ? c->fports_cap * 2 : 64;
+		struct port **v = realloc(c->fports, cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		c->fports = v;
+		c->fports_cap = cap;
+	}
+	if (pt->has_index)
+		snprintf(idx, sizeof(idx), ", port index %u", pt->index);
+	snprintf(desc, sizeof(desc),
+		 "vtap %s %s %u from %s%s; direction in epb_flags: inbound = sent by the VM, outbound = delivered to it",
+		 st->encap == VTAP_PKT_GRE ? "GRE-TEB" :
+		 st->encap == VTAP_PKT_ERSPAN2 ? "ERSPAN II" : "ERSPAN III",
+		 st->encap == VTAP_PKT_GRE ? "key" : "session", st->id,
+		 stream_src(st, src, sizeof(src)), idx);
+	if (st->encap == VTAP_PKT_GRE && !st->has_id)
+		snprintf(desc, sizeof(desc), "vtap GRE-TEB without key from %s",
+			 stream_src(st, src, sizeof(src)));
+	err = pcapng_put_idb(&c->file.buf, &idb);
+	if (err)
+		return err;
+	pt->file_gen = c->file_gen;
+	pt->ifid = c->nifs++;
+	pt->file_pkts = 0;
+	c->fports[c->nfports++] = pt;
+	return 0;
+}
+
+static void epb_comment(char *buf, size_t len, const struct vtap_pkt *p,
+			int verdict, uint32_t missing)
+{
+	size_t n = 0;
+
+	buf[0] = 0;
+	switch (verdict) {
+	case VTAP_SEQ_GAP:
+		n = (size_t)snprintf(buf, len, "vtap: %u lost before this copy (GRE sequence %u)",
+				     missing, p->seq);
+		break;
+	case VTAP_SEQ_REORDERED:
+		n = (size_t)snprintf(buf, len, "vtap: reordered (GRE sequence %u)", p->seq);
+		break;
+	case VTAP_SEQ_DUPLICATE:
+		n = (size_t)snprintf(buf, len, "vtap: duplicate (GRE sequence %u)", p->seq);
+		break;
+	case VTAP_SEQ_LATE:
+		n = (size_t)snprintf(buf, len, "vtap: late (GRE sequence %u)", p->seq);
+		break;
+	default:
+		break;
+	}
+	if (n >= len)
+		return;
+	if (p->orig_len > p->frame_len)
+		snprintf(buf + n, len - n, "%struncated by the sender, original length %s",
+			 n ? "; " : "vtap: ",
+			 p->orig_len_exact ? "from the inner IP header" :
+			 "unknown (recorded as captured + 1)");
+}
+
+static int write_packet(struct collector *c, struct port *pt,
+			const struct vtap_pkt *p, uint64_t ts, int verdict,
+			uint32_t missing)
+{
+	char comment[160];
+	struct pcapng_epb_info epb = {
+		.ts = ts,
+		.data = p->frame,
+		.caplen = p->frame_len,
+		.origlen = p->orig_len,
+		.comment = comment,
+	};
+	int err;
+
+	if (c->rotate_bytes && c->file_open && c->nfports) {
+		/*
+		 * An upper bound of what this packet adds (and its IDB), and
+		 * of the statistics written when the file is closed.
+		 */
+		bool new_if = pt->file_gen != c->file_gen;
+		uint64_t more = 48 + ((p->frame_len + 3) & ~3u) + sizeof(comment) +
+				(new_if ? IDB_ROOM : 0) +
+				(c->nfports + new_if) * ISB_ROOM;
+
+		if (pcapng_size(&c->file) + more > c->rotate_bytes) {
+			err = file_rotate(c);
+			if (err)
+				return err;
+		}
+	}
+	if (!c->file_open) {
+		err = file_open(c);
+		if (err)
+			return err;
+	}
+	err = file_ifid(c, pt);
+	if (err)
+		return err;
+	epb.ifid = pt->ifid;
+	if (p->has_dir)
+		epb.flags = p->dir ? PCAPNG_EPB_OUTBOUND : PCAPNG_EPB_INBOUND;
+	epb_comment(comment, sizeof(comment), p, verdict, missing);
+	err = pcapng_put_epb(&c->file.buf, &epb);
+	if (err)
+		return err;
+	if (!pt->file_pkts)
+		pt->first_ts = ts;
+	pt->last_ts = ts;
+	pt->file_pkts++;
+	c->written++;
+	if (c->file.buf.len >= FLUSH_BYTES)
+		return pcapng_flush(&c->file);
+	return 0;
+}
+
+/* ---- receiving ---------------------------------------------------------- */
+
+static bool wanted(const struct collector *c, const struct vtap_pkt *p)
+{
+	int i;
+
+	if (!c->nfilter)
+		return true;
+	if (!p->has_session)
+		return false;
+	for (i = 0; i < c->nfilter; i++)
+		if (c->filter[i] == p->session)
+			return true;
+	return false;
+}
+
+static void inject(struct collector *c, const struct vtap_pkt *p)
+{
+	ssize_t n;
+
+	n = sendto(c->pkt_fd, p->frame, p->frame_len, MSG_DONTWAIT,
+		   (const struct sockaddr *)&c->sll, sizeof(c->sll));
+	if (n == (ssize_t)p->frame_len) {
+		c->injected++;
+		return;
+	}
+	if (!c->inject_errno) {
+		c->inject_errno = n < 0 ? errno : EIO;
+		errorf("collect: sending to %s: %s (counted, not repeated)", c->dev,
+		       strerror(c->inject_errno));
+	}
+	c->inject_errors++;
+}
+
+/*
+ * One received packet: IPv4 from the IP header on, IPv6 from the GRE header
+ * on (its source in @src6).
+ */
+static int handle(struct collector *c, int family, const uint8_t *buf,
+		  size_t len, const struct in6_addr *src6, uint64_t arrival)
+{
+	struct vtap_pkt p;
+	struct stream *st;
+	struct port *pt;
+	uint32_t missing = 0;
+	int verdict = -1, err;
+	uint64_t ts;
+
+	c->received++;
+	c->received_bytes += len;
+	if (family == AF_INET) {
+		err = vtap_decode_ip(buf, len, &p);
+	} else {
+		err = vtap_decode_gre(buf, len, &p);
+		p.family = AF_INET6;
+		memcpy(p.src, src6, 16);
+	}
+	if (err) {
+		c->rejected++;
+		c->reason[err]++;
+		return 0;
+	}
+	if (!wanted(c, &p)) {
+		c->filtered++;
+		return 0;
+	}
+	st = get_stream(c, &p);
+	pt = st ? get_port(c, st, &p) : NULL;
+	if (!pt) {
+		c->table_full++;
+		return 0;
+	}
+	c->accepted++;
+	st->packets++;
+	st->bytes += p.frame_len;
+	if (p.has_seq)
+		verdict = vtap_seq_update(&st->seq, p.seq, &missing);
+	else
+		st->noseq++;
+	if (p.orig_len > p.frame_len)
+		st->truncated++;
+	pt->pkts[p.has_dir ? (p.dir ? DIR_IN : DIR_OUT) : DIR_UNKNOWN]++;
+	pt->bytes += p.frame_len;
+	if (!vtap_pkt_time(&p, arrival, &ts))
+		ts = arrival;
+	if (c->writing && !c->write_err) {
+		err = write_packet(c, pt, &p, ts, verdict, missing);
+		if (err) {
+			note_write_error(c, err);
+			return err;
+		}
+	}
+	if (c->pkt_fd >= 0)
+		inject(c, &p);
+	return 0;
+}
+
+static int receive(struct collector *c, int which)
+{
+	union {
+		struct cmsghdr align;
+		char buf[CMSG_SPACE(sizeof(struct timespec)) +
+			 CMSG_SPACE(sizeof(uint32_t)) + 64];
+	} ctl;
+	struct sockaddr_in6 from;
+	struct iovec iov = { .iov_base = c->rx, .iov_len = RX_BUF };
+	int i, err;
+
+	for (i = 0; i < RX_BATCH && !stop_signal; i++) {
+		struct msghdr msg = {
+			.msg_name = &from, .msg_namelen = sizeof(from),
+			.msg_iov = &iov, .msg_iovlen = 1,
+			.msg_control = ctl.buf, .msg_controllen = sizeof(ctl.buf),
+		};
+		struct cmsghdr *cm;
+		uint64_t arrival = 0;
+		ssize_t n;
+
+		n = recvmsg(c->fd[which], &msg, MSG_DONTWAIT | MSG_TRUNC);
+		if (n < 0) {
+			if (errno == EAGAIN || errno == EINTR)
+				return 0;
+			if (errno == ENOBUFS || errno == ENOMEM)
+				continue;
+			errorf("collect: receiving: %s", strerror(errno));
+			return -errno;
+		}
+		for (cm = CMSG_FIRSTHDR(&msg); cm; cm = CMSG_NXTHDR(&msg, cm)) {
+			if (cm->cmsg_level != SOL_SOCKET)
+				continue;
+			if (cm->cmsg_type == SCM_TIMESTAMPNS &&
+			    cm->cmsg_len >= CMSG_LEN(sizeof(struct timespec))) {
+				struct timespec ts;
+
+				memcpy(&ts, CMSG_DATA(cm), sizeof(ts));
+				arrival = (uint64_t)ts.tv_sec * NSEC + (uint64_t)ts.tv_nsec;
+			} else if (cm->cmsg_type == SO_RXQ_OVFL &&
+				   cm->cmsg_len >= CMSG_LEN(sizeof(uint32_t))) {
+				memcpy(&c->ovfl[which], CMSG_DATA(cm), sizeof(uint32_t));
+			}
+		}
+		if (!arrival)
+			arrival = now_ns(CLOCK_REALTIME);
+		if ((size_t)n > RX_BUF || (msg.msg_flags & MSG_TRUNC)) {
+			c->received++;
+			c->rejected++;
+			c->oversize++;
+			continue;
+		}
+		err = handle(c, which ? AF_INET6 : AF_INET, c->rx, (size_t)n,
+			     &from.sin6_addr, arrival);
+		if (err)
+			return err;
+		if (c->count && c->accepted >= c->count)
+			return 0;
+	}
+	return 0;
+}
+
+static int open_raw(struct collector *c, int family)
+{
+	int fd, one = 1, size = 8 << 20;
+	const char *fam = family == AF_INET ? "IPv4" : "IPv6";
+
+	fd = socket(family, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, IPPROTO_GRE);
+	if (fd < 0) {
+		int err = errno;
+
+		if (err == EPERM || err == EACCES)
+			errorf("collect: raw sockets need CAP_NET_RAW (run as root)");
+		else if (c->family || err != EAFNOSUPPORT)
+			errorf("collect: %s raw socket: %s", fam, strerror(err));
+		return -err;
+	}
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size)))
+		(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
+	if (setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof(one)) ||
+	    setsockopt(fd, SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof(one))) {
+		errorf("collect: %s socket options: %s", fam, strerror(errno));
+		close(fd);
+		return -EINVAL;
+	}
+	if (c->has_listen) {
+		struct sockaddr_in6 s6 = { .sin6_family = AF_INET6 };
+		struct sockaddr_in s4 = { .sin_family = AF_INET };
+		char buf[INET6_ADDRSTRLEN];
+		int rc;
+
+		if (family == AF_INET) {
+			s4.sin_addr = c->listen.v4;
+			rc = bind(fd, (struct sockaddr *)&s4, sizeof(s4));
+		} else {
+			s6.sin6_addr = c->listen.v6;
+			rc = bind(fd, (struct sockaddr *)&s6, sizeof(s6));
+		}
+		if (rc) {
+			int err = errno;
+
+			errorf("collect: listen %s: %s", format_addr(&c->listen, buf, sizeof(buf)),
+			       strerror(err));
+			close(fd);
+			return -err;
+		}
+	}
+	return fd;
+}
+
+static int open_dev(struct collector *c)
+{
+	struct ifreq ifr;
+	int fd, ifindex;
+
+	ifindex = (int)if_nametoindex(c->dev);
+	if (!ifindex) {
+		errorf("collect: to %s: no such device", c->dev);
+		return -ENODEV;
+	}
+	/* Protocol 0: this socket sends only, it receives nothing. */
+	fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		int err = errno;
+
+		errorf("collect: packet socket: %s", strerror(err));
+		return -err;
+	}
+	memset(&ifr, 0, sizeof(ifr));
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", c->dev);
+	if (ioctl(fd, SIOCGIFHWADDR, &ifr) ||
+	    ifr.ifr_hwaddr.sa_family != ARPHRD_ETHER) {
+		errorf("collect: to %s: not an Ethernet device (tap, veth, dummy...)", c->dev);
+		close(fd);
+		return -EINVAL;
+	}
+	if (ioctl(fd, SIOCGIFFLAGS, &ifr) || !(ifr.ifr_flags & IFF_UP)) {
+		errorf("collect: to %s: the device is down", c->dev);
+		close(fd);
+		return -ENETDOWN;
+	}
+	memset(&c->sll, 0, sizeof(c->sll));
+	c->sll.sll_family = AF_PACKET;
+	c->sll.sll_ifindex = ifindex;
+	c->sll.sll_halen = 6;
+	c->pkt_fd = fd;
+	return 0;
+}
+
+/* ---- summary ------------------------------------------------------------ */
+
+static void print_summary(struct collector *c)
+{
+	static const char *const dir_names[NDIR] = { "out", "in", "unknown" };
+	uint64_t drops = (uint64_t)c->ovfl[0] + c->ovfl[1];
+	const struct stream *st;
+	const struct port *pt;
+	char buf[INET6_ADDRSTRLEN];
+	int i;
+
+	out_open_obj();
+	out_u64("received", "received %llu packets", c->received);
+	out_u64("received_bytes", " (%llu bytes):", c->received_bytes);
+	out_u64("accepted", " accepted %llu", c->accepted);
+	out_u64("filtered", ", filtered %llu", c->filtered);
+	out_u64("rejected", ", rejected %llu", c->rejected);
+	out_u64("socket_drops", ", dropped by the socket %llu", drops);
+	out_u64("table_full", ", over the session/port limit %llu", c->table_full);
+	out_open_nested("rejected_by_reason");
+	if (c->rejected)
+		out_text("\n  rejected:");
+	for (i = 1; i < VTAP_DEC_NERR; i++) {
+		char fmt[48];
+
+		if (!c->reason[i])
+			continue;
+		snprintf(fmt, sizeof(fmt), " %s %%llu", vtap_decode_strerror(i));
+		out_u64(vtap_decode_strerror(i), fmt, c->reason[i]);
+	}
+	if (c->oversize)
+		out_u64("oversize", " oversize %llu", c->oversize);
+	out_close_nested();
+	if (c->writing) {
+		out_u64("written", "\nwritten %llu packets", c->written);
+		out_u64("files", " to %llu file(s)", c->files);
+		out_u64("write_errors", ", write errors %llu", c->write_errors);
+	}
+	if (c->dev) {
+		out_str("device", "\nsent to %s:", c->dev);
+		out_u64("injected", " %llu packets", c->injected);
+		out_u64("inject_errors", ", failed %llu", c->inject_errors);
+	}
+	out_open_array_key("sessions");
+	for (st = c->streams; st; st = st->next) {
+		out_open_obj();
+		out_text("\nsession");
+		if (st->has_id)
+			out_u64("id", " %llu", st->id);
+		out_str("encap", " %s", encap_name(st->encap));
+		out_str("source", " from %s:", stream_src(st, buf, sizeof(buf)));
+		out_u64("packets", " packets %llu", st->packets);
+		out_u64("bytes", " bytes %llu", st->bytes);
+		out_u64("lost", " lost %llu", st->seq.lost);
+		out_u64("gaps", " gaps %llu", st->seq.gaps);
+		out_u64("reordered", " reordered %llu", st->seq.reordered);
+		out_u64("duplicates", " duplicates %llu", st->seq.duplicates);
+		out_u64("late", " late %llu", st->seq.late);
+		out_u64("resets", " resets %llu", st->seq.resets);
+		out_u64("truncated", " truncated %llu", st->truncated);
+		out_u64("no_sequence", " no_sequence %llu", st->noseq);
+		out_open_array_key("ports");
+		for (pt = st->ports; pt; pt = pt->next) {
+			int d;
+
+			out_open_obj();
+			out_str("name", "\n  port %s", pt->name);
+			if (pt->has_index)
+				out_u64("index", " index %llu", pt->index);
+			for (d = 0; d < NDIR; d++) {
+				char fmt[24];
+
+				snprintf(fmt, sizeof(fmt), " %s %%llu", dir_names[d]);
+				out_u64(dir_names[d], fmt, pt->pkts[d]);
+			}
+			out_u64("bytes", " bytes %llu", pt->bytes);
+			if (json_output)
+				out_close_obj();
+		}
+		out_close_array();
+		if (json_output)
+			out_close_obj();
+	}
+	out_close_array();
+	out_close_obj();
+	if (json_output)
+		putchar('\n');
+	fflush(stdout);
+}
+
+/* ---- main loop ---------------------------------------------------------- */
+
+static int run(struct collector *c)
+{
+	uint64_t start = now_ns(CLOCK_MONOTONIC), end = 0;
+	struct pollfd pfd[2];
+	sigset_t block, old;
+	struct sigaction sa;
+	int i, n = 0, idx[2], rc = 0;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&block);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGTERM);
+	sigprocmask(SIG_BLOCK, &block, &old);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+
+	for (i = 0; i < 2; i++) {
+		if (c->fd[i] < 0)
+			continue;
+		pfd[n].fd = c->fd[i];
+		pfd[n].events = POLLIN;
+		idx[n++] = i;
+	}
+	if (c->duration)
+		end = start + c->duration * NSEC;
+	c->last_flush = start;
+	while (!stop_signal && !rc && !c->write_err) {
+		uint64_t now = now_ns(CLOCK_MONOTONIC), wait = NSEC / 2;
+		struct timespec ts;
+		int k;
+
+		if (end && now >= end)
+			break;
+		if (end && end - now < wait)
+			wait = end - now;
+		ts.tv_sec = (time_t)(wait / NSEC);
+		ts.tv_nsec = (long)(wait % NSEC);
+		k = ppoll(pfd, (nfds_t)n, &ts, &old);
+		if (k < 0 && errno != EINTR) {
+			errorf("collect: poll: %s", strerror(errno));
+			rc = -errno;
+			break;
+		}
+		for (i = 0; k > 0 && i < n && !rc; i++)
+			if (pfd[i].revents)
+				rc = receive(c, idx[i]);
+		if (c->count && c->accepted >= c->count)
+			break;
+		now = now_ns(CLOCK_MONOTONIC);
+		if (c->file_open && c->rotate_secs && now >= c->file_deadline) {
+			if (c->nfports)
+				rc = file_rotate(c);
+			else
+				c->file_deadline = now + c->rotate_secs * NSEC;
+		}
+		if (c->file_open && now - c->last_flush >= NSEC) {
+			int err = pcapng_flush(&c->file);
+
+			if (err)
+				note_write_error(c, err);
+			c->last_flush = now;
+		}
+	}
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	return rc;
+}
+
+int do_collect(int argc, char **argv)
+{
+	struct collector c;
+	int rc, i, err;
+
+	memset(&c, 0, sizeof(c));
+	c.fd[0] = -1;
+	c.fd[1] = -1;
+	c.pkt_fd = -1;
+	c.streams_tail = &c.streams;
+	if (argc < 2) {
+		usage(stderr);
+		return VTAP_EXIT_USAGE;
+	}
+	if (argc == 2 && (!strcmp(argv[1], "help") || !strcmp(argv[1], "-h"))) {
+		usage(stdout);
+		return VTAP_EXIT_OK;
+	}
+	rc = parse_args(&c, argc, argv);
+	if (rc)
+		return rc;
+
+	stop_signal = 0;
+	c.rx = malloc(RX_BUF);
+	if (c.path) {
+		c.fname_len = strlen(c.path) + 32;
+		c.fname = malloc(c.fname_len);
+	}
+	if (!c.rx || (c.path && !c.fname)) {
+		errorf("collect: out of memory");
+		rc = VTAP_EXIT_LIMIT;
+		goto out;
+	}
+	for (i = 0; i < 2; i++) {
+		int family = i ? AF_INET6 : AF_INET;
+
+		if (c.family && c.family != family)
+			continue;
+		err = open_raw(&c, family);
+		if (err >= 0) {
+			c.fd[i] = err;
+			continue;
+		}
+		/* Without a listen address, one family missing is fine. */
+		if (c.family || err != -EAFNOSUPPORT) {
+			rc = exit_code_for_errno(err);
+			goto out;
+		}
+	}
+	if (c.fd[0] < 0 && c.fd[1] < 0) {
+		errorf("collect: neither IPv4 nor IPv6 raw sockets are available");
+		rc = VTAP_EXIT_FAIL;
+		goto out;
+	}
+	if (c.dev) {
+		err = open_dev(&c);
+		if (err) {
+			rc = err == -ENODEV ? VTAP_EXIT_NOENT : VTAP_EXIT_FAIL;
+			goto out;
+		}
+	}
+	if (c.path) {
+		c.writing = true;
+		err = file_open(&c);
+		if (err) {
+			rc = exit_code_for_errno(err);
+			if (rc == VTAP_EXIT_USAGE || rc == VTAP_EXIT_NOENT)
+				rc = VTAP_EXIT_FAIL;
+			goto out;
+		}
+	}
+	{
+		char buf[INET6_ADDRSTRLEN];
+
+		fprintf(stderr, "collect: listening on %s%s%s",
+			c.has_listen ? format_addr(&c.listen, buf, sizeof(buf)) :
+			c.fd[0] >= 0 ? "any IPv4" : "",
+			!c.has_listen && c.fd[0] >= 0 && c.fd[1] >= 0 ? " and " : "",
+			!c.has_listen && c.fd[1] >= 0 ? "any IPv6" : "");
+		if (c.path)
+			fprintf(stderr, ", writing %s", !strcmp(c.path, "-") ?
+				"to standard output" : file_name(&c));
+		if (c.dev)
+			fprintf(stderr, ", sending to %s", c.dev);
+		fputc('\n', stderr);
+	}
+
+	err = run(&c);
+	if (c.file_open)
+		file_close(&c, c.file_no == 1);
+	if (c.path && !strcmp(c.path, "-")) {
+		/* The summary must not go into the capture. */
+		if (dup2(STDERR_FILENO, STDOUT_FILENO) < 0)
+			err = err ? err : -errno;
+	}
+	print_summary(&c);
+	rc = err || c.write_err ? VTAP_EXIT_FAIL : VTAP_EXIT_OK;
+out:
+	for (i = 0; i < 2; i++)
+		if (c.fd[i] >= 0)
+			close(c.fd[i]);
+	if (c.pkt_fd >= 0)
+		close(c.pkt_fd);
+	if (c.file_open)
+		pcapng_close(&c.file);
+	free_tables(&c);
+	free(c.fports);
+	free(c.fname);
+	free(c.rx);
+	return rc;
+}

@@ -1,0 +1,191 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * vtapctl flow: which session gets a copy of which port's traffic, in which
+ * direction (TaaS "tap-flow").  Flows are the session lists of a port's
+ * entry in the namespace's "ports" map (struct vtap_port); sessions are
+ * named here and stored by id.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bpfmaps.h"
+#include "nl.h"
+#include "util.h"
+#include "vtapctl.h"
+
+#define NELEM(a) ((int)(sizeof(a) / sizeof((a)[0])))
+
+#define DIRS_OUT	(1U << VTAP_DIR_OUT)
+#define DIRS_IN		(1U << VTAP_DIR_IN)
+
+static const char *const dir_words[] = { "out", "in", "both" };
+static const unsigned int dir_masks[] = { DIRS_OUT, DIRS_IN, DIRS_OUT | DIRS_IN };
+static const char *const dir_names[VTAP_NDIRS] = {
+	[VTAP_DIR_OUT]	= "out",
+	[VTAP_DIR_IN]	= "in",
+};
+
+struct flow_args {
+	const char *session;
+	const char *dev;
+	unsigned int dirs;
+};
+
+static int parse_flow(const char *what, int argc, char **argv, bool add,
+		      struct flow_args *a)
+{
+	int i, k;
+
+	memset(a, 0, sizeof(*a));
+	for (i = 1; i < argc; i += 2) {
+		const char *kw = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
+
+		if (!val) {
+			errorf("%s: '%s' needs a value", what, kw);
+			return -EINVAL;
+		}
+		if (!strcmp(kw, "session") && !a->session) {
+			if (check_session_name(val))
+				return -EINVAL;
+			a->session = val;
+		} else if (!strcmp(kw, "port") && !a->dev) {
+			if (check_dev_name(val))
+				return -EINVAL;
+			a->dev = val;
+		} else if (!strcmp(kw, "dir") && add && !a->dirs) {
+			k = parse_keyword(val, dir_words, NELEM(dir_words));
+			if (k < 0) {
+				errorf("%s: dir: '%s' is not one of in, out, both", what, val);
+				return -EINVAL;
+			}
+			a->dirs = dir_masks[k];
+		} else if (!strcmp(kw, "session") || !strcmp(kw, "port") ||
+			   (!strcmp(kw, "dir") && add)) {
+			errorf("%s: '%s' given twice", what, kw);
+			return -EINVAL;
+		} else {
+			errorf("%s: unknown option '%s' (try 'vtapctl flow help')", what, kw);
+			return -EINVAL;
+		}
+	}
+	if (!a->session || !a->dev || (add && !a->dirs)) {
+		errorf("%s: %s is required", what,
+		       !a->session ? "session" : !a->dev ? "port" : "dir");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int flow_change(int argc, char **argv, bool add)
+{
+	const char *what = add ? "flow add" : "flow del";
+	struct session_info *si = NULL;
+	struct flow_args a;
+	struct vtap_port p;
+	struct vtap_nl nl;
+	struct vtap_ns ns;
+	unsigned int ifindex;
+	bool found = false;
+	__u32 sid;
+	int rc, err, n, d;
+
+	if (parse_flow(what, argc, argv, add, &a))
+		return VTAP_EXIT_USAGE;
+	rc = vnl_open_or_explain(&nl);
+	if (rc)
+		return rc;
+	ifindex = dev_ifindex(a.dev);
+	if (!ifindex) {
+		vnl_close(&nl);
+		return VTAP_EXIT_NOENT;
+	}
+	/* Locked from the session lookup on: session del takes the lock too. */
+	err = vtap_ns_open(&ns, VTAP_NS_WRITE);
+	if (err) {
+		vnl_close(&nl);
+		return vtap_exit_code(err);
+	}
+	err = session_list(&nl, a.session, &si, &n);
+	if (err) {
+		char w[96];
+
+		snprintf(w, sizeof(w), "%s: session %s", what, a.session);
+		rc = vnl_fail(&nl, err, w);
+		goto out;
+	}
+	sid = si[0].id;
+	free(si);
+	err = vtap_port_get(&ns, ifindex, &p);
+	if (err) {
+		if (err == -ENOENT)
+			errorf("%s: %s is not a vtap port (vtapctl port add %s)", what,
+			       a.dev, a.dev);
+		else
+			errorf("%s: cannot read the ports map: %s", what, strerror(-err));
+		rc = vtap_exit_code(err);
+		goto out;
+	}
+	if (add) {
+		/* Check both directions before changing either. */
+		for (d = 0; d < VTAP_NDIRS; d++) {
+			if (!(a.dirs & (1U << d)))
+				continue;
+			if (vtap_port_has_session(&p, d, sid)) {
+				errorf("%s: session %s has a flow on %s dir %s already",
+				       what, a.session, a.dev, dir_names[d]);
+				rc = VTAP_EXIT_EXIST;
+				goto out;
+			}
+			if (p.nsess[d] >= VTAP_PORT_MAX_SESSIONS) {
+				errorf("%s: %s has the maximum of %d sessions in dir %s",
+				       what, a.dev, VTAP_PORT_MAX_SESSIONS, dir_names[d]);
+				rc = VTAP_EXIT_LIMIT;
+				goto out;
+			}
+		}
+		for (d = 0; d < VTAP_NDIRS; d++)
+			if (a.dirs & (1U << d))
+				p.sess[d][p.nsess[d]++] = (__u16)sid;
+	} else {
+		for (d = 0; d < VTAP_NDIRS; d++)
+			found |= vtap_port_remove_session(&p, d, sid);
+		if (!found) {
+			errorf("%s: session %s has no flow on %s", what, a.session, a.dev);
+			rc = VTAP_EXIT_NOENT;
+			goto out;
+		}
+	}
+	err = vtap_port_put(&ns, ifindex, &p, false);
+	if (err) {
+		errorf("%s: cannot update the ports map: %s", what, strerror(-err));
+		rc = vtap_exit_code(err);
+		goto out;
+	}
+	rc = VTAP_EXIT_OK;
+out:
+	vtap_ns_close(&ns);
+	vnl_close(&nl);
+	return rc;
+}
+
+static int flow_add(int argc, char **argv)
+{
+	return flow_change(argc, argv, true);
+}
+
+static int flow_del(int argc, char **argv)
+{
+	return flow_change(argc, argv, false);
+}
+
+static const struct vtap_subcmd flow_cmds[] = {
+	{ "add", flow_add, "session NAME port DEV dir {in|out|both}" },
+	{ "del", flow_del, "session NAME port DEV" },
+};
+
+int do_flow(int argc, char **argv)
+{
+	return run_subcmd("flow", flow_cmds, NELEM(flow_cmds), argc, argv);
+}

@@ -1,0 +1,529 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * vtapctl port: monitored VM devices.  A port is a tap or veth of this
+ * network namespace with vtap's TC programs on its clsact ingress and
+ * egress, and an entry in the namespace's "ports" map (bpfmaps.h).
+ *
+ * A port whose device was deleted (or whose filters were removed behind
+ * vtapctl's back) is "stale": port show marks it, and
+ * "vtapctl port del ifindex N" removes it.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bpfmaps.h"
+#include "nl.h"
+#include "util.h"
+#include "vtapctl.h"
+
+#define NELEM(a) ((int)(sizeof(a) / sizeof((a)[0])))
+
+static const char *const dir_names[VTAP_NDIRS] = {
+	[VTAP_DIR_OUT]	= "out",
+	[VTAP_DIR_IN]	= "in",
+};
+
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	c = (char)tolower((unsigned char)c);
+	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+/* Strictly 8-4-4-4-12 hex digits. */
+static int parse_uuid(const char *s, __u8 *uuid)
+{
+	int i, o = 0, hi, lo;
+
+	if (strlen(s) != 36)
+		return -EINVAL;
+	for (i = 0; i < 36; ) {
+		if (i == 8 || i == 13 || i == 18 || i == 23) {
+			if (s[i++] != '-')
+				return -EINVAL;
+			continue;
+		}
+		hi = hexval(s[i]);
+		lo = hexval(s[i + 1]);
+		if (hi < 0 || lo < 0)
+			return -EINVAL;
+		uuid[o++] = (__u8)(hi << 4 | lo);
+		i += 2;
+	}
+	return 0;
+}
+
+static bool uuid_set(const __u8 *uuid)
+{
+	int i;
+
+	for (i = 0; i < 16; i++)
+		if (uuid[i])
+			return true;
+	return false;
+}
+
+static void format_uuid(const __u8 *u, char *buf, size_t len)
+{
+	snprintf(buf, len, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
+		 "%02x%02x%02x%02x%02x%02x", u[0], u[1], u[2], u[3], u[4], u[5],
+		 u[6], u[7], u[8], u[9], u[10], u[11], u[12], u[13], u[14], u[15]);
+}
+
+int check_dev_name(const char *dev)
+{
+	if (!*dev || strlen(dev) >= IF_NAMESIZE) {
+		errorf("'%s' is not a device name (1 to %d characters)", dev,
+		       IF_NAMESIZE - 1);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* The ifindex of @dev in this namespace, or 0 after saying why. */
+unsigned int dev_ifindex(const char *dev)
+{
+	unsigned int ifindex = if_nametoindex(dev);
+
+	if (!ifindex)
+		errorf("%s: no such device in this network namespace", dev);
+	return ifindex;
+}
+
+/*
+ * The device of a port entry: its name (empty if the ifindex is gone), and
+ * whether the entry is stale: the device is gone, or our filters are not
+ * on it (the ifindex now names another device, or they were removed).
+ */
+static bool port_dev(__u32 ifindex, char *dev)
+{
+	if (!if_indextoname(ifindex, dev)) {
+		dev[0] = 0;
+		return true;
+	}
+	return vtap_tc_attached((int)ifindex) != 1;
+}
+
+static void print_dir_stats(const struct vtap_port_stats *st, int d)
+{
+	out_u64("packets", " packets %llu", st->packets[d]);
+	out_u64("bytes", " bytes %llu", st->bytes[d]);
+	out_u64("mirrored", " mirrored %llu", st->mirrored[d]);
+	out_u64("dropped", " dropped %llu", st->dropped[d]);
+}
+
+void print_port(const struct vtap_port_ent *e, const struct vtap_port_stats *st,
+		const struct session_info *sv, int nsv, bool flows)
+{
+	const struct vtap_port *p = &e->p;
+	char dev[IF_NAMESIZE], uuid[40];
+	bool stale = port_dev(e->ifindex, dev);
+	int d, i;
+
+	out_open_obj();
+	if (dev[0])
+		out_str("dev", "port %s", dev);
+	else
+		out_text("port -");
+	out_u64("ifindex", " ifindex %llu", e->ifindex);
+	out_u64("id", " id %llu", p->port_id);
+	if (uuid_set(p->vm_uuid)) {
+		format_uuid(p->vm_uuid, uuid, sizeof(uuid));
+		out_str("vm", " vm %s", uuid);
+	}
+	out_bool("stale", " stale", stale);
+	if (flows)
+		out_bool("own_clsact", NULL, p->flags & VTAP_PORT_F_OWN_CLSACT);
+
+	if (json_output && flows) {
+		out_open_nested("flows");
+		for (d = 0; d < VTAP_NDIRS; d++) {
+			out_open_array_key(dir_names[d]);
+			for (i = 0; i < p->nsess[d] && i < VTAP_PORT_MAX_SESSIONS; i++) {
+				const char *name = session_name(sv, nsv, p->sess[d][i]);
+
+				out_open_obj();
+				if (name)
+					out_str("session", NULL, name);
+				out_u64("id", NULL, p->sess[d][i]);
+				if (!name)
+					out_bool("deleted", NULL, true);
+				out_close_obj();
+			}
+			out_close_array();
+		}
+		out_close_nested();
+	}
+	if (json_output) {
+		out_open_nested("stats");
+		for (d = 0; d < VTAP_NDIRS; d++) {
+			out_open_nested(dir_names[d]);
+			print_dir_stats(st, d);
+			out_close_nested();
+		}
+		out_close_nested();
+	} else {
+		for (d = 0; d < VTAP_NDIRS; d++) {
+			out_text("\n    %s:", dir_names[d]);
+			if (flows) {
+				out_text(" sessions");
+				for (i = 0; i < p->nsess[d] && i < VTAP_PORT_MAX_SESSIONS; i++) {
+					const char *name = session_name(sv, nsv, p->sess[d][i]);
+
+					if (name)
+						out_text(" %s", name);
+					else
+						out_text(" %u(deleted)", p->sess[d][i]);
+				}
+				if (!p->nsess[d])
+					out_text(" none");
+			}
+			print_dir_stats(st, d);
+		}
+	}
+	out_close_obj();
+}
+
+/* ---- port add ----------------------------------------------------------- */
+
+struct port_add_args {
+	const char *dev;
+	bool have_id, have_vm;
+	__u32 id;
+	__u8 vm[16];
+};
+
+static int parse_port_add(int argc, char **argv, struct port_add_args *a)
+{
+	int i;
+
+	memset(a, 0, sizeof(*a));
+	if (argc < 2) {
+		errorf("port add: which device? (try 'vtapctl port help')");
+		return -EINVAL;
+	}
+	a->dev = argv[1];
+	if (check_dev_name(a->dev))
+		return -EINVAL;
+	for (i = 2; i < argc; i += 2) {
+		const char *kw = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
+
+		if (!val) {
+			errorf("'%s' needs a value", kw);
+			return -EINVAL;
+		}
+		if (!strcmp(kw, "id") && !a->have_id) {
+			if (parse_u32(val, 0, VTAP_PORT_ID_MAX, &a->id)) {
+				errorf("id: '%s' is not a number from 0 to %u", val,
+				       VTAP_PORT_ID_MAX);
+				return -EINVAL;
+			}
+			a->have_id = true;
+		} else if (!strcmp(kw, "vm") && !a->have_vm) {
+			if (parse_uuid(val, a->vm)) {
+				errorf("vm: '%s' is not a UUID (8-4-4-4-12 hex digits)", val);
+				return -EINVAL;
+			}
+			a->have_vm = true;
+		} else if (!strcmp(kw, "id") || !strcmp(kw, "vm")) {
+			errorf("'%s' given twice", kw);
+			return -EINVAL;
+		} else {
+			errorf("unknown option '%s' (try 'vtapctl port help')", kw);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+/* A port id for @a (given and unused, or the first free one >= 1) and a free slot. */
+static int pick_id_slot(const struct port_add_args *a, const struct vtap_port_ent *v,
+			int n, __u32 *id, __u32 *slot)
+{
+	static unsigned char used_slot[VTAP_MAX_PORTS];
+	int i;
+
+	if (n >= VTAP_MAX_PORTS) {
+		errorf("port add: this namespace has the maximum of %d ports", VTAP_MAX_PORTS);
+		return -ENOSPC;
+	}
+	if (a->have_id) {
+		for (i = 0; i < n; i++) {
+			if (v[i].p.port_id == a->id) {
+				errorf("port add: id %u is used by the port with ifindex %u",
+				       a->id, v[i].ifindex);
+				return -EEXIST;
+			}
+		}
+		*id = a->id;
+	} else {
+		/* n < VTAP_MAX_PORTS ids are taken: one of 1..n+1 is free. */
+		for (*id = 1; ; (*id)++) {
+			for (i = 0; i < n && v[i].p.port_id != *id; i++)
+				;
+			if (i == n)
+				break;
+		}
+	}
+	memset(used_slot, 0, sizeof(used_slot));
+	for (i = 0; i < n; i++)
+		if (v[i].p.slot < VTAP_MAX_PORTS)
+			used_slot[v[i].p.slot] = 1;
+	for (i = 0; i < VTAP_MAX_PORTS && used_slot[i]; i++)
+		;
+	if (i == VTAP_MAX_PORTS) {
+		errorf("port add: no free statistics slot");
+		return -ENOSPC;
+	}
+	*slot = (__u32)i;
+	return 0;
+}
+
+static int port_add(int argc, char **argv)
+{
+	struct vtap_port_stats st;
+	struct port_add_args a;
+	struct vtap_port_ent e, *v = NULL;
+	struct vtap_nl nl;
+	struct vtap_ns ns;
+	unsigned int ifindex;
+	bool own = false;
+	int rc, err, n, i;
+
+	if (parse_port_add(argc, argv, &a))
+		return VTAP_EXIT_USAGE;
+	/* The programs call the module's kfunc: no loading without it. */
+	rc = vnl_open_or_explain(&nl);
+	if (rc)
+		return rc;
+	ifindex = dev_ifindex(a.dev);
+	if (!ifindex) {
+		vnl_close(&nl);
+		return VTAP_EXIT_NOENT;
+	}
+	/* On failure, closing removes what the first port's load left. */
+	err = vtap_ns_open(&ns, VTAP_NS_CREATE);
+	if (err) {
+		vnl_close(&nl);
+		return vtap_exit_code(err);
+	}
+	err = vtap_ports_read(&ns, &v, &n);
+	if (err) {
+		errorf("port add: cannot read the ports map: %s", strerror(-err));
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		char dev[IF_NAMESIZE];
+
+		if (v[i].ifindex != ifindex)
+			continue;
+		if (port_dev(ifindex, dev))
+			errorf("port add: ifindex %u has a stale port entry (remove it "
+			       "with 'vtapctl port del ifindex %u')", ifindex, ifindex);
+		else
+			errorf("port add: %s is a vtap port already", a.dev);
+		err = -EEXIST;
+		goto out;
+	}
+	memset(&e, 0, sizeof(e));
+	e.ifindex = ifindex;
+	memcpy(e.p.vm_uuid, a.vm, sizeof(a.vm));
+	err = pick_id_slot(&a, v, n, &e.p.port_id, &e.p.slot);
+	if (err)
+		goto out;
+	err = vtap_port_stats_zero(&ns, e.p.slot);
+	if (err) {
+		errorf("port add: cannot reset the port's counters: %s", strerror(-err));
+		goto out;
+	}
+	err = vtap_tc_attach(&ns, (int)ifindex, &own);
+	if (err) {
+		errorf("port add: %s is not a port (nothing changed)", a.dev);
+		goto out;
+	}
+	if (own)
+		e.p.flags |= VTAP_PORT_F_OWN_CLSACT;
+	err = vtap_port_put(&ns, ifindex, &e.p, true);
+	if (err) {
+		errorf("port add: cannot write the ports map: %s", strerror(-err));
+		vtap_tc_detach((int)ifindex, own);
+		goto out;
+	}
+	if (json_output) {
+		memset(&st, 0, sizeof(st));
+		out_open_array();
+		print_port(&e, &st, NULL, 0, true);
+		out_close_array();
+	}
+out:
+	free(v);
+	vtap_ns_close(&ns);
+	vnl_close(&nl);
+	return err ? vtap_exit_code(err) : VTAP_EXIT_OK;
+}
+
+/* ---- port del ----------------------------------------------------------- */
+
+static int port_del(int argc, char **argv)
+{
+	const char *what;
+	struct vtap_port p;
+	struct vtap_ns ns;
+	char dev[IF_NAMESIZE];
+	__u32 ifindex = 0;
+	bool stale;
+	int err;
+
+	if (argc == 3 && !strcmp(argv[1], "ifindex")) {
+		if (parse_u32(argv[2], 1, INT32_MAX, &ifindex)) {
+			errorf("port del: ifindex: '%s' is not a positive number", argv[2]);
+			return VTAP_EXIT_USAGE;
+		}
+		what = argv[2];
+	} else if (argc == 2) {
+		if (check_dev_name(argv[1]))
+			return VTAP_EXIT_USAGE;
+		what = argv[1];
+	} else {
+		errorf("usage: vtapctl port del {DEV | ifindex N}");
+		return VTAP_EXIT_USAGE;
+	}
+	if (!ifindex) {
+		ifindex = if_nametoindex(argv[1]);
+		if (!ifindex) {
+			errorf("port del: %s: no such device in this network namespace "
+			       "(a deleted device's port is stale: see 'vtapctl port show', "
+			       "then 'vtapctl port del ifindex N')", argv[1]);
+			return VTAP_EXIT_NOENT;
+		}
+	}
+	err = vtap_ns_open(&ns, VTAP_NS_WRITE);
+	if (err)
+		return vtap_exit_code(err);
+	err = vtap_port_get(&ns, ifindex, &p);
+	if (err) {
+		if (err == -ENOENT)
+			errorf("port del: %s%s is not a vtap port",
+			       argc == 3 ? "ifindex " : "", what);
+		else
+			errorf("port del: cannot read the ports map: %s", strerror(-err));
+		goto out;
+	}
+	stale = port_dev(ifindex, dev);
+	/*
+	 * Our filters go (from a live device; a deleted device took them
+	 * with it), then clsact if we made it and nobody else uses it.  A
+	 * stale entry's device may be another one by now: only our filters
+	 * are touched, never its qdisc.
+	 */
+	if (dev[0]) {
+		err = vtap_tc_detach((int)ifindex,
+				     !stale && (p.flags & VTAP_PORT_F_OWN_CLSACT));
+		if (err) {
+			errorf("port del: cannot detach from %s: %s", dev, strerror(-err));
+			goto out;
+		}
+	}
+	err = vtap_port_delete(&ns, ifindex);
+	if (err) {
+		errorf("port del: cannot update the ports map: %s", strerror(-err));
+		goto out;
+	}
+	err = vtap_ns_gc(&ns);
+	if (err)
+		errorf("port del: the port is deleted, but unpinning failed: %s",
+		       strerror(-err));
+out:
+	vtap_ns_close(&ns);
+	return vtap_exit_code(err);
+}
+
+/* ---- port show ---------------------------------------------------------- */
+
+static int port_show(int argc, char **argv)
+{
+	struct session_info *sv = NULL;
+	struct vtap_port_ent *v = NULL;
+	struct vtap_port_stats *st = NULL;
+	unsigned int only = 0;
+	struct vtap_nl nl;
+	struct vtap_ns ns;
+	int rc, err, n = 0, nsv = 0, i;
+
+	if (argc > 2) {
+		errorf("usage: vtapctl port show [DEV]");
+		return VTAP_EXIT_USAGE;
+	}
+	if (argc == 2 && check_dev_name(argv[1]))
+		return VTAP_EXIT_USAGE;
+	rc = vnl_open_or_explain(&nl);
+	if (rc)
+		return rc;
+	if (argc == 2) {
+		only = dev_ifindex(argv[1]);
+		if (!only) {
+			vnl_close(&nl);
+			return VTAP_EXIT_NOENT;
+		}
+	}
+	err = session_list(&nl, NULL, &sv, &nsv);
+	if (err) {
+		rc = vnl_fail(&nl, err, "port show");
+		vnl_close(&nl);
+		return rc;
+	}
+	err = vtap_ns_open(&ns, VTAP_NS_READ);
+	if (!err)
+		err = vtap_ports_read(&ns, &v, &n);
+	if (err)
+		goto out;
+	if (only) {
+		for (i = 0; i < n && v[i].ifindex != only; i++)
+			;
+		if (i == n) {
+			errorf("port show: %s is not a vtap port", argv[1]);
+			err = -ENOENT;
+			goto out;
+		}
+	}
+	/* Read everything first: no half-printed JSON on an error. */
+	st = calloc((size_t)n + 1, sizeof(*st));
+	if (!st) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (i = 0; i < n && !err; i++)
+		err = vtap_port_stats(&ns, v[i].p.slot, &st[i]);
+	if (err) {
+		errorf("port show: cannot read the port counters: %s", strerror(-err));
+		goto out;
+	}
+	out_open_array();
+	for (i = 0; i < n; i++)
+		if (!only || v[i].ifindex == only)
+			print_port(&v[i], &st[i], sv, nsv, true);
+	out_close_array();
+out:
+	free(st);
+	free(v);
+	free(sv);
+	vtap_ns_close(&ns);
+	vnl_close(&nl);
+	return vtap_exit_code(err);
+}
+
+static const struct vtap_subcmd port_cmds[] = {
+	{ "add", port_add, "DEV [vm UUID] [id N]" },
+	{ "del", port_del, "{DEV | ifindex N}" },
+	{ "show", port_show, "[DEV]" },
+};
+
+int do_port(int argc, char **argv)
+{
+	return run_subcmd("port", port_cmds, NELEM(port_cmds), argc, argv);
+}

@@ -1,0 +1,186 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * vtapctl session: the packet-broker options of session add/set --
+ * sample 1/N [random|every], snaplen N|none, mask offset O len L [byte B]|none,
+ * rate PPS|Nbit|Nkbit|Nmbit|Ngbit [burst N] | none, gso segment|slice.
+ */
+#include <errno.h>
+#include <linux/vtap.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "session_opts.h"
+#include "util.h"
+
+bool is_broker_opt(const char *kw)
+{
+	return !strcmp(kw, "sample") || !strcmp(kw, "snaplen") ||
+	       !strcmp(kw, "mask") || !strcmp(kw, "rate") || !strcmp(kw, "gso");
+}
+
+/* "1000" (pps), "1000pps", "64kbit", "10mbit", "1gbit", "5000bit". */
+int parse_rate(const char *s, uint64_t *rate, uint8_t *unit)
+{
+	static const struct { const char *sfx; uint64_t mul; uint8_t unit; } sfx[] = {
+		{ "pps", 1, VTAP_RATE_PPS }, { "bit", 1, VTAP_RATE_BPS },
+		{ "kbit", 1000, VTAP_RATE_BPS }, { "mbit", 1000000, VTAP_RATE_BPS },
+		{ "gbit", 1000000000, VTAP_RATE_BPS },
+	};
+	unsigned long long v;
+	char *end;
+	size_t i;
+
+	if (!s || *s < '0' || *s > '9')
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || v == 0)
+		return -EINVAL;
+	if (!*end) {
+		*rate = v;
+		*unit = VTAP_RATE_PPS;
+		return 0;
+	}
+	for (i = 0; i < sizeof(sfx) / sizeof(sfx[0]); i++) {
+		if (strcmp(end, sfx[i].sfx))
+			continue;
+		if (v > VTAP_RATE_MAX / sfx[i].mul)
+			return -ERANGE;
+		*rate = v * sfx[i].mul;
+		*unit = sfx[i].unit;
+		if (*unit == VTAP_RATE_BPS && *rate < VTAP_RATE_BPS_MIN)
+			return -ERANGE;
+		return *rate > VTAP_RATE_MAX ? -ERANGE : 0;
+	}
+	return -EINVAL;
+}
+
+static int need(int argc, int n, const char *what)
+{
+	if (argc >= n)
+		return 0;
+	errorf("%s needs a value", what);
+	return -EINVAL;
+}
+
+int parse_broker_opt(struct nl_msg *msg, int argc, char **argv, int *used)
+{
+	const char *kw = argv[0];
+	uint32_t v, off, len, byte = 0;
+	int err = 0;
+
+	*used = 2;
+	if (need(argc, 2, kw))
+		return -EINVAL;
+	if (!strcmp(kw, "sample")) {
+		if (strncmp(argv[1], "1/", 2) || parse_u32(argv[1] + 2, 1, UINT32_MAX, &v)) {
+			errorf("sample: '%s' is not 1/N (N from 1)", argv[1]);
+			return -EINVAL;
+		}
+		err = nla_put_u32(msg, VTAP_A_SESSION_SAMPLE, v);
+		if (argc > 2 && (!strcmp(argv[2], "random") || !strcmp(argv[2], "every"))) {
+			err = err ?: nla_put_u8(msg, VTAP_A_SESSION_SAMPLE_MODE,
+						!strcmp(argv[2], "every") ?
+						VTAP_SAMPLE_EVERY : VTAP_SAMPLE_RANDOM);
+			*used = 3;
+		}
+	} else if (!strcmp(kw, "snaplen")) {
+		if (!strcmp(argv[1], "none"))
+			v = 0;
+		else if (parse_u32(argv[1], VTAP_SNAPLEN_MIN, 65535, &v)) {
+			errorf("snaplen: '%s' is not %d to 65535 bytes (or none)", argv[1],
+			       VTAP_SNAPLEN_MIN);
+			return -EINVAL;
+		}
+		err = nla_put_u32(msg, VTAP_A_SESSION_SNAPLEN, v);
+	} else if (!strcmp(kw, "mask")) {
+		if (!strcmp(argv[1], "none"))
+			return nla_put_u16(msg, VTAP_A_SESSION_MASK_LEN, 0) ? -EMSGSIZE : 0;
+		if (argc < 5 || strcmp(argv[1], "offset") || strcmp(argv[3], "len") ||
+		    parse_u32(argv[2], 0, 65535, &off) || parse_u32(argv[4], 1, 65535, &len)) {
+			errorf("mask: expected 'mask offset O len L [byte B]' (O 0-65535, L 1-65535) or 'mask none'");
+			return -EINVAL;
+		}
+		*used = 5;
+		if (argc > 5 && !strcmp(argv[5], "byte")) {
+			if (argc < 7 || parse_u32(argv[6], 0, 255, &byte)) {
+				errorf("mask: byte needs a value from 0 to 255");
+				return -EINVAL;
+			}
+			*used = 7;
+		}
+		if (off + len > 65535) {
+			errorf("mask: offset + len must not exceed 65535");
+			return -EINVAL;
+		}
+		err = nla_put_u16(msg, VTAP_A_SESSION_MASK_OFFSET, (uint16_t)off) ||
+		      nla_put_u16(msg, VTAP_A_SESSION_MASK_LEN, (uint16_t)len) ||
+		      nla_put_u8(msg, VTAP_A_SESSION_MASK_BYTE, (uint8_t)byte);
+	} else if (!strcmp(kw, "rate")) {
+		uint64_t rate;
+		uint8_t unit;
+
+		if (!strcmp(argv[1], "none"))
+			return nla_put_u64(msg, VTAP_A_SESSION_RATE, 0) ? -EMSGSIZE : 0;
+		if (parse_rate(argv[1], &rate, &unit)) {
+			errorf("rate: '%s' is not a positive rate: N (packets/s), Npps, or Nbit, Nkbit, Nmbit, Ngbit (at least 1000bit); 'none' removes it",
+			       argv[1]);
+			return -EINVAL;
+		}
+		err = nla_put_u64(msg, VTAP_A_SESSION_RATE, rate) ||
+		      nla_put_u8(msg, VTAP_A_SESSION_RATE_UNIT, unit);
+		if (argc > 2 && !strcmp(argv[2], "burst")) {
+			if (argc < 4 || parse_u32(argv[3], 1, UINT32_MAX, &v)) {
+				errorf("burst: needs a positive number (packets for pps, bytes for bit rates)");
+				return -EINVAL;
+			}
+			err = err || nla_put_u32(msg, VTAP_A_SESSION_BURST, v);
+			*used = 4;
+		}
+	} else if (!strcmp(kw, "gso")) {
+		if (strcmp(argv[1], "segment") && strcmp(argv[1], "slice")) {
+			errorf("gso: '%s' is not segment or slice", argv[1]);
+			return -EINVAL;
+		}
+		err = nla_put_u32(msg, VTAP_A_SESSION_FLAGS,
+				  !strcmp(argv[1], "slice") ? VTAP_SESSION_F_GSO_SLICE : 0);
+	}
+	return err ? -EMSGSIZE : 0;
+}
+
+void print_broker(struct nlattr **tb)
+{
+	uint32_t sample = tb[VTAP_A_SESSION_SAMPLE] ? nla_get_u32(tb[VTAP_A_SESSION_SAMPLE]) : 1;
+	uint32_t flags = tb[VTAP_A_SESSION_FLAGS] ? nla_get_u32(tb[VTAP_A_SESSION_FLAGS]) : 0;
+
+	if (tb[VTAP_A_SESSION_SNAPLEN] && nla_get_u32(tb[VTAP_A_SESSION_SNAPLEN]))
+		out_u64("snaplen", " snaplen %llu", nla_get_u32(tb[VTAP_A_SESSION_SNAPLEN]));
+	if (sample > 1) {
+		out_u64("sample", " sample 1/%llu", sample);
+		out_str("sample_mode", " %s",
+			tb[VTAP_A_SESSION_SAMPLE_MODE] &&
+			nla_get_u8(tb[VTAP_A_SESSION_SAMPLE_MODE]) == VTAP_SAMPLE_EVERY ?
+			"every" : "random");
+	}
+	if (tb[VTAP_A_SESSION_MASK_LEN]) {
+		out_u64("mask_offset", " mask offset %llu",
+			tb[VTAP_A_SESSION_MASK_OFFSET] ?
+			nla_get_u16(tb[VTAP_A_SESSION_MASK_OFFSET]) : 0);
+		out_u64("mask_len", " len %llu", nla_get_u16(tb[VTAP_A_SESSION_MASK_LEN]));
+		out_u64("mask_byte", " byte %llu",
+			tb[VTAP_A_SESSION_MASK_BYTE] ? nla_get_u8(tb[VTAP_A_SESSION_MASK_BYTE]) : 0);
+	}
+	if (tb[VTAP_A_SESSION_RATE]) {
+		bool bps = tb[VTAP_A_SESSION_RATE_UNIT] &&
+			   nla_get_u8(tb[VTAP_A_SESSION_RATE_UNIT]) == VTAP_RATE_BPS;
+
+		out_u64("rate", bps ? " rate %llubit" : " rate %llupps",
+			nla_get_u64(tb[VTAP_A_SESSION_RATE]));
+		out_str("rate_unit", NULL, bps ? "bps" : "pps");
+		if (tb[VTAP_A_SESSION_BURST])
+			out_u64("burst", " burst %llu", nla_get_u32(tb[VTAP_A_SESSION_BURST]));
+	}
+	out_str("gso", flags & VTAP_SESSION_F_GSO_SLICE ? " gso %s" : NULL,
+		flags & VTAP_SESSION_F_GSO_SLICE ? "slice" : "segment");
+}
