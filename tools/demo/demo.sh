@@ -1,21 +1,81 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 # make demo: runs inside the test VM (tools/vm/run loaded vtap.ko).
-# Shows the module answering over genetlink and a mirror session created in a
-# hypervisor namespace.  (The traffic part arrives with mirror sessions.)
-set -euo pipefail
-VTAPCTL=${VTAP_TOP:?}/build/vtapctl
+#
+# Two VMs on one hypervisor, vm1 on a veth and vm2 on a tap (tapvm), talk
+# across the hypervisor's bridge (ping both ways, a UDP datagram, a TCP
+# exchange).  vtap mirrors their traffic as ERSPAN III to a collector
+# namespace reached over a separate underlay:
+#   session "ids": both VMs' ports, both directions, over IPv4, id 7
+#   session "dlp": what vm2 sends, over IPv6, id 8
+# Then it shows what arrived, per session, port and direction, with the
+# first frames decoded (selftests/lib/vtapcap.py), vtap's own counters, and
+# leaves the collector's capture for Wireshark in $VTAP_OUT/collector.pcap
+# (build/demo/collector.pcap on the host with `make demo`).
+set -uo pipefail
+TOP=${VTAP_TOP:?}
+VTAPCTL=$TOP/build/vtapctl
+. "$TOP/selftests/lib/topology.sh"
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+die() { echo "demo: $*" >&2; exit 1; }
+hv() { in_ns "$NS_HV" "$VTAPCTL" "$@"; }
+trap topo_down EXIT
+modprobe -a veth bridge tun sch_ingress cls_bpf 2>/dev/null
 
 say "vtapctl info (kernel $(uname -r))"
-"$VTAPCTL" info
+"$VTAPCTL" info || die "vtap.ko is not loaded"
 
-ns=vtap-demo-hv
-ip netns add $ns
-trap 'ip netns del $ns 2>/dev/null' EXIT
-say "a session in namespace $ns: ERSPAN III to collector 198.51.100.2"
-nsenter --net=/run/netns/$ns "$VTAPCTL" session add collector encap erspan3 \
-	remote 198.51.100.2 id 7 hwid 5 gra 100ns
-nsenter --net=/run/netns/$ns "$VTAPCTL" session show
-say "the same, as JSON"
-nsenter --net=/run/netns/$ns "$VTAPCTL" -j session show
+say "the hypervisor: two VMs, a bridge, an underlay to the collector"
+topo_up || die "cannot build the topology"
+sed -n '/^#  ns vm1/,/^#  *2001:db8:100::1/p' "$TOP/selftests/lib/topology.sh" | sed 's/^#//'
+
+say "sessions in the hypervisor's namespace: ERSPAN III to the collector"
+hv session add ids encap erspan3 remote "$COL_UL4" local "$HV_UL4" id 7 hwid 5 gra 100ns &&
+hv session add dlp encap erspan3 remote "$COL_UL6" local "$HV_UL6" id 8 hwid 6 gra 100us ||
+	die "session add failed"
+hv session show
+
+say "ports (the VMs' vNICs) and flows"
+hv port add vnet1 vm 6f1c2a3e-0000-4000-8000-000000000001 id 11 &&
+hv port add tap2 vm 6f1c2a3e-0000-4000-8000-000000000002 id 12 &&
+hv flow add session ids port vnet1 dir both &&
+hv flow add session ids port tap2 dir both &&
+hv flow add session dlp port tap2 dir out || die "port/flow add failed"
+hv port show
+
+say "the collector listens on its uplink; the VMs talk"
+out=${VTAP_OUT:-$TOPO_RUN}
+pcap=$TOPO_RUN/collector.pcap
+cap_start col "$NS_COL" ul1 "$pcap" && cap_wait col || die "no capture"
+in_nsx "$NS_VM1" ping -c 3 -i 0.2 "$VM2_IP4"
+in_nsx "$NS_VM2" ping -c 3 -i 0.2 "$VM1_IP6"
+if command -v ncat >/dev/null; then
+	echo "UDP: vm1 -> vm2:9000, TCP: vm1 -> vm2:8080"
+	ip netns exec "$NS_VM2" timeout 10 ncat -u -l -p 9000 --recv-only >/dev/null &
+	udp=$!
+	ip netns exec "$NS_VM2" timeout 10 ncat -l -p 8080 -c 'echo "hello from vm2"' &
+	tcp=$!
+	sleep 1
+	echo "a datagram for vm2" | in_nsx "$NS_VM1" ncat -u -w 1 --send-only "$VM2_IP4" 9000
+	echo "hello from vm1" | in_nsx "$NS_VM1" ncat -w 2 "$VM2_IP4" 8080
+	wait $tcp
+	kill $udp 2>/dev/null
+	wait $udp 2>/dev/null
+else
+	echo "(ncat not installed: pings only)"
+fi
+sleep 0.5
+cap_stop col
+
+say "what arrived at the collector"
+python3 "$TOP/selftests/lib/vtapcap.py" summary "$pcap" --frames 4 \
+	--vm "vnet1 (vm1)=$VM1_MAC" --vm "tap2 (vm2)=$VM2_MAC" \
+	--port "11=vnet1 (vm1)" --port "12=tap2 (vm2)"
+
+say "vtap's counters"
+hv stats
+
+if [ -n "${VTAP_OUT:-}" ]; then
+	cp "$pcap" "$out/collector.pcap"
+	say "the collector's capture: $out/collector.pcap (open it in Wireshark)"
+fi

@@ -1,0 +1,187 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Packet-broker features, measured at the collector: sampling (every Nth
+# exactly, random within statistical bounds over 10 000 frames), slicing
+# (snaplen, T bit, original length), masking (the copy only), the rate
+# budget (held within 10% while the VM's own traffic is untouched), GSO
+# super-packets segmented byte-identically to the wire (or sliced), copies
+# cut to the path MTU and never fragmented, rules in the kernel path, and
+# bad input that changes nothing.  Topology: selftests/lib/topology.sh.
+. "$(dirname "$0")/../lib.sh"
+. "$VTAP_TOP/selftests/lib/topology.sh"
+
+modprobe -a veth sch_ingress cls_bpf tun bridge 2>/dev/null
+OUT=${VTAP_OUT:-/tmp}
+CHECK="python3 $VTAP_TOP/selftests/lib/broker_check.py"
+trap 'topo_down' EXIT
+
+hv() { in_ns "$NS_HV" "$VTAPCTL" "$@"; }
+stat_of() {	# SESSION COUNTER
+	hv -j session show "$1" | json_get "d[0]['stats']['$2']"
+}
+# blast NS DST COUNT SIZE [PPS]: COUNT UDP datagrams of SIZE bytes to port 9.
+blast() {
+	in_ns "$1" python3 - "$2" "$3" "$4" "${5:-0}" <<'EOF'
+import socket, sys, time
+dst, n, size, pps = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4])
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+payload = b"v" * size
+t0 = time.monotonic()
+for i in range(n):
+	s.sendto(payload, (dst, 9))
+	if pps:
+		wait = t0 + (i + 1) / pps - time.monotonic()
+		if wait > 0:
+			time.sleep(wait)
+print(f"{n} datagrams in {time.monotonic() - t0:.3f} s")
+EOF
+}
+
+t "topology up" topo_up
+t "port vnet1 (vm1, veth)" hv port add "$VM1_PORT" id 10
+t "port tap2 (vm2, tap)" hv port add "$VM2_PORT" id 20
+
+# ---- sampling -------------------------------------------------------------
+t "session every: sample 1/10 every" hv session add every encap gre key 1 remote "$COL_UL4" sample 1/10 every
+t "session rand: sample 1/10 random" hv session add rand encap gre key 2 remote "$COL_UL4" sample 1/10 random
+t "show reports sampling" sh -c "nsenter --net=/run/netns/$NS_HV '$VTAPCTL' session show every | grep -q 'sample 1/10 every'"
+hv flow add session every port "$VM1_PORT" dir out
+hv flow add session rand port "$VM1_PORT" dir out
+# 10 000 frames are too many for tcpdump under TCG: the collector's own
+# interface counters count the copies (the underlay carries nothing else).
+col0=$(dev_stat "$NS_COL" ul1 rx_packets)
+t "10 000 frames from vm1" blast "$NS_VM1" "$VM2_IP4" 10000 18
+sleep 1
+m=$(stat_of every matched); s=$(stat_of every sent)
+t "every: exactly 1 in 10 sent ($s of $m)" expect_eq "sent" "$s" "$((m / 10))"
+t "every: the rest counted as sampled_out" expect_eq "sampled_out" "$(stat_of every sampled_out)" "$((m - s))"
+r=$(stat_of rand sent); rm=$(stat_of rand matched)
+within() {	# GOT EXPECTED TOLERANCE
+	local d=$(($1 - $2))
+	[ ${d#-} -le "$3" ] || { echo "got $1, expected $2 +- $3"; return 1; }
+}
+# Binomial(n, 1/10): sd = sqrt(n * 0.09) = 30 for n = 10 000; allow 5 sd.
+t "random: $r of $rm within 5 standard deviations of 1/10" within "$r" "$((rm / 10))" \
+	"$(python3 -c "import math; print(int(5 * math.sqrt($rm * 0.09)) + 1)")"
+t "the collector received every copy sent" expect_eq "copies" \
+	"$(( $(dev_stat "$NS_COL" ul1 rx_packets) - col0 ))" "$((s + r))"
+hv session del every
+hv session del rand
+
+# ---- slicing and masking -----------------------------------------------------
+t "session snap: erspan2 snaplen 100" hv session add snap encap erspan2 id 31 remote "$COL_UL4" snaplen 100
+t "session mask: erspan3, the IPv4 addresses masked" hv session add mask encap erspan3 id 32 remote "$COL_UL4" mask offset 26 len 8 byte 0
+hv flow add session snap port "$VM1_PORT" dir out
+hv flow add session mask port "$VM1_PORT" dir out
+# The reference is what reaches vm2: over its tap, checksums are complete,
+# as on a wire (vm1's own veth capture shows them unfinished).
+cap_start col "$NS_COL" ul1 "$OUT/slice.pcap"
+cap_start vm "$NS_VM2" eth0 "$OUT/slice-vm.pcap"
+cap_wait col vm
+blast "$NS_VM1" "$VM2_IP4" 20 400 >/dev/null
+blast "$NS_VM1" "$VM2_IP4" 20 10 >/dev/null
+sleep 1
+t "captures complete" cap_stop col vm
+t "slices: 100 bytes with T set, small frames whole" $CHECK snap "$OUT/slice.pcap" 31 100
+t "sliced counter" expect_ge "sliced" "$(stat_of snap sliced)" 20
+t "masks applied to the copies only" $CHECK mask "$OUT/slice.pcap" 32 26 8 0 "$OUT/slice-vm.pcap" "$VM1_MAC"
+t "vm2 received the unmasked frames (40 datagrams)" \
+	sh -c "[ \$(python3 $VTAP_TOP/selftests/lib/vtapcap.py decode $OUT/slice-vm.pcap | grep -c 'UDP\|udp') -ge 40 ]"
+hv session del snap
+hv session del mask
+
+# ---- rate budget -------------------------------------------------------------
+# A token bucket forfeits credit past its burst: the budget is far below
+# what vm1 offers and the burst is two seconds' worth, so that the guest's
+# scheduling stalls under TCG do not starve it.
+t "session budget: 50 pps, burst 100" hv session add budget encap gre key 5 remote "$COL_UL4" rate 50 burst 100
+hv flow add session budget port "$VM1_PORT" dir out
+rx0=$(dev_stat "$NS_VM2" eth0 rx_packets)
+# The sender times its own sending (python starts slowly under TCG).
+secs=$(blast "$NS_VM1" "$VM2_IP4" 3000 18 500 | awk '/datagrams in/ {print $4}')
+t "vm1 sent 3000 frames at ~500/s (in $secs s)" test -n "$secs"
+sleep 0.5
+sent=$(stat_of budget sent); dropped=$(stat_of budget drop_rate)
+want=$(python3 -c "print(int(50 * $secs + 100))")
+t "budget held within 10%: $sent copies for $want allowed" \
+	within "$sent" "$want" "$((want / 10 + 1))"
+t "copies over budget counted as drop_rate" expect_eq "matched" "$(stat_of budget matched)" "$((sent + dropped))"
+rx=$(( $(dev_stat "$NS_VM2" eth0 rx_packets) - rx0 ))
+t "the VM's own traffic untouched: vm2 got all 3000" expect_ge "vm2 rx" "$rx" 3000
+hv session del budget
+
+# ---- GSO --------------------------------------------------------------------
+# Full-sized segments plus GRE do not fit a 1500-byte underlay: jumbo it, as
+# mirror underlays are, so the segments arrive whole.
+in_ns "$NS_HV" ip link set ul0 mtu 9000
+in_ns "$NS_COL" ip link set ul1 mtu 9000
+t "session seg: GSO segmented (default)" hv session add seg encap gre key 6 remote "$COL_UL4"
+t "session whole: gso slice" hv session add whole encap erspan2 id 33 remote "$COL_UL4" gso slice
+t "rule: seg mirrors only tcp to port 5001" hv rule add session seg num 10 dir out accept proto tcp dport 5001
+t "rule show" sh -c "nsenter --net=/run/netns/$NS_HV '$VTAPCTL' rule show | grep -q 'session seg dir out num 10 accept proto tcp dport 5001'"
+hv flow add session seg port "$VM1_PORT" dir out
+hv flow add session whole port "$VM1_PORT" dir out
+in_ns "$NS_VM2" sh -c 'ncat -l 5001 >/dev/null &'
+sleep 0.5
+cap_start col "$NS_COL" ul1 "$OUT/gso.pcap"
+# The wire: tap2's transmit side in hv, where the kernel segments what the
+# tap cannot take whole (a capture there sees every segment, even one the
+# tap's queue then drops).
+cap_start wire "$NS_HV" "$VM2_PORT" "$OUT/gso-wire.pcap"
+cap_wait col wire
+t "vm1 sends 64 kB over TCP" in_ns "$NS_VM1" sh -c "head -c 65536 /dev/zero | ncat --send-only $VM2_IP4 5001"
+sleep 1
+t "captures complete" cap_stop col wire
+t "GSO super-packets were seen" expect_ge "gso" "$(stat_of seg gso)" 1
+t "segmented copies byte-identical to the wire" $CHECK gso "$OUT/gso.pcap" 6 "$OUT/gso-wire.pcap" "$VM1_MAC" 5001
+big_copies() {	# copies of session id 33 larger than any wire frame
+	python3 -c "
+import sys; sys.path.insert(0, '$VTAP_TOP/selftests/lib'); import vtapcap
+cs = [vtapcap.decode(p) for p in vtapcap.read_pcap('$OUT/gso.pcap')]
+print(sum(1 for c in cs if c.erspan and c.erspan['sid'] == 33 and len(c.inner) > 1514))"
+}
+t "gso slice: one copy per super-packet, whole (cut only past the path MTU)" \
+	expect_eq "super-packet copies" "$(big_copies)" "$(stat_of whole gso)"
+t "no copy of anything but the rule's flow in seg" sh -c \
+	"[ \$(python3 $VTAP_TOP/selftests/lib/vtapcap.py decode $OUT/gso.pcap | grep 'key 6 ' | grep -vc 'TCP\|tcp') = 0 ]"
+t "rule del" hv rule del session seg num 10 dir out
+hv session del seg
+hv session del whole
+
+# ---- path MTU ---------------------------------------------------------------
+in_ns "$NS_HV" ip link set ul0 mtu 1500
+in_ns "$NS_COL" ip link set ul1 mtu 1500
+t "session big: erspan2, underlay MTU 1500" hv session add big encap erspan2 id 34 remote "$COL_UL4"
+hv flow add session big port "$VM1_PORT" dir out
+cap_start col "$NS_COL" ul1 "$OUT/mtu.pcap"
+cap_wait col
+t "full-size frames from vm1" in_ns "$NS_VM1" ping -c 5 -i 0.1 -s 1472 -M do -W 2 "$VM2_IP4"
+sleep 0.5
+t "capture complete" cap_stop col
+t "copies cut to the path MTU with T set, DF, none over" $CHECK mtu "$OUT/mtu.pcap" 34 1500
+t "mirror traffic never fragmented" $CHECK frags "$OUT/mtu.pcap"
+t "truncated counter" expect_ge "truncated" "$(stat_of big truncated)" 5
+
+# ---- bad input ----------------------------------------------------------------
+before=$(hv -j session show; hv -j rule show)
+badcode() {	# WANT ARGS...
+	local want=$1 rc=0
+	shift
+	hv "$@" || rc=$?
+	expect_eq "exit of '$*'" "$rc" "$want"
+}
+hv rule add session big num 5 dir out accept proto udp >/dev/null
+before=$(hv -j session show; hv -j rule show)
+t "duplicate rule number: exit 6" badcode 6 rule add session big num 5 dir out reject
+t "bad CIDR: exit 2" badcode 2 rule add session big num 6 dir out accept src 192.0.2.1/24
+t "reversed port range: exit 2" badcode 2 rule add session big num 6 dir out accept proto tcp dport 90-80
+t "rule of an unknown session: exit 5" badcode 5 rule add session nosuch num 6 dir out accept
+t "snaplen 0: exit 2" badcode 2 session set big snaplen 0
+t "rate 0: exit 2" badcode 2 session set big rate 0
+t "mask past snaplen: exit 2" badcode 2 session set big snaplen 100 mask offset 90 len 20
+t "sample 1/0: exit 2" badcode 2 session set big sample 1/0
+t "state unchanged" expect_eq "show" "$(hv -j session show; hv -j rule show)" "$before"
+
+hv session del big
+t "ports del" sh -c "nsenter --net=/run/netns/$NS_HV '$VTAPCTL' port del $VM1_PORT && nsenter --net=/run/netns/$NS_HV '$VTAPCTL' port del $VM2_PORT"
+finish

@@ -1,0 +1,185 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# vtap end to end: VM traffic mirrored by vtap.ko to a collector, checked
+# frame by frame against the VMs' own captures (selftests/lib/vtapcap.py).
+#
+#   vm1 eth0 <-veth-> vnet1 (port id 11) --+
+#   vm2 eth0 <-tapvm-> tap2 (port id 12) --+-- br0     hv: ul0 <-veth-> col: ul1
+#   sessions in hv: remote 198.51.100.2 / 2001:db8:100::2, local the hv's address
+#
+# - every encapsulation (GRE with key, ERSPAN II, ERSPAN III), direction (out,
+#   in, both) and underlay (IPv4, IPv6) on both the veth and the tap port: each
+#   frame the VM sent/received arrives once, byte-identical, in order; key,
+#   session id, index, D bit, hwid, gra, T, timestamps; sequence numbers from 0
+#   rising by one; the session's counters equal what arrived
+# - the kernel's own decapsulators (gretap, erspan, ip6gretap, ip6erspan) in
+#   the collector namespace deliver the VM's frames
+# - up to 7 sessions on one port and direction, one session on two ports,
+#   deleting one session (mid-traffic) leaves the others working
+# - the VMs' own traffic is the same with mirroring on and off
+# - loop guard: the underlay itself a port, copies are not mirrored again
+#   (drop_loop counts them; no copy of a copy reaches the collector)
+# - tshark decodes every copy with the fields this test reads
+. "$(dirname "$0")/../lib.sh"
+. "$VTAP_TOP/selftests/lib/mirror.sh"
+trap 'mirror_save mirror; mirror_cleanup' EXIT
+modprobe -a veth bridge tun ip_gre ip6_gre sch_ingress cls_bpf
+
+if ! "$VTAPCTL" port help >/dev/null 2>&1 || ! "$VTAPCTL" flow help >/dev/null 2>&1; then
+	skip "vtap mirror tests" "vtapctl has no port/flow commands yet"
+	finish
+fi
+
+t "topology: two VMs (veth, tap), a bridge, an underlay to the collector" topo_up
+t "ports: vnet1 (veth, id 11) and tap2 (tap, id 12)" vtap_ports_add vnet1 tap2
+
+# One check per session and per mirror (port and session) of the round.
+round_verdicts() {
+	local kind name rest
+	t "$1: no GRE to the collector outside the sessions" verdict collector.unknown
+	t "$1: no copy of a copy" verdict collector.nested
+	while read -r kind name rest; do
+		case $kind in
+		session)
+			t "$1: $name: outer IP, GRE key/flags, ERSPAN fields" verdict "$name.headers"
+			t "$1: $name: sequence numbers from 0, rising by one" verdict "$name.seq"
+			case $rest in *complete*)
+				t "$1: $name: counters: sent = arrived, no drops" verdict "$name.counters"
+			esac
+			;;
+		mirror)
+			t "$1: $name: every frame once, byte-identical, in order" verdict "$name.frames"
+			case $rest in *session*)
+				t "$1: $name: index (port id), D bit" verdict "$name.headers"
+			esac
+			;;
+		esac
+	done <"$SPEC"
+}
+
+# ERSPAN III: hwid and both granularities.
+e3opts() { [ "$1" = 4 ] && echo "hwid 5 gra 100us" || echo "hwid 42 gra 100ns"; }
+
+# The sets of a matrix round, "ENCAP FAM DIR" each, all at once: at most 6
+# sessions per port and direction (VTAP_PORT_MAX_SESSIONS is 8).
+matrix_setup() {
+	local set enc fam dir
+	for set in "$@"; do
+		read -r enc fam dir <<<"$set"
+		# shellcheck disable=SC2046
+		vtap_set "$enc" "$fam" "$dir" $([ "$enc" = erspan3 ] && e3opts "$fam") || return 1
+	done
+}
+
+round_end_checks() {
+	t "$1: stop (port del), save counters" vtap_round_clear vnet1 tap2
+	t "$1: captures complete, checker ran" round_end
+	t "$1: ports again" vtap_ports_add vnet1 tap2
+	round_verdicts "$1"
+}
+
+# Round A: IPv4 out, IPv6 in, IPv4 both; and the kernel's decapsulators in
+# col (gretap, ip6gretap, erspan v1/v2, ip6erspan v1/v2) for six sessions of
+# vnet1, each captured: they must deliver vm1's frames.
+A_SETS=("gre 4 out" "erspan2 4 out" "erspan3 4 out" "gre 6 in" "erspan2 6 in" "erspan3 6 in"
+	"gre 4 both" "erspan2 4 both" "erspan3 4 both")
+DECAPS=("gre-4-out-vnet1 gretap out" "gre-6-in-vnet1 ip6gretap in"
+	"dk-e2-4 erspan out" "dk-e2-6 ip6erspan in"
+	"e3-4-both-vnet1 erspan both" "e3-6-in-vnet1 ip6erspan in")
+decap_setup() {
+	local d name type dir id args fam lcl rmt
+	# ERSPAN II sessions of one port only (the matrix's serve both ports).
+	vtap_session dk-e2-4 erspan2 4 && vtap_flow dk-e2-4 vnet1 out index || return 1
+	vtap_session dk-e2-6 erspan2 6 && vtap_flow dk-e2-6 vnet1 in index || return 1
+	for d in "${DECAPS[@]}"; do
+		read -r name type dir <<<"$d"
+		id=${SESSION_ID[$name]}
+		case $name in
+		gre*) args=(key "$id") ;;
+		dk-e2*) args=(seq key "$id" erspan_ver 1 erspan 1) ;;
+		e3*) args=(seq key "$id" erspan_ver 2 erspan_dir ingress erspan_hwid 1) ;;
+		esac
+		case $type in ip6*) fam=6 ;; *) fam=4 ;; esac
+		lcl=$(ul_dst "$fam") rmt=$(ul_src "$fam")
+		ip -n "$NS_COL" link add "dk$id" type "$type" local "$lcl" remote "$rmt" \
+			"${args[@]}" && ip -n "$NS_COL" link set "dk$id" up &&
+		round_capture "dk$id" "$NS_COL" "dk$id" || return 1
+		spec "mirror decap-$type-$name plain dk$id.pcap vm vm1 dir $dir min 20"
+	done
+}
+round_begin matrix-a
+t "matrix-a: sessions and flows: ${A_SETS[*]}" matrix_setup "${A_SETS[@]}"
+t "matrix-a: decapsulators in col for six sessions, captured" decap_setup
+t "matrix-a: pings vm1 <-> vm2, IPv4 and IPv6, no loss" round_traffic 5
+round_end_checks matrix-a
+
+# The VMs' own traffic is the same with mirroring off (no ports: measured
+# here) and on (round B's 15 sessions on both ports: measured there): no
+# loss, the same packets and bytes at vm2.
+SAME_N=50
+burst() {	# prints: pings received, rx_packets and rx_bytes of vm2's eth0
+	local p0 b0 p1 b1 out
+	p0=$(dev_stat "$NS_VM2" eth0 rx_packets) b0=$(dev_stat "$NS_VM2" eth0 rx_bytes)
+	out=$(in_nsx "$NS_VM1" ping -q -c $SAME_N -i 0.01 -W 2 "$VM2_IP4") || { echo "$out"; return 1; }
+	p1=$(dev_stat "$NS_VM2" eth0 rx_packets) b1=$(dev_stat "$NS_VM2" eth0 rx_bytes)
+	echo "$(sed -n 's/.* \([0-9]*\) received.*/\1/p' <<<"$out") $((p1 - p0)) $((b1 - b0))"
+}
+burst_off() {
+	vctl port del vnet1 && vctl port del tap2 || return 1
+	OFF=$(burst) || { echo "$OFF"; return 1; }
+	echo "mirroring off: $OFF"
+	expect_eq "pings received" "${OFF%% *}" "$SAME_N" &&
+	vtap_ports_add vnet1 tap2
+}
+t "mirroring off: $SAME_N pings at 10 ms, none lost" burst_off
+
+# Round B: IPv4 in, IPv6 out, IPv6 both.  Its traffic: pings, the burst with
+# every session on, pings; one session (ERSPAN II on both ports) is deleted
+# half-way: the others keep every frame, its copies stop.
+# And the loop guard: ul0, which carries all the copies, is itself a port
+# with a flow to session "loop" (also on vnet1).  vtap must not mirror its
+# own output: drop_loop counts it, the collector gets no copy of a copy.
+B_SETS=("gre 4 in" "erspan2 4 in" "erspan3 4 in" "gre 6 out" "erspan2 6 out" "erspan3 6 out"
+	"gre 6 both" "erspan2 6 both" "erspan3 6 both")
+loop_setup() {
+	vctl port add ul0 id 99 &&
+	vtap_session loop gre 4 &&
+	vtap_flow loop vnet1 both &&
+	vctl flow add session loop port ul0 dir both &&
+	sed -i '/^session loop /s/$/ drops drop_loop/' "$SPEC"
+}
+b_traffic() {
+	local tdel rc=0
+	pings 3 || rc=1
+	ON=$(burst) || rc=1
+	sleep "$ROUND_LAG"
+	tdel=$(now)
+	vctl session del e2-6-both || rc=1
+	sleep "$ROUND_LAG"
+	pings 3 || rc=1
+	# e2-6-both ended at tdel: no counters (it is gone), no copies after.
+	sed -i -e "s/^\(mirror e2-6-both@[a-z0-9]* .*\) min [0-9]*/\1 min 12 until $tdel/" \
+	       -e "/^session e2-6-both /s/ complete yes//" "$SPEC"
+	return $rc
+}
+round_begin matrix-b
+t "matrix-b: sessions and flows: ${B_SETS[*]}" matrix_setup "${B_SETS[@]}"
+t "matrix-b: loop guard: session loop on vnet1 and on the underlay ul0 (port id 99)" loop_setup
+t "matrix-b: pings, $SAME_N-ping burst, delete e2-6-both, pings; no loss" round_traffic 3 b_traffic
+t "VM traffic identical with mirroring off and on (pings, packets, bytes at vm2)" \
+	expect_eq "mirroring on vs off" "$ON" "$OFF"
+t "matrix-b: e2-6-both deleted while its two ports kept mirroring" \
+	expect_eq "vtapctl session show e2-6-both" "$(status_of vctl session show e2-6-both)" 5
+t "matrix-b: ul0 no longer a port" vctl port del ul0
+round_end_checks matrix-b
+t "loop guard: the copies leaving through ul0 were counted as drop_loop" \
+	expect_ge drop_loop "$(json_get '[s for s in d if s["name"] == "loop"][0]["stats"]["drop_loop"]' \
+		<"$R/stats.json")" 100
+
+# Wireshark's reading of everything the collector got.
+tshark_all() {
+	vtapcap merge "$MIRROR_WORK/all-copies.pcap" "$MIRROR_WORK"/*/col.pcap &&
+	vtapcap tshark "$MIRROR_WORK/all-copies.pcap" --results "$MIRROR_WORK/tshark.results"
+}
+t "tshark decodes every copy (GRE, ERSPAN II, III) with the fields vtapcap reads" tshark_all
+finish

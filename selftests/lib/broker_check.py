@@ -1,0 +1,168 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""Checks of the packet-broker features (sampling, slicing, masking, rate,
+GSO, path MTU) on a collector capture.  Used by selftests/guest/broker.sh;
+each subcommand prints what it found and exits non-zero on a mismatch.
+
+  count PCAP KEY_OR_ID                 copies of one stream
+  snap PCAP ID SNAPLEN                 cut copies: len == snaplen, T set,
+                                       the inner IP length still the original
+  mask PCAP ID OFF LEN BYTE VMPCAP MAC copies masked; the rest byte-identical
+                                       to the frames of MAC in VMPCAP (a
+                                       capture where checksums are complete)
+  gso PCAP KEY WIREPCAP MAC PORT       copies of a TCP flow == its segments on
+                                       the wire (WIREPCAP), in order
+  mtu PCAP ID MTU                      no outer packet over MTU, no fragment,
+                                       DF set, oversized copies have T set
+"""
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import vtapcap  # noqa: E402
+
+
+def copies(pcap, ident):
+	out = []
+	for i, p in enumerate(vtapcap.read_pcap(pcap)):
+		c = vtapcap.decode(p, i + 1)
+		if not c.gre or c.inner is None:
+			continue
+		cid = c.erspan["sid"] if c.erspan else c.gre.get("key")
+		if cid == ident:
+			out.append(c)
+	return out
+
+
+def fail(msg):
+	print("FAIL:", msg)
+	sys.exit(1)
+
+
+def mac_bytes(s):
+	return bytes(int(x, 16) for x in s.split(":"))
+
+
+def vm_frames(pcap, mac, pred=lambda f: True):
+	m = mac_bytes(mac)
+	return [p.data for p in vtapcap.read_pcap(pcap) if p.data[6:12] == m and pred(p.data)]
+
+
+def cmd_count(a):
+	print(len(copies(a[0], int(a[1]))))
+
+
+def cmd_snap(a):
+	cs, snap = copies(a[0], int(a[1])), int(a[2])
+	if not cs:
+		fail("no copies")
+	cut = whole = 0
+	for c in cs:
+		t = c.erspan.get("t")
+		if len(c.inner) > snap:
+			fail(f"#{c.num}: inner frame of {len(c.inner)} bytes > snaplen {snap}")
+		iplen = int.from_bytes(c.inner[16:18], "big") if c.inner[12:14] == b"\x08\x00" else None
+		orig = 14 + iplen if iplen is not None else None
+		if orig is not None and orig > snap:
+			if len(c.inner) != snap or not t:
+				fail(f"#{c.num}: frame of {orig} bytes: copy {len(c.inner)} bytes, T={t}")
+			cut += 1
+		else:
+			if t:
+				fail(f"#{c.num}: whole frame with T set")
+			whole += 1
+	print(f"{len(cs)} copies: {cut} cut to {snap} with T set (original length in the inner IP header), {whole} whole")
+	if not cut or not whole:
+		fail("expected both cut and whole copies")
+
+
+def cmd_mask(a):
+	cs = copies(a[0], int(a[1]))
+	off, ln, byte = int(a[2]), int(a[3]), int(a[4])
+	vm = vm_frames(a[5], a[6])
+	if not cs or len(cs) != len(vm):
+		fail(f"{len(cs)} copies for {len(vm)} frames the VM sent")
+	for c, f in zip(cs, vm):
+		want = f[:off] + bytes([byte]) * min(ln, max(0, len(f) - off)) + f[off + ln:]
+		if c.inner != want:
+			fail(f"#{c.num}: copy differs from the masked frame")
+		if f[off:off + ln] == bytes([byte]) * len(f[off:off + ln]):
+			fail(f"#{c.num}: the VM-side frame looks masked too")
+	print(f"{len(cs)} copies masked at [{off},{off + ln}) with {byte:#x}; the VM's frames untouched")
+
+
+def cmd_gso(a):
+	cs = copies(a[0], int(a[1]))
+	port = int(a[4])
+
+	def tcp_to_port(f):
+		return f[12:14] == b"\x08\x00" and f[23] == 6 and \
+			int.from_bytes(f[14 + (f[14] & 15) * 4 + 2:][:2], "big") == port
+
+	def tcp_seq(f):
+		t = 14 + (f[14] & 15) * 4
+		return int.from_bytes(f[t + 4:t + 8], "big")
+
+	wire = vm_frames(a[2], a[3], tcp_to_port)
+	got = [c.inner for c in cs if tcp_to_port(c.inner)]
+	# The copies are the segments of everything the VM sent; the wire
+	# capture (downstream) misses what was lost on the way, which TCP then
+	# sent again.  So: every wire segment is a copy, byte for byte and in
+	# order, and every copy the wire lacks is a segment sent again later.
+	j = 0
+	missing = []
+	for w in wire:
+		k = j
+		while k < len(got) and got[k] != w:
+			k += 1
+		if k == len(got):
+			fail(f"a wire segment ({len(w)} bytes, seq {tcp_seq(w)}) matches no copy, in order")
+		missing += got[j:k]
+		j = k + 1
+	missing += got[j:]
+	resent = {tcp_seq(w) for w in wire}
+	for m in missing:
+		if tcp_seq(m) not in resent:
+			fail(f"copy of seq {tcp_seq(m)} ({len(m)} bytes) is not on the wire, not even sent again")
+	big = sum(1 for w in wire if len(w) > 1000)
+	print(f"{len(wire)} wire segments all byte-identical copies, in order; {len(missing)} more "
+	      f"copies of segments lost downstream and sent again; {big} full-sized")
+	if not big:
+		fail("no full-sized segment: was there GSO at all?")
+
+
+def cmd_mtu(a):
+	cs, mtu = copies(a[0], int(a[1])), int(a[2])
+	cut = 0
+	for c in cs:
+		if c.iplen > mtu:
+			fail(f"#{c.num}: outer packet of {c.iplen} bytes > MTU {mtu}")
+		if not c.df:
+			fail(f"#{c.num}: DF not set")
+		if c.erspan.get("t"):
+			cut += 1
+			if c.iplen < mtu - 8:
+				fail(f"#{c.num}: cut copy of {c.iplen} bytes, not filling MTU {mtu}")
+	print(f"{len(cs)} copies, {cut} cut to fit the path MTU {mtu}, none over it, DF on all")
+	if not cut:
+		fail("no copy needed cutting")
+
+
+def cmd_frags(a):
+	n = 0
+	for p in vtapcap.read_pcap(a[0]):
+		d = p.data
+		if d[12:14] == b"\x08\x00" and int.from_bytes(d[20:22], "big") & 0x3fff:
+			n += 1
+	print(f"{n} IPv4 fragments")
+	if n:
+		fail("mirror traffic was fragmented")
+
+
+if __name__ == "__main__":
+	cmds = {"count": cmd_count, "snap": cmd_snap, "mask": cmd_mask, "gso": cmd_gso,
+		"mtu": cmd_mtu, "frags": cmd_frags}
+	if len(sys.argv) < 2 or sys.argv[1] not in cmds:
+		print(__doc__)
+		sys.exit(2)
+	cmds[sys.argv[1]](sys.argv[2:])
