@@ -127,6 +127,8 @@ bench:
 	$(Q)$(MAKE) --no-print-directory -C $(TOP) all $(BPF_BENCH)
 	$(Q)echo "== BPF_PROG_TEST_RUN on the host ($$(uname -r), $$(nproc) CPUs)"
 	$(Q)$(BPF_BENCH)
+	$(Q)echo "== in the test VM: the VM's throughput and mirrored pps, one boot"
+	$(Q)$(TOP)/tools/vm/run $(TOP)/tools/bench/guest_bench.sh
 
 CHECKPATCH	?= $(TOP)/tools/kbuild/checkpatch
 style:
