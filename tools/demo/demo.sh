@@ -47,6 +47,13 @@ say "the collector listens on its uplink; the VMs talk"
 out=${VTAP_OUT:-$TOPO_RUN}
 pcap=$TOPO_RUN/collector.pcap
 cap_start col "$NS_COL" ul1 "$pcap" && cap_wait col || die "no capture"
+# vtap's own collector terminates the ERSPAN stream into pcapng (one
+# interface per VM port, ERSPAN III timestamps) and counts losses; it stops
+# on SIGINT (or after 120 s), printing its summary.
+nsenter --net="/run/netns/$NS_COL" "$VTAPCTL" collect write "$TOPO_RUN/collector.pcapng" \
+	duration 120 </dev/null >"$TOPO_RUN/collect.out" 2>&1 &
+collector=$!
+sleep 1
 in_nsx "$NS_VM1" ping -c 3 -i 0.2 "$VM2_IP4"
 in_nsx "$NS_VM2" ping -c 3 -i 0.2 "$VM1_IP6"
 if command -v ncat >/dev/null; then
@@ -66,16 +73,22 @@ else
 fi
 sleep 0.5
 cap_stop col
+kill -INT $collector 2>/dev/null
+wait $collector 2>/dev/null
 
 say "what arrived at the collector"
 python3 "$TOP/selftests/lib/vtapcap.py" summary "$pcap" --frames 4 \
 	--vm "vnet1 (vm1)=$VM1_MAC" --vm "tap2 (vm2)=$VM2_MAC" \
 	--port "11=vnet1 (vm1)" --port "12=tap2 (vm2)"
 
+say "vtapctl collect: the same stream, terminated into pcapng"
+cat "$TOPO_RUN/collect.out"
+
 say "vtap's counters"
 hv stats
 
 if [ -n "${VTAP_OUT:-}" ]; then
 	cp "$pcap" "$out/collector.pcap"
-	say "the collector's capture: $out/collector.pcap (open it in Wireshark)"
+	cp "$TOPO_RUN/collector.pcapng" "$out/collector.pcapng" 2>/dev/null
+	say "captures: $out/collector.pcap (the ERSPAN stream), $out/collector.pcapng (terminated by vtapctl collect); open them in Wireshark"
 fi
