@@ -68,23 +68,17 @@ static void libbpf_setup(void)
 
 int vtap_exit_code(int err)
 {
+	/* Failed BPF and TC calls are no usage errors: only the rest maps alike. */
 	switch (err < 0 ? -err : err) {
-	case 0:
-		return VTAP_EXIT_OK;
-	case EPERM:
-	case EACCES:
-		return VTAP_EXIT_PERM;
-	case ENOENT:
-		return VTAP_EXIT_NOENT;
-	case EEXIST:
-		return VTAP_EXIT_EXIST;
-	case ENOSPC:
-	case ENOMEM:
-	case E2BIG:
-		return VTAP_EXIT_LIMIT;
-	default:
+	case EINVAL:
+	case ERANGE:
+	case EOPNOTSUPP:
+	case EBUSY:
+	case ENODEV:
+	case ENOBUFS:
 		return VTAP_EXIT_FAIL;
 	}
+	return exit_code_for_errno(err);
 }
 
 static int pin_path(const struct vtap_ns *ns, const char *name, char *buf,
