@@ -3,7 +3,7 @@
 # vtap: kernel module (kmod/), BPF programs (bpf/) and vtapctl (user/).
 #
 #   make               build everything (module with BTF, BPF objects, vtapctl)
-#   make check         the whole test suite (host tier, then guest tier)
+#   make check         the whole test suite (host, guest, then debug-kernel tier)
 #   make demo          boot the test VM and mirror two VMs' traffic to a collector
 #   make deps          install the Debian packages the build and tests need
 #   make style         checkpatch.pl on the kernel sources
@@ -105,6 +105,14 @@ check-host:
 
 check-guest:
 	$(Q)$(MAKE) --no-print-directory -C $(TOP) check TIERS=guest
+
+# The debug tier alone: the guest tests on a debug kernel (KASAN, lockdep,
+# kmemleak, UBSAN...; built once and cached, see tools/vm/debug/kernel) with a
+# vtap.ko built for it in build/debug, then the planted-bug self-test.
+# `make check` runs it too, unless VTAP_SKIP_DEBUG=1.
+.PHONY: check-debug
+check-debug:
+	$(Q)$(MAKE) --no-print-directory -C $(TOP) check TIERS=debug
 
 demo:
 	$(Q)$(TOP)/tools/deps --quiet
