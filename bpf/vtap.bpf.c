@@ -149,33 +149,56 @@ struct vtap_pkt {
 	__u8 dst[16];
 };
 
-struct vlan_hdr {
-	__be16 tci;
-	__be16 proto;
-};
+/* How far into the frame the parser looks (VLAN tags, IPv6 extensions). */
+#define VTAP_PARSE_MAX	512
+
+/*
+ * @len bytes at @off of the frame, like the kernel's skb_header_pointer():
+ * in place when the linear area holds them (direct packet access, no helper
+ * call: the common case), else copied to @buf.  NULL when the frame is
+ * shorter.  The packet is only read, never pulled or changed.
+ */
+static __always_inline const __u8 *vtap_hdr(struct __sk_buff *skb, __u32 off,
+					    __u32 len, void *buf)
+{
+	void *data = (void *)(long)skb->data;
+	void *end = (void *)(long)skb->data_end;
+	const __u8 *h;
+
+	if (off > VTAP_PARSE_MAX)
+		return 0;
+	h = data + off;
+	if ((void *)(h + len) <= end)
+		return h;
+	if (bpf_skb_load_bytes(skb, off, buf, len))
+		return 0;
+	return buf;
+}
 
 static __always_inline void vtap_parse_l4(struct __sk_buff *skb,
 					  struct vtap_pkt *k, __u32 off)
 {
-	__u16 ports[2];
-	__u8 type;
+	const __u8 *h;
+	__u8 buf[4];
 
 	k->has_l4 = 1;
 	switch (k->proto) {
 	case IPPROTO_TCP:
 	case IPPROTO_UDP:
 	case IPPROTO_SCTP:
-		if (bpf_skb_load_bytes(skb, off, ports, sizeof(ports)))
+		h = vtap_hdr(skb, off, 4, buf);
+		if (!h)
 			return;
-		k->sport = bpf_ntohs(ports[0]);
-		k->dport = bpf_ntohs(ports[1]);
+		k->sport = (__u16)h[0] << 8 | h[1];
+		k->dport = (__u16)h[2] << 8 | h[3];
 		k->has_ports = 1;
 		break;
 	case IPPROTO_ICMP:
 	case IPPROTO_ICMPV6:
-		if (bpf_skb_load_bytes(skb, off, &type, 1))
+		h = vtap_hdr(skb, off, 1, buf);
+		if (!h)
 			return;
-		k->icmp_type = type;
+		k->icmp_type = h[0];
 		k->has_icmp = 1;
 		break;
 	}
@@ -184,108 +207,109 @@ static __always_inline void vtap_parse_l4(struct __sk_buff *skb,
 /*
  * Parse the headers the rules can look at.  Anything short or malformed
  * leaves the fields it could not read unset: rules that need them do not
- * match, and the packet itself is untouched.  A global function: the
- * verifier checks it once, not at every call site.
+ * match, and the packet itself is untouched.  Headers are read in place
+ * (direct packet access) when they are in the linear area, else copied.
  */
-__noinline int vtap_parse(struct __sk_buff *skb, struct vtap_pkt *k)
+static __always_inline void vtap_parse(struct __sk_buff *skb,
+				       struct vtap_pkt *k)
 {
 	__u32 off = ETH_HLEN;
-	__be16 proto;
+	const __u8 *h;
+	__u8 buf[40];
+	__u16 proto;
 	int i;
 
-	if (!k)
-		return 0;
 	k->parsed = 1;
-	if (bpf_skb_load_bytes(skb, 12, &proto, sizeof(proto)))
-		return 0;
+	h = vtap_hdr(skb, 12, 2, buf);
+	if (!h)
+		return;
+	proto = (__u16)h[0] << 8 | h[1];
 	if (skb->vlan_present) {
 		k->has_vlan = 1;
 		k->vid = skb->vlan_tci & 0x0fff;
 	}
 	/* Up to two tags in the frame (802.1ad outer, 802.1Q inner). */
 	for (i = 0; i < 2; i++) {
-		struct vlan_hdr vh;
-
-		if (proto != bpf_htons(ETH_P_8021Q) &&
-		    proto != bpf_htons(ETH_P_8021AD))
+		if (proto != ETH_P_8021Q && proto != ETH_P_8021AD)
 			break;
-		if (bpf_skb_load_bytes(skb, off, &vh, sizeof(vh)))
-			return 0;
+		h = vtap_hdr(skb, off, 4, buf);
+		if (!h)
+			return;
 		if (!k->has_vlan) {
 			k->has_vlan = 1;
-			k->vid = bpf_ntohs(vh.tci) & 0x0fff;
+			k->vid = ((__u16)h[0] << 8 | h[1]) & 0x0fff;
 		}
-		proto = vh.proto;
-		off += sizeof(vh);
+		proto = (__u16)h[2] << 8 | h[3];
+		off += 4;
 	}
 
-	if (proto == bpf_htons(ETH_P_IP)) {
-		__u8 iph[20];
+	if (proto == ETH_P_IP) {
 		__u32 ihl;
 
-		if (bpf_skb_load_bytes(skb, off, iph, sizeof(iph)))
-			return 0;
-		ihl = (iph[0] & 0x0f) * 4;
-		if ((iph[0] >> 4) != 4 || ihl < 20)
-			return 0;
+		h = vtap_hdr(skb, off, 20, buf);
+		if (!h)
+			return;
+		ihl = (h[0] & 0x0f) * 4;
+		if ((h[0] >> 4) != 4 || ihl < 20)
+			return;
 		k->l3 = 4;
-		k->proto = iph[9];
-		__builtin_memcpy(k->src, &iph[12], 4);
-		__builtin_memcpy(k->dst, &iph[16], 4);
+		k->proto = h[9];
+		__builtin_memcpy(k->src, h + 12, 4);
+		__builtin_memcpy(k->dst, h + 16, 4);
 		/* A later fragment has no L4 header. */
-		if ((((__u16)iph[6] << 8) | iph[7]) & 0x1fff)
-			return 0;
+		if ((((__u16)h[6] << 8) | h[7]) & 0x1fff)
+			return;
 		vtap_parse_l4(skb, k, off + ihl);
-	} else if (proto == bpf_htons(ETH_P_IPV6)) {
-		__u8 ip6[40];
+	} else if (proto == ETH_P_IPV6) {
 		__u8 nexthdr;
 
-		if (bpf_skb_load_bytes(skb, off, ip6, sizeof(ip6)))
-			return 0;
-		if ((ip6[0] >> 4) != 6)
-			return 0;
+		h = vtap_hdr(skb, off, 40, buf);
+		if (!h)
+			return;
+		if ((h[0] >> 4) != 6)
+			return;
 		k->l3 = 6;
-		__builtin_memcpy(k->src, &ip6[8], 16);
-		__builtin_memcpy(k->dst, &ip6[24], 16);
-		nexthdr = ip6[6];
-		off += sizeof(ip6);
+		__builtin_memcpy(k->src, h + 8, 16);
+		__builtin_memcpy(k->dst, h + 24, 16);
+		nexthdr = h[6];
+		off += 40;
 		/* Extension headers, up to a bound; past it, L4 is unknown. */
 		for (i = 0; i < VTAP_IPV6_EXT_MAX; i++) {
-			__u8 ext[8];
-
 			switch (nexthdr) {
 			case IPPROTO_HOPOPTS:
 			case IPPROTO_ROUTING:
 			case IPPROTO_DSTOPTS:
-				if (bpf_skb_load_bytes(skb, off, ext, 2))
-					return 0;
-				nexthdr = ext[0];
-				off += (ext[1] + 1) * 8;
+				h = vtap_hdr(skb, off, 2, buf);
+				if (!h)
+					return;
+				nexthdr = h[0];
+				off += (h[1] + 1) * 8;
 				continue;
 			case IPPROTO_AH:
-				if (bpf_skb_load_bytes(skb, off, ext, 2))
-					return 0;
-				nexthdr = ext[0];
-				off += (ext[1] + 2) * 4;
+				h = vtap_hdr(skb, off, 2, buf);
+				if (!h)
+					return;
+				nexthdr = h[0];
+				off += (h[1] + 2) * 4;
 				continue;
 			case IPPROTO_FRAGMENT:
-				if (bpf_skb_load_bytes(skb, off, ext, 8))
-					return 0;
-				nexthdr = ext[0];
+				h = vtap_hdr(skb, off, 8, buf);
+				if (!h)
+					return;
+				nexthdr = h[0];
 				off += 8;
-				if ((((__u16)ext[2] << 8) | ext[3]) & 0xfff8) {
+				if ((((__u16)h[2] << 8) | h[3]) & 0xfff8) {
 					k->proto = nexthdr;
-					return 0;	/* a later fragment */
+					return;	/* a later fragment */
 				}
 				continue;
 			}
 			k->proto = nexthdr;
 			vtap_parse_l4(skb, k, off);
-			return 0;
+			return;
 		}
 		k->proto = nexthdr;	/* too many headers: L4 unknown */
 	}
-	return 0;
 }
 
 static __always_inline void vtap_and(struct vtap_bits *r,
@@ -358,21 +382,18 @@ vtap_port_lookup(__u32 sd2, int field, __u16 port)
 }
 
 /*
- * Does session-direction @sd want the packet?  Yes without rules; else the
- * first matching rule (lowest bit) decides.  A global function, verified
- * once.
+ * Does session-direction @sd, whose ruleset @rs (the caller's lookup) has
+ * rules, want the packet?  The first matching rule (lowest bit) decides.
+ * A global function: the verifier checks it once, not at every call site.
  */
-__noinline int vtap_rules_accept(const struct vtap_pkt *k, __u32 sd)
+__noinline int vtap_rules_accept(const struct vtap_pkt *k,
+				 const struct vtap_ruleset *rs, __u32 sd)
 {
-	const struct vtap_ruleset *rs;
 	struct vtap_bits r;
 	__u32 sd2;
 	int w;
 
-	rs = bpf_map_lookup_elem(&rulesets, &sd);
-	if (!rs || !rs->nrules)
-		return 1;
-	if (!k)
+	if (!k || !rs)
 		return 0;
 	sd2 = VTAP_SD2(sd, rs->gen & 1);
 
@@ -470,7 +491,7 @@ static __always_inline int vtap_classify(struct __sk_buff *skb, __u32 dir)
 		if (rs && rs->nrules) {
 			if (!k.parsed)
 				vtap_parse(skb, &k);
-			if (!vtap_rules_accept(&k, sd))
+			if (!vtap_rules_accept(&k, rs, sd))
 				continue;
 		}
 		rc = vtap_mirror(skb, session, p->port_id, flags);
