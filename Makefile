@@ -5,6 +5,9 @@
 #   make               build everything (module with BTF, BPF objects, vtapctl)
 #   make check         the whole test suite (host, guest, then debug-kernel tier)
 #   make demo          boot the test VM and mirror two VMs' traffic to a collector
+#   make install       vtap.ko (+ depmod), vtapctl, man pages, completion, docs;
+#                      DESTDIR=, PREFIX= (/usr/local); make uninstall
+#   make dkms-install  the module's sources to /usr/src/vtap-VERSION for DKMS
 #   make deps          install the Debian packages the build and tests need
 #   make style         checkpatch.pl on the kernel sources
 #   make sparse        sparse (C=2) over the module
@@ -58,7 +61,7 @@ VTAPCTL		:= $(BUILD)/vtapctl
 all: module bpf user selftests
 
 help:
-	$(Q)sed -n '3,18p' $(TOP)/Makefile | sed 's/^# \{0,1\}//'
+	$(Q)sed -n '3,21p' $(TOP)/Makefile | sed 's/^# \{0,1\}//'
 
 deps:
 	$(Q)$(TOP)/tools/deps
@@ -232,3 +235,57 @@ all: $(TEST_TOOLS)
 $(BUILD)/tapvm: tools/tapvm/tapvm.c
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(USER_CFLAGS) -o $@ $<
+
+# ---- install --------------------------------------------------------------
+# make install [DESTDIR=] [PREFIX=/usr/local]: vtap.ko into
+# /lib/modules/KVER/extra (KVER: the kernel kmod/vtap.ko was built for) and
+# depmod, vtapctl (the BPF programs are inside it, as skeletons), the man
+# pages, bash completion and the documentation.  With DESTDIR (packaging)
+# depmod is left to the package's scripts.  make uninstall removes them.
+# make dkms-install: the module's sources to /usr/src/vtap-VERSION for DKMS.
+VERSION		:= $(shell sed -n 's/^\#define VTAP_VERSION "\(.*\)"/\1/p' $(TOP)/include/vtap_version.h)
+PREFIX		?= /usr/local
+SBINDIR		?= $(PREFIX)/sbin
+MANDIR		?= $(PREFIX)/share/man
+DOCDIR		?= $(PREFIX)/share/doc/vtap
+BASHCOMPDIR	?= $(PREFIX)/share/bash-completion/completions
+INSTALL_MOD_DIR	?= extra
+DKMSDIR		?= /usr/src/vtap-$(VERSION)
+DEPMOD		?= depmod
+INSTALL		?= install
+MOD_KVER	= $(or $(shell modinfo -F vermagic $(TOP)/kmod/vtap.ko 2>/dev/null | cut -d' ' -f1),$(KVER))
+DOCS		:= README.md $(wildcard Documentation/*.md) Documentation/netlink/specs/vtap.yaml
+DKMS_FILES	:= dkms.conf Kbuild kmod/Kbuild $(filter-out %.mod.c,$(wildcard kmod/*.c)) $(wildcard kmod/*.h) \
+		   include/uapi/linux/vtap.h include/vtap_bpf.h include/vtap_version.h \
+		   tools/kbuild/dkms-make
+
+.PHONY: install install-module install-user uninstall dkms-install
+install: install-module install-user
+
+install-module:
+	$(Q)test -f $(TOP)/kmod/vtap.ko || { echo "kmod/vtap.ko is not built: run 'make' first" >&2; exit 1; }
+	$(Q)$(INSTALL) -D -m 644 $(TOP)/kmod/vtap.ko $(DESTDIR)/lib/modules/$(MOD_KVER)/$(INSTALL_MOD_DIR)/vtap.ko
+	$(Q)if [ -z "$(DESTDIR)" ]; then $(DEPMOD) -a $(MOD_KVER); \
+	else echo "install: DESTDIR is set, not running depmod (run 'depmod -a $(MOD_KVER)' on the target)"; fi
+
+install-user: $(VTAPCTL)
+	$(Q)$(INSTALL) -D -m 755 $(VTAPCTL) $(DESTDIR)$(SBINDIR)/vtapctl
+	$(Q)$(INSTALL) -D -m 644 $(TOP)/Documentation/vtapctl.8 $(DESTDIR)$(MANDIR)/man8/vtapctl.8
+	$(Q)$(INSTALL) -D -m 644 $(TOP)/Documentation/vtap.7 $(DESTDIR)$(MANDIR)/man7/vtap.7
+	$(Q)$(INSTALL) -D -m 644 $(TOP)/tools/completion/vtapctl $(DESTDIR)$(BASHCOMPDIR)/vtapctl
+	$(Q)$(INSTALL) -d $(DESTDIR)$(DOCDIR)
+	$(Q)cd $(TOP) && $(INSTALL) -m 644 $(DOCS) $(DESTDIR)$(DOCDIR)/
+
+uninstall:
+	$(Q)rm -f $(DESTDIR)/lib/modules/$(MOD_KVER)/$(INSTALL_MOD_DIR)/vtap.ko \
+		$(DESTDIR)$(SBINDIR)/vtapctl $(DESTDIR)$(MANDIR)/man8/vtapctl.8 \
+		$(DESTDIR)$(MANDIR)/man7/vtap.7 $(DESTDIR)$(BASHCOMPDIR)/vtapctl
+	$(Q)rm -rf $(DESTDIR)$(DOCDIR)
+	$(Q)rmdir $(DESTDIR)/lib/modules/$(MOD_KVER)/$(INSTALL_MOD_DIR) 2>/dev/null || true
+	$(Q)if [ -z "$(DESTDIR)" ]; then $(DEPMOD) -a $(MOD_KVER); fi
+
+dkms-install:
+	$(Q)cd $(TOP) && for f in $(DKMS_FILES); do \
+		$(INSTALL) -D -m $$(if [ -x $$f ]; then echo 755; else echo 644; fi) $$f $(DESTDIR)$(DKMSDIR)/$$f || exit 1; \
+	done
+	$(Q)if [ -z "$(DESTDIR)" ]; then echo "now: dkms add vtap/$(VERSION) && dkms install vtap/$(VERSION)"; fi
