@@ -2,6 +2,7 @@
 /* vtapctl info: the module's version and features. */
 #include <linux/vtap.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "nl.h"
 #include "util.h"
@@ -56,7 +57,10 @@ int do_info(int argc, char **argv)
 	struct nl_msg *msg;
 	int rc, err;
 
-	(void)argv;
+	if (argc == 2 && !strcmp(argv[1], "help")) {
+		printf("Usage: vtapctl [-j] info\n");
+		return VTAP_EXIT_OK;
+	}
 	if (argc > 1) {
 		errorf("info takes no arguments");
 		return VTAP_EXIT_USAGE;

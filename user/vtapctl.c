@@ -36,8 +36,9 @@ static void usage(FILE *f)
 
 	fprintf(f, "Usage: vtapctl [-j] OBJECT COMMAND [ARGS...]\n"
 		   "       vtapctl OBJECT help\n"
-		   "Options: -j, --json  JSON output\n"
-		   "         -V, --version\n"
+		   "Options: -j, --json     JSON output\n"
+		   "         -V, --version  vtapctl's version\n"
+		   "         -h, --help     this text\n"
 		   "Objects:\n");
 	for (i = 0; i < sizeof(objects) / sizeof(objects[0]); i++)
 		fprintf(f, "  %-10s %s\n", objects[i].name, objects[i].summary);
@@ -53,7 +54,10 @@ int do_help(int argc, char **argv)
 
 int do_version(int argc, char **argv)
 {
-	(void)argv;
+	if (argc == 2 && !strcmp(argv[1], "help")) {
+		printf("Usage: vtapctl [-j] version\n");
+		return VTAP_EXIT_OK;
+	}
 	if (argc > 1) {
 		errorf("version takes no arguments");
 		return VTAP_EXIT_USAGE;
