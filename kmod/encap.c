@@ -5,8 +5,10 @@
  *
  * Runs in the TC path of the VM's device (softirq, or with BHs disabled),
  * under RCU, for each session that wants the frame.  The finished copy is
- * sent inline or, with the module parameter deferred=1, from a bounded
- * per-CPU queue drained by a tasklet.  It never changes the
+ * sent inline or, with the module parameter deferred, from a bounded
+ * queue drained by a tasklet: this CPU's (deferred=1) or the next online
+ * CPU's (deferred=2), so that the copy's trip through the underlay's stack
+ * leaves the VM's CPU.  It never changes the
  * original skb: all work is on a clone whose header is made private before
  * anything is written.  Whatever goes wrong costs the copy, never the frame.
  */
@@ -14,6 +16,8 @@
 #include <linux/etherdevice.h>
 #include <linux/if_vlan.h>
 #include <linux/ip.h>
+#include <linux/llist.h>
+#include <linux/smp.h>
 #include <linux/ipv6.h>
 #include <linux/skbuff.h>
 #include <net/dst_cache.h>
@@ -214,12 +218,19 @@ static struct dst_entry *vtap_route6(struct net *net, struct vtap_params *p,
 }
 
 /*
- * Transmit: inline, in the VM's TC path, or deferred to a bounded per-CPU
- * queue drained by a tasklet right after the current softirq work.
+ * Transmit: inline, in the VM's TC path, or deferred to a bounded queue
+ * drained by a tasklet, on this CPU (deferred=1) or on the next online CPU
+ * (deferred=2).  Each CPU has one inbox, a lock-free llist that any CPU
+ * adds to; only the owning CPU's tasklet takes from it.  A producer that
+ * finds the inbox empty kicks the owner: tasklet_schedule() on its own CPU,
+ * else an asynchronous IPI (its own call_single_data: one producer per
+ * csd, and it is only reused once the owner has taken the callback, which
+ * happens before the owner's tasklet can empty the inbox again) whose
+ * callback schedules the tasklet there.
  */
-static bool deferred;
-module_param(deferred, bool, 0644);
-MODULE_PARM_DESC(deferred, "send copies from a per-CPU queue instead of inline (default: inline)");
+static unsigned int deferred;
+module_param(deferred, uint, 0644);
+MODULE_PARM_DESC(deferred, "0: send copies inline (default); 1: from this CPU's queue; 2: from the next online CPU's queue");
 
 static unsigned int queue_len = 1024;
 module_param(queue_len, uint, 0644);
@@ -228,8 +239,11 @@ MODULE_PARM_DESC(queue_len, "copies each CPU's deferred queue holds before it dr
 #define VTAP_DRAIN_BUDGET 64
 
 struct vtap_queue {
-	struct sk_buff_head q;		/* touched only by its own CPU, BHs off */
-	struct tasklet_struct tasklet;
+	struct llist_head inbox;	/* added to by any CPU */
+	atomic_t len;			/* copies in inbox + pending */
+	struct llist_node *pending;	/* taken from inbox, owner only */
+	call_single_data_t kick;	/* this CPU's IPI to another's inbox */
+	struct tasklet_struct tasklet;	/* runs on the owner CPU */
 };
 
 static DEFINE_PER_CPU(struct vtap_queue, vtap_queues);
@@ -263,38 +277,81 @@ static int vtap_send(struct net *net, struct sk_buff *skb,
 	return 0;
 }
 
-static int vtap_enqueue(struct sk_buff *skb, struct vtap_session *s)
+/* Called with BHs disabled. */
+static int vtap_enqueue(struct sk_buff *skb, struct vtap_session *s,
+			unsigned int mode)
 {
-	struct vtap_queue *vq = this_cpu_ptr(&vtap_queues);
+	int cpu = smp_processor_id(), target = cpu;
+	struct vtap_queue *vq;
 
-	if (skb_queue_len(&vq->q) >= READ_ONCE(queue_len) ||
+	if (mode >= 2) {
+		target = cpumask_next(cpu, cpu_online_mask);
+		if (target >= nr_cpu_ids)
+			target = cpumask_first(cpu_online_mask);
+	}
+	vq = per_cpu_ptr(&vtap_queues, target);
+	if (atomic_inc_return(&vq->len) > READ_ONCE(queue_len) ||
 	    !refcount_inc_not_zero(&s->refs)) {
+		atomic_dec(&vq->len);
 		vtap_stats_inc(s, VTAP_A_STATS_DROP_QUEUE);
 		kfree_skb(skb);
 		return -ENOBUFS;
 	}
 	VTAP_SKB_CB(skb)->s = s;
-	__skb_queue_tail(&vq->q, skb);
-	tasklet_schedule(&vq->tasklet);
+	if (llist_add(&skb->ll_node, &vq->inbox)) {
+		if (target == cpu)
+			tasklet_schedule(&vq->tasklet);
+		else	/* -EBUSY: the kick in flight will do */
+			smp_call_function_single_async(target,
+						       &this_cpu_ptr(&vtap_queues)->kick);
+	}
 	return 0;
+}
+
+/* IPI callback on the owner CPU: run its tasklet there. */
+static void vtap_queue_kick(void *unused)
+{
+	tasklet_schedule(this_cpu_ptr(&vtap_queues.tasklet));
 }
 
 static void vtap_queue_drain(struct tasklet_struct *t)
 {
 	struct vtap_queue *vq = from_tasklet(vq, t, tasklet);
-	struct sk_buff *skb;
 	int budget = VTAP_DRAIN_BUDGET;
 
 	this_cpu_inc(vtap_xmit_depth);
-	while (budget-- && (skb = __skb_dequeue(&vq->q))) {
-		struct vtap_session *s = VTAP_SKB_CB(skb)->s;
+	while (budget--) {
+		struct vtap_session *s;
+		struct sk_buff *skb;
 
+		if (!vq->pending)
+			vq->pending = llist_reverse_order(llist_del_all(&vq->inbox));
+		if (!vq->pending)
+			break;
+		skb = llist_entry(vq->pending, struct sk_buff, ll_node);
+		vq->pending = vq->pending->next;
+		skb->next = NULL;
+		atomic_dec(&vq->len);
+		s = VTAP_SKB_CB(skb)->s;
 		vtap_send(dev_net(skb_dst(skb)->dev), skb, s);
 		vtap_session_put(s);
 	}
 	this_cpu_dec(vtap_xmit_depth);
-	if (!skb_queue_empty(&vq->q))
+	if (vq->pending || !llist_empty(&vq->inbox))
 		tasklet_schedule(&vq->tasklet);
+}
+
+static void vtap_queue_free(struct llist_node *n)
+{
+	while (n) {
+		struct sk_buff *skb = llist_entry(n, struct sk_buff, ll_node);
+		struct vtap_session *s = VTAP_SKB_CB(skb)->s;
+
+		n = n->next;
+		skb->next = NULL;
+		kfree_skb(skb);
+		vtap_session_put(s);
+	}
 }
 
 int __init vtap_encap_init(void)
@@ -305,7 +362,10 @@ int __init vtap_encap_init(void)
 	for_each_possible_cpu(cpu) {
 		struct vtap_queue *vq = per_cpu_ptr(&vtap_queues, cpu);
 
-		__skb_queue_head_init(&vq->q);
+		init_llist_head(&vq->inbox);
+		atomic_set(&vq->len, 0);
+		vq->pending = NULL;
+		INIT_CSD(&vq->kick, vtap_queue_kick, NULL);
 		tasklet_setup(&vq->tasklet, vtap_queue_drain);
 	}
 	return 0;
@@ -316,17 +376,19 @@ void vtap_encap_exit(void)
 {
 	int cpu;
 
+	/* Kicks in flight: the flag clears before the callback runs. */
+	for_each_possible_cpu(cpu)
+		while (READ_ONCE(per_cpu_ptr(&vtap_queues, cpu)->kick.node.u_flags) &
+		       CSD_FLAG_LOCK)
+			cpu_relax();
+	synchronize_rcu();	/* callbacks run with IRQs off */
 	for_each_possible_cpu(cpu) {
 		struct vtap_queue *vq = per_cpu_ptr(&vtap_queues, cpu);
-		struct sk_buff *skb;
 
 		tasklet_kill(&vq->tasklet);
-		while ((skb = __skb_dequeue(&vq->q))) {
-			struct vtap_session *s = VTAP_SKB_CB(skb)->s;
-
-			kfree_skb(skb);
-			vtap_session_put(s);
-		}
+		vtap_queue_free(vq->pending);
+		vq->pending = NULL;
+		vtap_queue_free(llist_del_all(&vq->inbox));
 	}
 }
 
@@ -374,6 +436,7 @@ static int vtap_xmit_one(struct net *net, struct sk_buff *skb,
 {
 	int ehlen = vtap_encap_hlen(p), iphlen, room, max_inner;
 	bool truncated = false;
+	unsigned int mode;
 	struct dst_entry *dst;
 	struct in6_addr s6;
 	__be32 s4;
@@ -455,8 +518,9 @@ static int vtap_xmit_one(struct net *net, struct sk_buff *skb,
 		skb->protocol = htons(ETH_P_IPV6);
 	}
 
-	if (READ_ONCE(deferred))
-		return vtap_enqueue(skb, s);
+	mode = READ_ONCE(deferred);
+	if (mode)
+		return vtap_enqueue(skb, s, mode);
 	return vtap_send(net, skb, s);
 
 drop_nomem:
