@@ -47,7 +47,10 @@
  * The encapsulator (encap.c) reads the parameters under RCU and writes only
  * per-CPU state: the route cache (struct dst_cache, per CPU, used with BHs
  * disabled) and a per-CPU nesting counter; the GRE sequence number is an
- * atomic_t in the session, so that it rises by one across CPUs.
+ * atomic_t in the session, so that it rises by one across CPUs.  With
+ * deferred=2 a finished copy goes to another CPU's inbox: an llist (lock-free
+ * adds from any CPU, emptied only by the owner's tasklet) with an atomic
+ * length bound, kicked by an asynchronous IPI.
  *
  * Genetlink dumps walk the xarray under RCU; vtap_net.genid changes on every
  * modification so that an interrupted dump is flagged NLM_F_DUMP_INTR.
