@@ -136,10 +136,15 @@ $(BPF_BENCH): tools/bench/bpf_bench.c user/rules.c user/rules.h user/util.c \
 bench:
 	$(Q)$(TOP)/tools/deps --quiet
 	$(Q)$(MAKE) --no-print-directory -C $(TOP) all $(BPF_BENCH)
+	$(Q)mkdir -p $(BUILD)/bench
 	$(Q)echo "== BPF_PROG_TEST_RUN on the host ($$(uname -r), $$(nproc) CPUs)"
-	$(Q)$(BPF_BENCH)
-	$(Q)echo "== in the test VM: the VM's throughput and mirrored pps, one boot"
-	$(Q)$(TOP)/tools/vm/run $(TOP)/tools/bench/guest_bench.sh
+	$(Q)$(BPF_BENCH) -j > $(BUILD)/bench/host.json
+	$(Q)echo "== in the test VM: throughput, mirrored pps, memory, one boot"
+	$(Q)rm -f $(BUILD)/bench/vm/guest.json
+	$(Q)VTAP_VM_OUT=$(BUILD)/bench/vm VTAP_VM_KEEP=1 \
+		$(TOP)/tools/vm/run -t 2400 $(TOP)/tools/bench/guest_bench.sh
+	$(Q)echo "== vtap benchmarks ($$(uname -r) host, $$(nproc) CPUs; guest: tools/vm/run)"
+	$(Q)python3 $(TOP)/tools/bench/table.py $(BUILD)/bench/host.json $(BUILD)/bench/vm/guest.json
 
 CHECKPATCH	?= $(TOP)/tools/kbuild/checkpatch
 style:

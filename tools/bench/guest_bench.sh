@@ -6,39 +6,67 @@
 #   off       no mirroring
 #   nomatch   vtap flow with a rule that matches nothing
 #   inline    vtap mirroring 100%, copies sent from the VM's path
-#   deferred  the same with deferred=1 (per-CPU queue + tasklet)
+#   deferred  the same with deferred=1 (this CPU's queue + tasklet)
+#   remote    the same with deferred=2 (the next CPU's queue + tasklet)
 #   mirred    the kernel's own: tc matchall + mirred egress mirror -> erspan
 # Load: the kernel's pktgen on vm1's eth0 (a veth; its peer vnet1 in hv is
 # the monitored port), 64-byte UDP frames.  ROUNDS runs per case.
+# Then TCP (iperf3, large frames, GSO) from vm1 to vm2 through hv, the same
+# cases plus "slice" (vtap with gso slice); then memory per session, port
+# and rule.
 #
 #   vm1 eth0 ==veth==> hv vnet1 (192.0.2.254)     hv ul0 ==veth==> col ul1
+#   vm2 eth0 ==veth==> hv vnet2 (192.0.3.254)
+# The collector counts what reaches ul1 (rx_packets, counted by the veth
+# before anything else) and drops it at its TC ingress: a collector is a
+# remote box, its receive path is not the hypervisor's cost.  COL_STACK=1
+# lets the copies climb col's IP stack instead (GRE receive, ICMP errors),
+# as this benchmark did at first.
+# Results also go to $VTAP_OUT/guest.json for tools/bench/table.py.
 set -uo pipefail
 TOP=${VTAP_TOP:?}
 VTAPCTL=$TOP/build/vtapctl
-COUNT=${COUNT:-200000}
-ROUNDS=${ROUNDS:-3}
+COUNT=${VTAP_BENCH_COUNT:-${COUNT:-200000}}
+ROUNDS=${VTAP_BENCH_ROUNDS:-${ROUNDS:-3}}
+TCP_SECS=${VTAP_BENCH_TCP_SECS:-3}
+MEM_SESSIONS=${VTAP_BENCH_SESSIONS:-300}
+MEM_PORTS=${VTAP_BENCH_PORTS:-100}
+MEM_RULES=${VTAP_BENCH_RULES:-256}
+COL_STACK=${VTAP_BENCH_COL_STACK:-0}
 pre=vb$$
-NS_VM=$pre-vm NS_HV=$pre-hv NS_COL=$pre-col
+NS_VM=$pre-vm NS_HV=$pre-hv NS_COL=$pre-col NS_VM2=$pre-vm2
 hx() { nsenter --net=/run/netns/$NS_HV "$@"; }
 cleanup() {
 	ip netns del "$NS_VM" 2>/dev/null
 	ip netns del "$NS_HV" 2>/dev/null
 	ip netns del "$NS_COL" 2>/dev/null
+	ip netns del "$NS_VM2" 2>/dev/null
 }
 trap cleanup EXIT
 modprobe -a veth pktgen sch_ingress cls_bpf act_mirred cls_matchall ip_gre 2>/dev/null
 
-ip netns add "$NS_VM"; ip netns add "$NS_HV"; ip netns add "$NS_COL"
+ip netns add "$NS_VM"; ip netns add "$NS_HV"; ip netns add "$NS_COL"; ip netns add "$NS_VM2"
 ip link add eth0 netns "$NS_VM" type veth peer name vnet1 netns "$NS_HV"
+ip link add eth0 netns "$NS_VM2" type veth peer name vnet2 netns "$NS_HV"
 ip link add ul0 netns "$NS_HV" type veth peer name ul1 netns "$NS_COL"
 ip -n "$NS_VM" addr add 192.0.2.1/24 dev eth0
+ip -n "$NS_VM2" addr add 192.0.3.1/24 dev eth0
 ip -n "$NS_HV" addr add 192.0.2.254/24 dev vnet1
+ip -n "$NS_HV" addr add 192.0.3.254/24 dev vnet2
 ip -n "$NS_HV" addr add 198.51.100.1/24 dev ul0
 ip -n "$NS_COL" addr add 198.51.100.2/24 dev ul1
-for l in "$NS_VM eth0" "$NS_HV vnet1" "$NS_HV ul0" "$NS_COL ul1"; do
+for l in "$NS_VM eth0" "$NS_VM2 eth0" "$NS_HV vnet1" "$NS_HV vnet2" "$NS_HV ul0" "$NS_COL ul1" \
+	 "$NS_VM lo" "$NS_VM2 lo"; do
 	set -- $l
 	ip -n "$1" link set "$2" up
 done
+ip -n "$NS_VM" route add default via 192.0.2.254
+ip -n "$NS_VM2" route add default via 192.0.3.254
+ip netns exec "$NS_HV" sysctl -qw net.ipv4.ip_forward=1
+if [ "$COL_STACK" = 0 ]; then
+	ip netns exec "$NS_COL" tc qdisc add dev ul1 clsact
+	ip netns exec "$NS_COL" tc filter add dev ul1 ingress matchall action drop
+fi
 ip -n "$NS_HV" neigh replace 198.51.100.2 lladdr "$(ip -n "$NS_COL" -br link show ul1 | awk '{print $3}')" dev ul0 nud permanent
 hvmac=$(ip -n "$NS_HV" -br link show vnet1 | awk '{print $3}')
 
@@ -77,19 +105,55 @@ measure() {	# CASE
 	printf '%-10s VM %8s pps   mirrored %8s pps   (runs: %s)\n' "$1" "${vm_pps[$1]}" "${mir_pps[$1]}" "$all_vm"
 }
 
+# TCP: iperf3 from vm1 to vm2 (through hv: vnet1's ingress is the monitored
+# direction), large frames with GSO.  Prints "MBIT_S COPIES_PER_S".
+declare -A tcp_mbit tcp_cps
+tcp_run() {
+	local rx0 rx1 out
+	ip netns exec "$NS_VM2" iperf3 -s -D -1 -B 192.0.3.1 >/dev/null 2>&1
+	sleep 0.3
+	rx0=$(col_rx)
+	out=$(ip netns exec "$NS_VM" iperf3 -c 192.0.3.1 -t "$TCP_SECS" -J 2>/dev/null)
+	rx1=$(col_rx)
+	echo "$out" | python3 -c "import json, sys
+j = json.load(sys.stdin)['end']['sum_received']
+print('%.0f %.0f' % (j['bits_per_second'] / 1e6, ($rx1 - $rx0) / j['seconds']))" \
+		2>/dev/null || echo "0 0"
+}
+tcp_measure() {	# CASE
+	local i out all_m="" all_c=""
+	for i in $(seq "$ROUNDS"); do
+		out=$(tcp_run)
+		all_m+="${out% *} "
+		all_c+="${out#* } "
+	done
+	tcp_mbit[$1]=$(echo $all_m | tr ' ' '\n' | sort -n | sed -n "$(( (ROUNDS + 1) / 2 ))p")
+	tcp_cps[$1]=$(echo $all_c | tr ' ' '\n' | sort -n | sed -n "$(( (ROUNDS + 1) / 2 ))p")
+	printf '%-10s TCP %6s Mbit/s   copies %8s /s   (runs: %s)\n' "$1" "${tcp_mbit[$1]}" "${tcp_cps[$1]}" "$all_m"
+}
+
 echo "pktgen: $COUNT x 64-byte frames from vm1, $ROUNDS runs per case (median)"
 measure off
+tcp_measure off
 
 hx "$VTAPCTL" session add b encap erspan2 id 5 remote 198.51.100.2 >/dev/null
 hx "$VTAPCTL" port add vnet1 id 1 >/dev/null
 hx "$VTAPCTL" flow add session b port vnet1 dir out >/dev/null
-hx "$VTAPCTL" rule add session b num 1 dir out accept proto tcp >/dev/null
+hx "$VTAPCTL" rule add session b num 1 dir out accept proto sctp >/dev/null
 measure nomatch
+tcp_measure nomatch
 hx "$VTAPCTL" rule del session b num 1 dir out >/dev/null
 echo 0 > /sys/module/vtap/parameters/deferred
 measure inline
+tcp_measure inline
+hx "$VTAPCTL" session set b gso slice >/dev/null
+tcp_measure slice
+hx "$VTAPCTL" session set b gso segment >/dev/null
 echo 1 > /sys/module/vtap/parameters/deferred
 measure deferred
+echo 2 > /sys/module/vtap/parameters/deferred
+measure remote
+tcp_measure remote
 echo 0 > /sys/module/vtap/parameters/deferred
 hx "$VTAPCTL" -j session show b | python3 -c "import json,sys; s=json.load(sys.stdin)[0]['stats']; print('vtap counters:', {k: v for k, v in s.items() if v})"
 hx "$VTAPCTL" port del vnet1 >/dev/null
@@ -101,19 +165,97 @@ hx ip link set es1 up
 hx tc qdisc add dev vnet1 clsact
 hx tc filter add dev vnet1 ingress matchall action mirred egress mirror dev es1
 measure mirred
+tcp_measure mirred
 hx tc qdisc del dev vnet1 clsact
+hx ip link del es1
 
-echo
-echo "ratios (same boot):"
-python3 - "${vm_pps[off]}" "${vm_pps[nomatch]}" "${vm_pps[inline]}" "${vm_pps[deferred]}" \
-	"${vm_pps[mirred]}" "${mir_pps[inline]}" "${mir_pps[deferred]}" "${mir_pps[mirred]}" <<'EOF'
-import sys
-off, nomatch, inline, deferred, mirred, m_in, m_def, m_mir = (float(x or 0) for x in sys.argv[1:])
-r = lambda a, b: f"{a / b:.2f}" if b else "n/a"
-print(f"  VM throughput, rule matching nothing / off:   {r(nomatch, off)}  (target >= 0.98)")
-print(f"  VM throughput, vtap inline 100% / off:        {r(inline, off)}  (target >= 0.85)")
-print(f"  VM throughput, vtap deferred 100% / off:      {r(deferred, off)}")
-print(f"  VM throughput, kernel mirred 100% / off:      {r(mirred, off)}")
-print(f"  mirrored pps, vtap inline / kernel mirred:    {r(m_in, m_mir)}  (target >= 1.5)")
-print(f"  mirrored pps, vtap deferred / kernel mirred:  {r(m_def, m_mir)}")
-EOF
+# ---- memory --------------------------------------------------------------
+# Kernel memory, as deltas: kmalloc (the kmalloc-* slab caches in use,
+# /proc/slabinfo active objects x size), Percpu (/proc/meminfo: grows by
+# whole chunks, so only large N show it), and "used", all memory that is
+# neither free nor page cache nor reclaimable slab (catches large kmallocs
+# and page allocations, and the noise of everything else running).
+mem() {	# prints "KMALLOC_KB PERCPU_KB USED_KB"
+	sleep 1
+	awk '/^kmalloc-/ {k += $2 * $4} END {printf "%d ", k / 1024}' /proc/slabinfo
+	awk '/^Percpu:/ {p=$2} /^MemTotal:/ {t=$2} /^MemFree:/ {f=$2} /^Buffers:/ {b=$2}
+	     /^Cached:/ {c=$2} /^SReclaimable:/ {r=$2} END {print p, t - f - b - c - r}' /proc/meminfo
+}
+per() {	# BEFORE AFTER N -> "slab percpu used" bytes per object
+	python3 -c "import sys
+b=list(map(int,'$1'.split())); a=list(map(int,'$2'.split())); n=$3
+print(' '.join(str(round((y - x) * 1024 / n)) for x, y in zip(b, a)))"
+}
+declare -A mem_b
+m0=$(mem)
+for i in $(seq 1 "$MEM_SESSIONS"); do
+	hx "$VTAPCTL" session add m$i encap erspan2 id $((i % 1024)) remote 198.51.100.2 >/dev/null ||
+		echo "session add m$i failed"
+done
+m1=$(mem)
+mem_b[session]=$(per "$m0" "$m1" "$MEM_SESSIONS")
+for i in $(seq 1 "$MEM_SESSIONS"); do hx "$VTAPCTL" session del m$i >/dev/null; done
+
+# Ports: MEM_PORTS veth pairs made first; the delta is vtapctl port add
+# (clsact qdisc, two filters, map entries: those are preallocated, see maps).
+for i in $(seq 1 "$MEM_PORTS"); do hx ip link add p$i type veth peer name q$i; done
+hx "$VTAPCTL" session add b encap erspan2 id 5 remote 198.51.100.2 >/dev/null
+hx "$VTAPCTL" port add vnet1 id 1 >/dev/null	# the programs and maps themselves
+m0=$(mem)
+for i in $(seq 1 "$MEM_PORTS"); do hx "$VTAPCTL" port add p$i id $((i + 1)) >/dev/null; done
+m1=$(mem)
+mem_b[port]=$(per "$m0" "$m1" "$MEM_PORTS")
+hx bpftool -j map show > /tmp/vb-maps.json 2>/dev/null
+
+# Rules: MEM_RULES on one session-direction, each on a source /32 and a
+# destination port (two generations stay compiled: live and spare).
+hx "$VTAPCTL" flow add session b port vnet1 dir out >/dev/null
+m0=$(mem)
+for i in $(seq 1 "$MEM_RULES"); do
+	hx "$VTAPCTL" rule add session b num $i dir out accept proto udp \
+		src 10.$((i / 256)).$((i % 256)).1/32 dport $((1000 + i)) >/dev/null
+done
+m1=$(mem)
+mem_b[rule]=$(per "$m0" "$m1" "$MEM_RULES")
+echo "memory, bytes per object (kmalloc percpu used): session ${mem_b[session]}," \
+	"port ${mem_b[port]}, rule ${mem_b[rule]}"
+hx "$VTAPCTL" session del b >/dev/null
+for i in $(seq 1 "$MEM_PORTS"); do hx "$VTAPCTL" port del p$i >/dev/null; done
+hx "$VTAPCTL" port del vnet1 >/dev/null
+
+# ---- results -------------------------------------------------------------
+{
+	echo "count $COUNT"; echo "rounds $ROUNDS"; echo "tcp_secs $TCP_SECS"
+	echo "col_stack $COL_STACK"
+	for c in off nomatch inline deferred remote mirred; do
+		echo "pps $c ${vm_pps[$c]:-0} ${mir_pps[$c]:-0}"
+	done
+	for c in off nomatch inline slice remote mirred; do
+		echo "tcp $c ${tcp_mbit[$c]:-0} ${tcp_cps[$c]:-0}"
+	done
+	for o in session port rule; do echo "mem $o ${mem_b[$o]}"; done
+	echo "mem_n $MEM_SESSIONS $MEM_PORTS $MEM_RULES"
+} | python3 -c '
+import json, sys
+r = {"pps": {}, "tcp": {}, "mem": {}}
+for l in sys.stdin:
+    f = l.split()
+    if f[0] == "pps":
+        r["pps"][f[1]] = {"vm_pps": float(f[2]), "mirrored_pps": float(f[3])}
+    elif f[0] == "tcp":
+        r["tcp"][f[1]] = {"mbit_s": float(f[2]), "copies_s": float(f[3])}
+    elif f[0] == "mem":
+        r["mem"][f[1]] = dict(zip(("kmalloc", "percpu", "used"), map(int, f[2:])))
+    elif f[0] == "mem_n":
+        r["mem_n"] = dict(zip(("session", "port", "rule"), map(int, f[1:])))
+    else:
+        r[f[0]] = int(f[1])
+try:
+    maps = json.load(open("/tmp/vb-maps.json"))
+except (OSError, ValueError):
+    maps = []
+r["maps"] = {m["name"]: {k: m.get(k) for k in
+                         ("type", "bytes_key", "bytes_value", "max_entries", "bytes_memlock")}
+             for m in maps if "name" in m}
+print(json.dumps(r, indent=1))' > "${VTAP_OUT:-/tmp}/guest.json"
+echo "results: ${VTAP_OUT:-/tmp}/guest.json"
