@@ -8,6 +8,8 @@
 #   tfail NAME CMD... the same, expecting CMD to fail
 #   skip NAME WHY     print "ok N NAME # SKIP WHY"
 #   finish            print the plan and exit 0, or 1 if anything failed
+# With VTAP_TEST_TIMES=1 each result line ends in "# N ms" (the time since the
+# previous result): where a slow kernel spends a test's time.
 
 VTAP_TOP=${VTAP_TOP:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
 VTAPCTL=${VTAPCTL:-$VTAP_TOP/build/vtapctl}
@@ -20,12 +22,19 @@ __fail=0
 __tlog=$(mktemp)
 echo "TAP version 13"
 
+__t0=${EPOCHREALTIME/[.,]/}
 __report() {	# NAME RC(0=pass)
+	local ms=''
 	__n=$((__n + 1))
+	if [ "${VTAP_TEST_TIMES:-}" = 1 ]; then
+		local now=${EPOCHREALTIME/[.,]/}
+		ms=" # $(((now - __t0) / 1000)) ms"
+		__t0=$now
+	fi
 	if [ "$2" = 0 ]; then
-		echo "ok $__n $1"
+		echo "ok $__n $1$ms"
 	else
-		echo "not ok $__n $1"
+		echo "not ok $__n $1$ms"
 		__fail=$((__fail + 1))
 		sed 's/^/# /' "$__tlog" | tail -n 30
 	fi
