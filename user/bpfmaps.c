@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * vtapctl: the BPF side of ports and flows (libbpf): the per-namespace
- * directory in bpffs with its lock, loading and pinning the TC programs and
+ * directory in bpffs with its lock, loading the TC programs and pinning the
  * maps from the embedded skeleton, port map access, and TC attachment.
  * See bpfmaps.h for the layout.
  */
@@ -319,30 +319,20 @@ static int record_cookie(const struct vtap_ns *ns, __u64 cookie)
 }
 
 /*
- * Load the programs and maps from the embedded object and pin them, each map
- * under its own name.  libbpf reuses maps already pinned at the pin paths
- * (checking that they are compatible) and pins the ones it creates.
- * Programs already pinned are used as they are: loading is only needed for
- * the first port.
+ * Load the programs and maps from the embedded object, each map pinned under
+ * its own name: libbpf reuses maps already pinned at the pin paths (checking
+ * that they are compatible) and pins the ones it creates.  The programs are
+ * not pinned: @ns keeps their fds until vtap_ns_close(), and afterwards
+ * only their TC attachments hold them.  A pinned program would keep vtap.ko
+ * busy (it calls the module's kfunc) after its namespace is deleted.
  */
-static int load_and_pin(const struct vtap_ns *ns)
+static int ns_load(struct vtap_ns *ns)
 {
-	char in[128], eg[128], path[128];
+	char path[128];
 	struct bpf_map *map;
 	struct vtap *skel;
-	int err;
+	int err, d;
 
-	if (pin_exists(ns, "tc_ingress") && pin_exists(ns, "tc_egress"))
-		return 0;
-	if (pin_path(ns, "tc_ingress", in, sizeof(in)) ||
-	    pin_path(ns, "tc_egress", eg, sizeof(eg)))
-		return -ENAMETOOLONG;
-	/* One program pinned without the other: a crash; start over. */
-	if ((unlink(in) && errno != ENOENT) || (unlink(eg) && errno != ENOENT)) {
-		err = -errno;
-		errorf("%s: %s", ns->dir, strerror(errno));
-		return err;
-	}
 	skel = vtap__open();
 	if (!skel) {
 		err = -errno;
@@ -370,18 +360,34 @@ static int load_and_pin(const struct vtap_ns *ns)
 					"set VTAPCTL_DEBUG=1 for details)" : "");
 		goto out;
 	}
-	err = bpf_program__pin(skel->progs.vtap_tc_ingress, in);
-	if (!err) {
-		err = bpf_program__pin(skel->progs.vtap_tc_egress, eg);
-		if (err)
-			unlink(in);
+	for (d = 0; d < VTAP_NDIRS; d++) {
+		struct bpf_program *prog = d == VTAP_DIR_OUT ?
+			skel->progs.vtap_tc_ingress : skel->progs.vtap_tc_egress;
+
+		if (ns->prog_fd[d] >= 0)
+			close(ns->prog_fd[d]);
+		ns->prog_fd[d] = fcntl(bpf_program__fd(prog), F_DUPFD_CLOEXEC, 3);
+		if (ns->prog_fd[d] < 0) {
+			err = -errno;
+			errorf("cannot keep vtap's BPF program: %s", strerror(errno));
+			goto out;
+		}
 	}
-	if (err)
-		errorf("cannot pin vtap's BPF programs in %s: %s", ns->dir,
-		       strerror(-err));
 out:
 	vtap__destroy(skel);
 	return err;
+}
+
+/* Program pins left by vtapctl before 0.3: they would keep vtap.ko busy. */
+static void unpin_old_programs(const struct vtap_ns *ns)
+{
+	static const char *const old[] = { "tc_ingress", "tc_egress" };
+	char path[128];
+	unsigned int i;
+
+	for (i = 0; i < sizeof(old) / sizeof(old[0]); i++)
+		if (!pin_path(ns, old[i], path, sizeof(path)))
+			unlink(path);
 }
 
 static void ns_init(struct vtap_ns *ns)
@@ -390,6 +396,8 @@ static void ns_init(struct vtap_ns *ns)
 	ns->dir_fd = -1;
 	ns->ports_fd = -1;
 	ns->stats_fd = -1;
+	ns->prog_fd[0] = -1;
+	ns->prog_fd[1] = -1;
 }
 
 /*
@@ -491,7 +499,10 @@ int vtap_ns_open(struct vtap_ns *ns, enum vtap_ns_mode mode)
 		}
 	}
 	if (create) {
-		err = load_and_pin(ns);
+		unpin_old_programs(ns);
+		err = 0;
+		if (!pin_exists(ns, "ports"))	/* first use: create the maps */
+			err = ns_load(ns);
 		if (!err)
 			err = record_cookie(ns, cookie);
 		if (err)
@@ -528,6 +539,8 @@ fail:
 
 void vtap_ns_close(struct vtap_ns *ns)
 {
+	int d;
+
 	/* A writer leaves no empty state behind (whatever it did). */
 	if (ns->dir_fd >= 0 && ns->mode != VTAP_NS_READ)
 		vtap_ns_gc(ns);
@@ -535,6 +548,11 @@ void vtap_ns_close(struct vtap_ns *ns)
 		close(ns->ports_fd);
 	if (ns->stats_fd >= 0)
 		close(ns->stats_fd);
+	for (d = 0; d < VTAP_NDIRS; d++) {
+		if (ns->prog_fd[d] >= 0)
+			close(ns->prog_fd[d]);
+		ns->prog_fd[d] = -1;
+	}
 	if (ns->dir_fd >= 0)
 		close(ns->dir_fd);	/* releases the lock */
 	ns->ports_fd = -1;
@@ -817,13 +835,14 @@ static const enum bpf_tc_attach_point tc_points[VTAP_NDIRS] = {
 	[VTAP_DIR_IN]	= BPF_TC_EGRESS,	/* delivered to the VM */
 };
 
-static const char *const tc_pins[VTAP_NDIRS] = {
-	[VTAP_DIR_OUT]	= "tc_ingress",
-	[VTAP_DIR_IN]	= "tc_egress",
+/* The programs' names, as the kernel keeps them (BPF_OBJ_NAME_LEN - 1). */
+static const char *const prog_names[VTAP_NDIRS] = {
+	[VTAP_DIR_OUT]	= "vtap_tc_ingress",
+	[VTAP_DIR_IN]	= "vtap_tc_egress",
 };
 
-/* Is program @id one of vtap's (whichever load it came from)? */
-static bool prog_is_ours(__u32 id)
+/* An fd of program @id if it is one of vtap's (@name, or any if NULL), else -1. */
+static int prog_fd_if_ours(__u32 id, const char *name)
 {
 	struct bpf_prog_info info;
 	__u32 len = sizeof(info);
@@ -832,12 +851,26 @@ static bool prog_is_ours(__u32 id)
 
 	fd = bpf_prog_get_fd_by_id(id);
 	if (fd < 0)
-		return false;
+		return -1;
 	memset(&info, 0, sizeof(info));
 	if (!bpf_obj_get_info_by_fd(fd, &info, &len))
-		ours = !strncmp(info.name, "vtap_tc_", 8);
+		ours = name ? !strcmp(info.name, name) :
+			      !strncmp(info.name, "vtap_tc_", 8);
+	if (ours)
+		return fd;
 	close(fd);
-	return ours;
+	return -1;
+}
+
+/* Is program @id one of vtap's (whichever load it came from)? */
+static bool prog_is_ours(__u32 id)
+{
+	int fd = prog_fd_if_ours(id, NULL);
+
+	if (fd < 0)
+		return false;
+	close(fd);
+	return true;
 }
 
 /* 1 if our filter is at (handle, prio) of @point, 0 if none, -EEXIST if a foreign one. */
@@ -980,6 +1013,36 @@ int vtap_tc_detach(int ifindex, bool own_clsact)
 	return 0;
 }
 
+/*
+ * The program for direction @d: the one this run loaded, else the one
+ * attached to another port of the namespace (the same program, with the
+ * same maps: every port shares it), else a new load (which reuses the
+ * pinned maps).  Owned by @ns.
+ */
+static int ns_prog_fd(struct vtap_ns *ns, int d, int ifindex)
+{
+	__u32 key, next, *prev = NULL;
+	int err;
+
+	while (ns->prog_fd[d] < 0 &&
+	       !bpf_map_get_next_key(ns->ports_fd, prev, &next)) {
+		DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = (int)next,
+				    .attach_point = tc_points[d]);
+		DECLARE_LIBBPF_OPTS(bpf_tc_opts, opts, .handle = VTAP_TC_HANDLE,
+				    .priority = VTAP_TC_PRIO);
+
+		key = next;
+		prev = &key;
+		if ((int)next == ifindex || bpf_tc_query(&hook, &opts))
+			continue;
+		ns->prog_fd[d] = prog_fd_if_ours(opts.prog_id, prog_names[d]);
+	}
+	if (ns->prog_fd[d] >= 0)
+		return ns->prog_fd[d];
+	err = ns_load(ns);
+	return err ? err : ns->prog_fd[d];
+}
+
 int vtap_tc_attach(struct vtap_ns *ns, int ifindex, bool *own)
 {
 	DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex,
@@ -1008,15 +1071,13 @@ int vtap_tc_attach(struct vtap_ns *ns, int ifindex, bool *own)
 		/* Ours, left behind by an interrupted vtapctl: replace it. */
 		if (err == 1)
 			opts.flags = BPF_TC_F_REPLACE;
-		fd = pin_get(ns, tc_pins[d]);
+		fd = ns_prog_fd(ns, d, ifindex);
 		if (fd < 0) {
 			err = fd;
-			errorf("%s/%s: %s", ns->dir, tc_pins[d], strerror(-err));
 			goto undo;
 		}
 		opts.prog_fd = fd;
 		err = bpf_tc_attach(&h, &opts);
-		close(fd);
 		if (err) {
 			errorf("cannot attach to clsact %s: %s", where, strerror(-err));
 			goto undo;

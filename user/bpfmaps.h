@@ -9,17 +9,22 @@
  *   port_stats   per-CPU array, struct vtap_port_stats per port slot
  *   rules, rulesets, rule_*   the rules and their compiled form (rules.h)
  *                (every map of the object is pinned under its own name)
- *   tc_ingress   the program on clsact ingress (VM's "out")
- *   tc_egress    the program on clsact egress (VM's "in")
  *   netns        array map, [0] = the namespace's cookie (SO_NETNS_COOKIE):
  *                namespace inode numbers are reused, cookies are not, so a
  *                directory left behind by a deleted namespace is recognised
  *                and cleared instead of being mistaken for the new one's.
  *
+ * The TC programs (vtap_tc_ingress, vtap_tc_egress) are not pinned: their
+ * attachments to the ports' clsact hold them, every port of the namespace
+ * shares one pair, and a new port gets the pair attached to another port
+ * (a new load when there is none).  So deleting a namespace with its ports
+ * frees its programs, which call vtap.ko's kfunc and would otherwise keep
+ * the module busy; only the maps stay behind, and the directory is cleared
+ * when its inode number comes back (the netns cookie tells).
+ *
  * Changes are serialized with flock(LOCK_EX) on the directory itself;
- * readers take LOCK_SH.  The directory is removed, and the programs with
- * it, when the namespace has no port and no rule left, so that nothing
- * keeps vtap.ko busy.
+ * readers take LOCK_SH.  The directory is removed when the namespace has no
+ * port and no rule left.
  */
 #ifndef VTAPCTL_BPFMAPS_H
 #define VTAPCTL_BPFMAPS_H
@@ -56,6 +61,7 @@ struct vtap_ns {
 	bool exists;		/* the maps are there (fds below valid) */
 	int ports_fd;
 	int stats_fd;
+	int prog_fd[VTAP_NDIRS];	/* loaded or found, or -1 */
 	int ncpus;
 };
 

@@ -109,7 +109,7 @@ setup() {
 	tc filter add dev vnet2 egress prio 10 matchall action pass
 }
 t "topology: hv with a bridge, two VM veths and a tap; hv2" setup
-t "traffic flows before vtap" nsx "$vm1" ping -c 1 -W 5 192.0.2.2
+t "traffic flows before vtap" busywait 15000 nsx "$vm1" ping -c 1 -W 1 192.0.2.2
 
 sessions() {
 	v session add s1 encap erspan3 remote 198.51.100.2 id 7 &&
@@ -124,9 +124,21 @@ t "port add vnet2 (veth, clsact there already)" v port add vnet2
 t "port add tap0 (tap), -j prints the port" jcheck \
 	'd[0]["dev"] == "tap0" and d[0]["id"] == 2 and not d[0]["stale"]' v -j port add tap0
 HVDIR=$(nsdir)
-t "maps and programs pinned in $ROOT/net<netns inode>" \
-	ls "$HVDIR/ports" "$HVDIR/port_stats" "$HVDIR/tc_ingress" "$HVDIR/tc_egress" \
-	"$HVDIR/rules" "$HVDIR/rulesets" "$HVDIR/rule_src4"
+t "maps pinned in $ROOT/net<netns inode>" \
+	ls "$HVDIR/ports" "$HVDIR/port_stats" "$HVDIR/rules" "$HVDIR/rulesets" "$HVDIR/rule_src4"
+one_prog_pair() {	# not pinned; every port has the same pair, attached
+	[ ! -e "$HVDIR/tc_ingress" ] && [ ! -e "$HVDIR/tc_egress" ] || return 1
+	local d dir ids
+	for dir in ingress egress; do
+		ids=$(for d in vnet1 vnet2 tap0; do
+			tc -j filter show dev "$d" "$dir" |
+				python3 -c 'import json,sys; print(*[p["id"] for p in [f.get("options", {}).get("prog", {}) for f in json.load(sys.stdin)] if p.get("name", "").startswith("vtap_tc_")])'
+		done | sort -u)
+		echo "$dir: program ids: $ids"
+		[ "$(wc -w <<<"$ids")" = 1 ] || return 1
+	done
+}
+t "programs not pinned; the three ports share one program per direction" one_prog_pair
 typed() { bpftool map dump pinned "$HVDIR/ports" | grep -q '"port_id": 100'; }
 t "bpftool map dump shows typed entries" typed
 t "port show: ids (given, then first free >= 1), vm uuid, own clsact" jcheck \
@@ -332,14 +344,21 @@ t "port del ifindex N removes the stale entry" v port del ifindex "$VNET3"
 t "it is gone" jcheck "$VNET3 not in P and len(P) == 3" v -j port show
 
 # ---- a namespace deleted with its ports: its directory is not inherited ----
+modrefs() { awk '$1 == "vtap" { print $3 }' /proc/modules; }
 dead_ns() {
+	REFS0=$(modrefs)
 	netns_new hv4 || return 1
 	ip -n "$hv4" link add a0 type veth peer name a1 &&
 	nsx "$hv4" "$VTAPCTL" port add a0 || return 1
+	echo "vtap.ko references: $REFS0 before, $(modrefs) with the port"
+	[ "$(modrefs)" -gt "$REFS0" ] || return 1
 	OLD=$(nsdir "$hv4")
 	ip netns del "$hv4" && [ -d "$OLD" ]
 }
-t "a namespace deleted with a port leaves its directory" dead_ns
+t "a namespace deleted with a port leaves its directory (maps)" dead_ns
+# Its programs (which hold vtap.ko) go with its devices: the module can unload.
+t "... but not its programs: vtap.ko's references come back to $REFS0" \
+	busywait 60000 eval '[ "$(modrefs)" = "$REFS0" ]'
 find_reuse() {	# namespace inode numbers are reused: find a namespace with the old one
 	local i
 	for i in $(seq 40); do
