@@ -109,13 +109,14 @@ check-host:
 check-guest:
 	$(Q)$(MAKE) --no-print-directory -C $(TOP) check TIERS=guest
 
-# The debug tier alone: the guest tests on a debug kernel (KASAN, lockdep,
+# The debug tier alone: every guest test on a debug kernel (KASAN, lockdep,
 # kmemleak, UBSAN...; built once and cached, see tools/vm/debug/kernel) with a
 # vtap.ko built for it in build/debug, then the planted-bug self-test.
-# `make check` runs it too, unless VTAP_SKIP_DEBUG=1.
+# `make check` runs it too, with the guest tests that drive vtap.ko's own
+# code (selftests/run: VTAP_DEBUG_TESTS), unless VTAP_SKIP_DEBUG=1.
 .PHONY: check-debug
 check-debug:
-	$(Q)$(MAKE) --no-print-directory -C $(TOP) check TIERS=debug
+	$(Q)VTAP_DEBUG_TESTS=$${VTAP_DEBUG_TESTS:-all} $(MAKE) --no-print-directory -C $(TOP) check TIERS=debug
 
 demo:
 	$(Q)$(TOP)/tools/deps --quiet
