@@ -104,6 +104,10 @@ def cmd_gso(a):
 		return int.from_bytes(f[t + 4:t + 8], "big")
 
 	wire = vm_frames(a[2], a[3], tcp_to_port)
+	# In the order vtap made them (GRE sequence), not the order they arrived:
+	# copies made on two CPUs may cross on the underlay (seen on the debug
+	# kernel: sequence 33 arrived before 30-32).
+	cs.sort(key=lambda c: c.gre["seq"] if c.gre.get("seq") is not None else -1)
 	got = [c.inner for c in cs if tcp_to_port(c.inner)]
 	# The copies are the segments of everything the VM sent; the wire
 	# capture (downstream) misses what was lost on the way, which TCP then
