@@ -14,20 +14,8 @@ import sys
 TOP = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 VTAPCTL = os.environ.get("VTAPCTL", os.path.join(TOP, "build", "vtapctl"))
 SCRIPT = os.path.join(TOP, "tools", "completion", "vtapctl")
-n = 0
-failed = 0
-
-
-def check(name, cond, detail=""):
-    global n, failed
-    n += 1
-    if cond:
-        print(f"ok {n} {name}")
-    else:
-        failed += 1
-        print(f"not ok {n} {name}")
-        if detail:
-            print("# " + str(detail).replace("\n", "\n# "))
+sys.path.insert(0, os.path.join(TOP, "selftests", "lib"))
+from tap import check, plan, status  # noqa: E402
 
 
 def complete_many(lines):
@@ -162,8 +150,8 @@ def main():
             for k, got in zip(order, replies[1:]):
                 miss = [v for v in values[k] if v not in got]
                 check(f"{name}: values after '{k}'", not miss, f"missing {miss}; offered {sorted(got)}")
-    print(f"1..{n}")
-    return 1 if failed else 0
+    plan()
+    return status()
 
 
 if __name__ == "__main__":

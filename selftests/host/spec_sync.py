@@ -12,20 +12,8 @@ import tempfile
 import yaml
 
 TOP = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-n = 0
-failed = 0
-
-
-def check(name, cond, detail=""):
-    global n, failed
-    n += 1
-    if cond:
-        print(f"ok {n} {name}")
-    else:
-        failed += 1
-        print(f"not ok {n} {name}")
-        if detail:
-            print("# " + str(detail).replace("\n", "\n# "))
+sys.path.insert(0, os.path.join(TOP, "selftests", "lib"))
+from tap import check, plan, status  # noqa: E402
 
 
 def c_values(names):
@@ -118,5 +106,5 @@ for a in next(s for s in spec["attribute-sets"] if s["name"] == "session")["attr
     if "flags-mask" in c:
         check(f"{attr}: mask check", "NLA_POLICY_MASK" in pol, pol)
 
-print(f"1..{n}")
-sys.exit(1 if failed else 0)
+plan()
+sys.exit(status())
