@@ -91,13 +91,17 @@ decap_setup() {
 	# ERSPAN II sessions of one port only (the matrix's serve both ports).
 	vtap_session dk-e2-4 erspan2 4 && vtap_flow dk-e2-4 vnet1 out index || return 1
 	vtap_session dk-e2-6 erspan2 6 && vtap_flow dk-e2-6 vnet1 in index || return 1
+	# oseq, not seq: a receiving tunnel with iseq drops a copy whose
+	# sequence number is below the last one's, and the copies of a "both"
+	# session, made on two CPUs, can cross on the underlay (vtapcap checks
+	# the numbers itself).  ERSPAN needs the flag on one side only.
 	for d in "${DECAPS[@]}"; do
 		read -r name type dir <<<"$d"
 		id=${SESSION_ID[$name]}
 		case $name in
 		gre*) args=(key "$id") ;;
-		dk-e2*) args=(seq key "$id" erspan_ver 1 erspan 1) ;;
-		e3*) args=(seq key "$id" erspan_ver 2 erspan_dir ingress erspan_hwid 1) ;;
+		dk-e2*) args=(oseq key "$id" erspan_ver 1 erspan 1) ;;
+		e3*) args=(oseq key "$id" erspan_ver 2 erspan_dir ingress erspan_hwid 1) ;;
 		esac
 		case $type in ip6*) fam=6 ;; *) fam=4 ;; esac
 		lcl=$(ul_dst "$fam") rmt=$(ul_src "$fam")

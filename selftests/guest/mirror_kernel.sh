@@ -60,9 +60,10 @@ kdev() {	# N ENCAP FAM DIR PORT: device kN in hv, spec lines
 	actions[$port/$hook]+=" action mirred egress mirror dev k$n"
 }
 
-# Decapsulators in col for three of the streams (the other end's view).
-decaps=("1 gretap key 201" "6 erspan seq key 206 erspan_ver 1 erspan 11"
-	"12 ip6erspan seq key 212 erspan_ver 2 erspan_hwid 12 erspan_dir egress")
+# Decapsulators in col for three of the streams (the other end's view);
+# oseq, not seq: with iseq the kernel drops copies that cross on the way.
+decaps=("1 gretap key 201" "6 erspan oseq key 206 erspan_ver 1 erspan 11"
+	"12 ip6erspan oseq key 212 erspan_ver 2 erspan_hwid 12 erspan_dir egress")
 decap_setup() {
 	local d n type rest
 	for d in "${decaps[@]}"; do
