@@ -134,6 +134,16 @@ extern int bpf_vtap_mirror(struct __sk_buff *skb, __u32 session_id,
 
 /* What the rules look at, parsed once per packet. */
 struct vtap_pkt {
+	union {				/* as on the wire */
+		__u8 src[16];
+		__u32 src4;
+		__u64 src6[2];
+	};
+	union {
+		__u8 dst[16];
+		__u32 dst4;
+		__u64 dst6[2];
+	};
 	__u8 parsed;
 	__u8 has_vlan;
 	__u8 l3;			/* 0 (not IP), 4 or 6 */
@@ -145,8 +155,6 @@ struct vtap_pkt {
 	__u16 vid;
 	__u16 sport;
 	__u16 dport;
-	__u8 src[16];
-	__u8 dst[16];
 };
 
 /* How far into the frame the parser looks (VLAN tags, IPv6 extensions). */
@@ -334,39 +342,97 @@ vtap_field_bits(const struct vtap_ruleset *rs, const struct vtap_bits *hit,
 	return hit ?: &rs->any[field];
 }
 
+/* Longest-prefix match in the inline table @t (VTAP_RT_SRC4 + 0..3). */
 static __always_inline const struct vtap_bits *
-vtap_lpm(const struct vtap_pkt *k, __u32 sd2, int field)
+vtap_pfx_inline(const struct vtap_pkt *k, const struct vtap_ruleset *rs,
+		int src, int v6)
 {
-	if (k->l3 == 4) {
-		struct vtap_rkey_lpm4 key = { .prefixlen = 16 + 32 };
+	int t = (src ? 0 : 1) + (v6 ? 2 : 0), f = src ? 0 : 1;
+	__u32 n = rs->n[VTAP_RT_SRC4 + t];
+	int i;
 
-		key.sd2[0] = sd2 >> 8;
-		key.sd2[1] = sd2;
-		__builtin_memcpy(key.addr, field == VTAP_RF_SRC ? k->src : k->dst, 4);
-		return bpf_map_lookup_elem(field == VTAP_RF_SRC ? (void *)&rule_src4
-								: (void *)&rule_dst4, &key);
+	if (!v6) {
+		__u32 a = src ? k->src4 : k->dst4;
+
+		for (i = 0; i < VTAP_INL_PREFIXES; i++) {
+			const struct vtap_inl_pfx4 *e = &rs->pfx4[f][i];
+
+			if (i >= n)
+				break;
+			if ((a & e->mask) == e->net)
+				return &rs->pfx_bits[t][i];
+		}
+		return 0;
 	}
-	if (k->l3 == 6) {
-		struct vtap_rkey_lpm6 key = { .prefixlen = 16 + 128 };
+	for (i = 0; i < VTAP_INL_PREFIXES; i++) {
+		const struct vtap_inl_pfx6 *e = &rs->pfx6[f][i];
+		const __u64 *a = src ? k->src6 : k->dst6;
 
-		key.sd2[0] = sd2 >> 8;
-		key.sd2[1] = sd2;
-		__builtin_memcpy(key.addr, field == VTAP_RF_SRC ? k->src : k->dst, 16);
-		return bpf_map_lookup_elem(field == VTAP_RF_SRC ? (void *)&rule_src6
-								: (void *)&rule_dst6, &key);
+		if (i >= n)
+			break;
+		if ((a[0] & e->mask[0]) == e->net[0] &&
+		    (a[1] & e->mask[1]) == e->net[1])
+			return &rs->pfx_bits[t][i];
 	}
 	return 0;
 }
 
-/* Binary search of the span holding @port. */
 static __always_inline const struct vtap_bits *
-vtap_port_lookup(__u32 sd2, int field, __u16 port)
+vtap_lpm(const struct vtap_pkt *k, const struct vtap_ruleset *rs, __u32 sd2,
+	 int field)
+{
+	int src = field == VTAP_RF_SRC;
+
+	if (k->l3 == 4) {
+		struct vtap_rkey_lpm4 key = { .prefixlen = 16 + 32 };
+
+		if (rs->inl & (1 << (src ? VTAP_RT_SRC4 : VTAP_RT_DST4)))
+			return vtap_pfx_inline(k, rs, src, 0);
+		key.sd2[0] = sd2 >> 8;
+		key.sd2[1] = sd2;
+		__builtin_memcpy(key.addr, src ? k->src : k->dst, 4);
+		return bpf_map_lookup_elem(src ? (void *)&rule_src4 : (void *)&rule_dst4,
+					   &key);
+	}
+	if (k->l3 == 6) {
+		struct vtap_rkey_lpm6 key = { .prefixlen = 16 + 128 };
+
+		if (rs->inl & (1 << (src ? VTAP_RT_SRC6 : VTAP_RT_DST6)))
+			return vtap_pfx_inline(k, rs, src, 1);
+		key.sd2[0] = sd2 >> 8;
+		key.sd2[1] = sd2;
+		__builtin_memcpy(key.addr, src ? k->src : k->dst, 16);
+		return bpf_map_lookup_elem(src ? (void *)&rule_src6 : (void *)&rule_dst6,
+					   &key);
+	}
+	return 0;
+}
+
+/* Binary search of the span holding @port: inline, else in rule_ports. */
+static __always_inline const struct vtap_bits *
+vtap_port_lookup(const struct vtap_ruleset *rs, __u32 sd2, int field, __u16 port)
 {
 	struct vtap_rkey_ports key = { .sd2 = sd2, .field = field };
+	int f = field == VTAP_RF_SPORT ? 0 : 1;
 	const struct vtap_port_spans *ps;
 	__u32 lo = 0, hi, mid;
 	int i;
 
+	if (rs->inl & (1 << (VTAP_RT_SPORT + f))) {
+		hi = rs->n[VTAP_RT_SPORT + f];
+		if (hi < 1 || hi > VTAP_INL_SPANS)
+			return 0;
+		for (i = 0; i < 6; i++) {	/* log2(VTAP_INL_SPANS) */
+			if (hi - lo <= 1)
+				break;
+			mid = (lo + hi) / 2;
+			if (port >= rs->port_lo[f][mid & (VTAP_INL_SPANS - 1)])
+				lo = mid;
+			else
+				hi = mid;
+		}
+		return &rs->port_bits[f][lo & (VTAP_INL_SPANS - 1)];
+	}
 	ps = bpf_map_lookup_elem(&rule_ports, &key);
 	if (!ps)
 		return 0;
@@ -396,7 +462,7 @@ __noinline int vtap_rules_accept(const struct vtap_pkt *k,
 {
 	struct vtap_bits r;
 	__u32 sd2;
-	int w;
+	int w, i;
 
 	if (!k || !rs)
 		return 0;
@@ -408,7 +474,16 @@ __noinline int vtap_rules_accept(const struct vtap_pkt *k,
 	if (rs->used & (1 << VTAP_RF_VLAN)) {
 		const struct vtap_bits *b = 0;
 
-		if (k->has_vlan) {
+		if (k->has_vlan && (rs->inl & (1 << VTAP_RT_VLAN))) {
+			for (i = 0; i < VTAP_INL_VALS; i++) {
+				if (i >= rs->n[VTAP_RT_VLAN])
+					break;
+				if (rs->vid[i] == k->vid) {
+					b = &rs->vid_bits[i];
+					break;
+				}
+			}
+		} else if (k->has_vlan) {
 			struct vtap_rkey_vlan key = { .sd2 = sd2, .vid = k->vid };
 
 			b = bpf_map_lookup_elem(&rule_vlan, &key);
@@ -418,7 +493,16 @@ __noinline int vtap_rules_accept(const struct vtap_pkt *k,
 	if (rs->used & (1 << VTAP_RF_PROTO)) {
 		const struct vtap_bits *b = 0;
 
-		if (k->l3) {
+		if (k->l3 && (rs->inl & (1 << VTAP_RT_PROTO))) {
+			for (i = 0; i < VTAP_INL_VALS; i++) {
+				if (i >= rs->n[VTAP_RT_PROTO])
+					break;
+				if (rs->proto[i] == k->proto) {
+					b = &rs->proto_bits[i];
+					break;
+				}
+			}
+		} else if (k->l3) {
 			struct vtap_rkey_proto key = { .sd2 = sd2, .proto = k->proto };
 
 			b = bpf_map_lookup_elem(&rule_proto, &key);
@@ -426,23 +510,33 @@ __noinline int vtap_rules_accept(const struct vtap_pkt *k,
 		vtap_and(&r, vtap_field_bits(rs, b, VTAP_RF_PROTO));
 	}
 	if (rs->used & (1 << VTAP_RF_SRC))
-		vtap_and(&r, vtap_field_bits(rs, vtap_lpm(k, sd2, VTAP_RF_SRC),
+		vtap_and(&r, vtap_field_bits(rs, vtap_lpm(k, rs, sd2, VTAP_RF_SRC),
 					     VTAP_RF_SRC));
 	if (rs->used & (1 << VTAP_RF_DST))
-		vtap_and(&r, vtap_field_bits(rs, vtap_lpm(k, sd2, VTAP_RF_DST),
+		vtap_and(&r, vtap_field_bits(rs, vtap_lpm(k, rs, sd2, VTAP_RF_DST),
 					     VTAP_RF_DST));
 	if (rs->used & (1 << VTAP_RF_SPORT))
 		vtap_and(&r, vtap_field_bits(rs, k->has_ports ?
-					     vtap_port_lookup(sd2, VTAP_RF_SPORT, k->sport) : 0,
+					     vtap_port_lookup(rs, sd2, VTAP_RF_SPORT, k->sport) : 0,
 					     VTAP_RF_SPORT));
 	if (rs->used & (1 << VTAP_RF_DPORT))
 		vtap_and(&r, vtap_field_bits(rs, k->has_ports ?
-					     vtap_port_lookup(sd2, VTAP_RF_DPORT, k->dport) : 0,
+					     vtap_port_lookup(rs, sd2, VTAP_RF_DPORT, k->dport) : 0,
 					     VTAP_RF_DPORT));
 	if (rs->used & (1 << VTAP_RF_ICMP)) {
 		const struct vtap_bits *b = 0;
+		__u16 v = (__u16)k->proto << 8 | k->icmp_type;
 
-		if (k->has_icmp) {
+		if (k->has_icmp && (rs->inl & (1 << VTAP_RT_ICMP))) {
+			for (i = 0; i < VTAP_INL_VALS; i++) {
+				if (i >= rs->n[VTAP_RT_ICMP])
+					break;
+				if (rs->icmp[i] == v) {
+					b = &rs->icmp_bits[i];
+					break;
+				}
+			}
+		} else if (k->has_icmp) {
 			struct vtap_rkey_icmp key = {
 				.sd2 = sd2, .proto = k->proto, .type = k->icmp_type,
 			};

@@ -68,14 +68,22 @@ struct vtap_port_stats {
  * constrain, a lookup with the packet's value yields the set of rules whose
  * constraint on that field the packet meets; the sets are ANDed and the
  * lowest set bit decides (accept or reject).  The cost depends on the fields
- * in use, not on the number of rules.
+ * in use and the size of their tables, not on the number of rules.
  *
- * vtapctl compiles the rules (map "rules", the source of truth) into the
- * maps below.  Every compiled entry is keyed by sd2 = (sd << 1 | gen), with
+ * vtapctl compiles the rules (map "rules", the source of truth) into one
+ * table per field (per field and family for addresses).  A table that is
+ * small (the norm: a few protocols, VLANs, ICMP types, port spans and
+ * prefixes) lives inline in the session-direction's ruleset value, which
+ * the classifier has looked up anyway, and costs a short bounded scan; a
+ * larger one lives in the maps below (one hash or trie lookup).  The
+ * ruleset's "inl" bit (1 << VTAP_RT_*) says which.
+ *
+ * Every out-of-line entry is keyed by sd2 = (sd << 1 | gen), with
  * sd = VTAP_SD(session, dir); the ruleset entry (a hash element, replaced
  * atomically) names the live generation, so an update is: clear the spare
  * generation, write it, flip the ruleset.  The old generation stays until
- * the next update, so a packet in flight never sees half a ruleset.
+ * the next update, so a packet in flight never sees half a ruleset.  The
+ * inline tables are part of the ruleset element and need no generation.
  */
 #define VTAP_RULES_MAX		256	/* per session and direction */
 #define VTAP_RULE_WORDS		(VTAP_RULES_MAX / 64)
@@ -97,18 +105,67 @@ enum vtap_rule_field {
 	VTAP_NRF,
 };
 
+/* The compiled tables: bits of vtap_ruleset.inl. */
+enum vtap_rule_table {
+	VTAP_RT_VLAN,
+	VTAP_RT_PROTO,
+	VTAP_RT_ICMP,
+	VTAP_RT_SPORT,
+	VTAP_RT_DPORT,
+	VTAP_RT_SRC4,			/* SRC4 + t: src4, dst4, src6, dst6 */
+	VTAP_RT_DST4,
+	VTAP_RT_SRC6,
+	VTAP_RT_DST6,
+	VTAP_NRT,
+};
+
+/* Inline table sizes (entries); each entry carries a struct vtap_bits. */
+#define VTAP_INL_VALS		8	/* VLAN ids, protocols, ICMP types */
+#define VTAP_INL_SPANS		64	/* port spans per field, power of 2 */
+#define VTAP_INL_PREFIXES	16	/* prefixes per field and family, power of 2 */
+
 struct vtap_bits {
 	__u64 w[VTAP_RULE_WORDS];
 };
 
-/* Map "rulesets" (hash), key: __u32 sd. */
+/* An inline prefix: address & mask == net, as the address bytes. */
+struct vtap_inl_pfx4 {
+	__u32 net;
+	__u32 mask;
+};
+
+struct vtap_inl_pfx6 {
+	__u64 net[2];
+	__u64 mask[2];
+};
+
+/*
+ * Map "rulesets" (hash, no prealloc), key: __u32 sd.  The inline tables:
+ * n[VTAP_RT_*] entries in use; VLAN ids, protocols and ICMP types
+ * ((proto << 8) | type) are scanned for an equal value; port spans as in
+ * struct vtap_port_spans (binary search); prefixes are sorted longest first,
+ * so the first that holds the address is the longest match.
+ */
 struct vtap_ruleset {
 	__u32 nrules;			/* 0: no rules, mirror everything */
 	__u32 used;			/* 1 << VTAP_RF_*: fields some rule constrains */
 	__u32 gen;			/* live generation of the compiled maps */
-	__u32 pad;
+	__u32 inl;			/* 1 << VTAP_RT_*: table inline, not in its map */
 	struct vtap_bits accept;	/* rules whose action is accept */
 	struct vtap_bits any[VTAP_NRF];	/* rules that do not constrain the field */
+	__u8 n[VTAP_NRT];
+	__u8 pad[16 - VTAP_NRT];
+	__u16 vid[VTAP_INL_VALS];
+	__u8 proto[VTAP_INL_VALS];
+	__u16 icmp[VTAP_INL_VALS];
+	struct vtap_bits vid_bits[VTAP_INL_VALS];
+	struct vtap_bits proto_bits[VTAP_INL_VALS];
+	struct vtap_bits icmp_bits[VTAP_INL_VALS];
+	__u16 port_lo[2][VTAP_INL_SPANS];		/* sport, dport */
+	struct vtap_bits port_bits[2][VTAP_INL_SPANS];
+	struct vtap_inl_pfx4 pfx4[2][VTAP_INL_PREFIXES];	/* src, dst */
+	struct vtap_inl_pfx6 pfx6[2][VTAP_INL_PREFIXES];
+	struct vtap_bits pfx_bits[4][VTAP_INL_PREFIXES];	/* src4, dst4, src6, dst6 */
 };
 
 /* Maps "rule_vlan", "rule_proto", "rule_icmp" (hash) -> struct vtap_bits. */

@@ -354,6 +354,90 @@ static void compile_ports(struct vtap_rule_ent *rules, int n, int field,
 	ps->n = (__u32)m;
 }
 
+/* Longest first: the first inline prefix holding an address is its LPM. */
+static int cmp_lpm_len(const void *a, const void *b)
+{
+	const struct vtap_lpm_ent *x = a, *y = b;
+
+	return (int)y->len - (int)x->len;
+}
+
+/* The prefix's address and mask, as the classifier loads them. */
+static void lpm_mask(const struct vtap_lpm_ent *e, __u8 *net, __u8 *mask)
+{
+	int i;
+
+	memset(mask, 0, 16);
+	for (i = 0; i < e->len; i++)
+		mask[i / 8] |= (__u8)(0x80 >> (i % 8));
+	for (i = 0; i < 16; i++)
+		net[i] = e->addr[i] & mask[i];
+}
+
+/* Copy the tables that fit into the ruleset value itself (vtap_bpf.h). */
+static void compile_inline(struct vtap_compiled *c)
+{
+	struct vtap_ruleset *rs = &c->rs;
+	int i, f, t;
+
+	if (c->nvlan <= VTAP_INL_VALS) {
+		rs->inl |= 1U << VTAP_RT_VLAN;
+		rs->n[VTAP_RT_VLAN] = (__u8)c->nvlan;
+		for (i = 0; i < c->nvlan; i++) {
+			rs->vid[i] = c->vlan[i].vid;
+			rs->vid_bits[i] = c->vlan[i].bits;
+		}
+	}
+	if (c->nproto <= VTAP_INL_VALS) {
+		rs->inl |= 1U << VTAP_RT_PROTO;
+		rs->n[VTAP_RT_PROTO] = (__u8)c->nproto;
+		for (i = 0; i < c->nproto; i++) {
+			rs->proto[i] = c->proto[i].proto;
+			rs->proto_bits[i] = c->proto[i].bits;
+		}
+	}
+	if (c->nicmp <= VTAP_INL_VALS) {
+		rs->inl |= 1U << VTAP_RT_ICMP;
+		rs->n[VTAP_RT_ICMP] = (__u8)c->nicmp;
+		for (i = 0; i < c->nicmp; i++) {
+			rs->icmp[i] = (__u16)(c->icmp[i].proto << 8 | c->icmp[i].type);
+			rs->icmp_bits[i] = c->icmp[i].bits;
+		}
+	}
+	for (f = 0; f < 2; f++) {
+		if (!c->has_ports[f] || c->ports[f].n > VTAP_INL_SPANS)
+			continue;
+		rs->inl |= 1U << (VTAP_RT_SPORT + f);
+		rs->n[VTAP_RT_SPORT + f] = (__u8)c->ports[f].n;
+		for (i = 0; i < (int)c->ports[f].n; i++) {
+			rs->port_lo[f][i] = c->ports[f].lo[i];
+			rs->port_bits[f][i] = c->ports[f].bits[i];
+		}
+	}
+	for (t = 0; t < 4; t++) {
+		struct vtap_lpm_ent sorted[VTAP_INL_PREFIXES];
+		__u8 net[16], mask[16];
+
+		if (c->nlpm[t] > VTAP_INL_PREFIXES)
+			continue;
+		memcpy(sorted, c->lpm[t], sizeof(sorted[0]) * (size_t)c->nlpm[t]);
+		qsort(sorted, (size_t)c->nlpm[t], sizeof(sorted[0]), cmp_lpm_len);
+		rs->inl |= 1U << (VTAP_RT_SRC4 + t);
+		rs->n[VTAP_RT_SRC4 + t] = (__u8)c->nlpm[t];
+		for (i = 0; i < c->nlpm[t]; i++) {
+			lpm_mask(&sorted[i], net, mask);
+			if (t < 2) {
+				memcpy(&rs->pfx4[t][i].net, net, 4);
+				memcpy(&rs->pfx4[t][i].mask, mask, 4);
+			} else {
+				memcpy(rs->pfx6[t - 2][i].net, net, 16);
+				memcpy(rs->pfx6[t - 2][i].mask, mask, 16);
+			}
+			rs->pfx_bits[t][i] = sorted[i].bits;
+		}
+	}
+}
+
 int vtap_rules_compile(struct vtap_rule_ent *rules, int n,
 		       struct vtap_compiled *c)
 {
@@ -468,6 +552,7 @@ int vtap_rules_compile(struct vtap_rule_ent *rules, int n,
 		if (c->has_ports[f])
 			compile_ports(rules, n, f, &c->rs.any[rf], &c->ports[f]);
 	}
+	compile_inline(c);
 	return 0;
 }
 
@@ -529,6 +614,12 @@ static int put(int fd, const void *k, const void *v)
 	return bpf_map_update_elem(fd, k, v, BPF_ANY) ? -errno : 0;
 }
 
+/* Is table @t inline in the ruleset (no map entries)? */
+static bool inl(const struct vtap_compiled *c, int t)
+{
+	return c->rs.inl & (1U << t);
+}
+
 int vtap_rules_install(const struct vtap_rule_maps *m, __u32 sd,
 		       const struct vtap_compiled *c)
 {
@@ -549,17 +640,17 @@ int vtap_rules_install(const struct vtap_rule_maps *m, __u32 sd,
 	if (err)
 		return err;
 
-	for (i = 0; i < c->nvlan && !err; i++) {
+	for (i = 0; i < c->nvlan && !err && !inl(c, VTAP_RT_VLAN); i++) {
 		struct vtap_rkey_vlan k = { .sd2 = (__u16)sd2, .vid = c->vlan[i].vid };
 
 		err = put(m->vlan, &k, &c->vlan[i].bits);
 	}
-	for (i = 0; i < c->nproto && !err; i++) {
+	for (i = 0; i < c->nproto && !err && !inl(c, VTAP_RT_PROTO); i++) {
 		struct vtap_rkey_proto k = { .sd2 = (__u16)sd2, .proto = c->proto[i].proto };
 
 		err = put(m->proto, &k, &c->proto[i].bits);
 	}
-	for (i = 0; i < c->nicmp && !err; i++) {
+	for (i = 0; i < c->nicmp && !err && !inl(c, VTAP_RT_ICMP); i++) {
 		struct vtap_rkey_icmp k = {
 			.sd2 = (__u16)sd2, .proto = c->icmp[i].proto, .type = c->icmp[i].type,
 		};
@@ -567,7 +658,7 @@ int vtap_rules_install(const struct vtap_rule_maps *m, __u32 sd,
 		err = put(m->icmp, &k, &c->icmp[i].bits);
 	}
 	for (t = 0; t < 4 && !err; t++) {
-		for (i = 0; i < c->nlpm[t] && !err; i++) {
+		for (i = 0; i < c->nlpm[t] && !err && !inl(c, VTAP_RT_SRC4 + t); i++) {
 			const struct vtap_lpm_ent *e = &c->lpm[t][i];
 
 			if (t < 2) {
@@ -593,7 +684,7 @@ int vtap_rules_install(const struct vtap_rule_maps *m, __u32 sd,
 			.field = i == 0 ? VTAP_RF_SPORT : VTAP_RF_DPORT,
 		};
 
-		if (c->has_ports[i])
+		if (c->has_ports[i] && !inl(c, VTAP_RT_SPORT + i))
 			err = put(m->ports, &k, &c->ports[i]);
 	}
 	if (err) {

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * vtapctl: mirror rules (per session and direction, first match by number
- * wins) -- parsing, validation, and compilation into the bit-vector maps of
- * include/vtap_bpf.h.  Everything here but vtap_rules_install() is pure.
+ * wins) -- parsing, validation, and compilation into the bit-vector tables
+ * of include/vtap_bpf.h (inline in the ruleset value when small, else in
+ * the maps).  Everything here but vtap_rules_install() is pure.
  */
 #ifndef VTAPCTL_RULES_H
 #define VTAPCTL_RULES_H
@@ -37,7 +38,10 @@ struct vtap_lpm_ent {
 	struct vtap_bits bits;
 };
 
-/* The compiled form of one session-direction's rules. */
+/*
+ * The compiled form of one session-direction's rules: every table in full;
+ * rs.inl says which of them rs also holds inline (those get no map entries).
+ */
 struct vtap_compiled {
 	struct vtap_ruleset rs;
 	int nvlan, nproto, nicmp, nlpm[4];
