@@ -6,6 +6,8 @@
  * BPF_PROG_TEST_RUN.  Every field at its boundaries, priorities, IPv4/IPv6,
  * VLAN, IPv6 extension headers, short and malformed packets; the packet is
  * never changed and the verdict is always TC_ACT_UNSPEC (next filter).
+ * Each field's table both inline in the ruleset value (small) and in its
+ * map (past the inline size).
  */
 #include <arpa/inet.h>
 #include <bpf/bpf.h>
@@ -109,6 +111,23 @@ static struct pkt udp6(const char *src, unsigned int dp)
 	eth(&p, NULL, 0, 0x86dd);
 	ip6(&p, src, "2001:db8::2", 17);
 	l4ports(&p, 40000, dp);
+	return p;
+}
+
+/* Any protocol, with ports (read only for tcp, udp and sctp). */
+static struct pkt l4pkt(const char *src, const char *dst, int proto,
+			unsigned int sp, unsigned int dp)
+{
+	struct pkt p;
+
+	if (strchr(src, ':')) {
+		eth(&p, NULL, 0, 0x86dd);
+		ip6(&p, src, dst, proto);
+	} else {
+		eth(&p, NULL, 0, 0x0800);
+		ip4(&p, src, dst, proto, 0);
+	}
+	l4ports(&p, sp, dp);
 	return p;
 }
 
@@ -466,6 +485,302 @@ TEST_F(rules, replace_keeps_one_live_generation)
 	ASSERT_EQ(0, install(self));
 	EXPECT_MIRROR(udp4("192.0.2.1", "192.0.2.2", 1, 3), 1, "third generation");
 	EXPECT_MIRROR(udp4("192.0.2.1", "192.0.2.2", 1, 2), 0, "second gone");
+}
+
+/* ---- inline tables and their map fallbacks ---------------------------- */
+
+static int map_entries(int fd)
+{
+	unsigned char key[64], next[64];
+	void *prev = NULL;
+	int n = 0;
+
+	while (!bpf_map_get_next_key(fd, prev, next)) {
+		memcpy(key, next, sizeof(key));
+		prev = key;
+		n++;
+	}
+	return n;
+}
+
+/*
+ * Is table @t inline in the live ruleset, with no entries in @fd?  Or, if
+ * not, out of line in @fd?  (@want_inline says which the test expects.)
+ */
+static void check_where(struct __test_metadata *_metadata,
+			FIXTURE_DATA(rules) *self, int t, int fd, bool want_inline)
+{
+	struct vtap_ruleset rs;
+	__u32 sd = SD;
+
+	ASSERT_EQ(0, bpf_map_lookup_elem(self->m.rulesets, &sd, &rs));
+	EXPECT_EQ(want_inline, !!(rs.inl & (1U << t))) TH_LOG("table %d", t);
+	if (want_inline) {
+		EXPECT_EQ(0, map_entries(fd)) TH_LOG("table %d inline and in its map", t);
+	} else {
+		EXPECT_LT(0, map_entries(fd)) TH_LOG("table %d: map empty", t);
+	}
+}
+
+/* Protocols 100..100+n-1, every other one rejected; one more rule without. */
+static void protos_case(struct __test_metadata *_metadata,
+			FIXTURE_DATA(rules) *self, int n)
+{
+	char spec[64];
+	int i;
+
+	for (i = 0; i < n; i++) {
+		snprintf(spec, sizeof(spec), "%s proto %d", i % 2 ? "reject" : "accept", 100 + i);
+		ASSERT_EQ(0, add(self, (unsigned int)(i + 1), spec));
+	}
+	ASSERT_EQ(0, add(self, 1000, "accept src 192.0.2.9/32"));
+	ASSERT_EQ(0, install(self));
+	check_where(_metadata, self, VTAP_RT_PROTO, self->m.proto, n <= VTAP_INL_VALS);
+	for (i = 0; i < n; i++) {
+		EXPECT_MIRROR(l4pkt("192.0.2.1", "192.0.2.2", 100 + i, 1, 2), i % 2 ? 0 : 1,
+			      "listed protocol");
+		EXPECT_MIRROR(l4pkt("192.0.2.9", "192.0.2.2", 100 + i, 1, 2), i % 2 ? 0 : 1,
+			      "listed protocol, lower rule number than the src rule");
+	}
+	EXPECT_MIRROR(l4pkt("192.0.2.1", "192.0.2.2", 99, 1, 2), 0, "protocol not listed");
+	EXPECT_MIRROR(l4pkt("192.0.2.9", "192.0.2.2", 99, 1, 2), 1, "not listed, src rule");
+	EXPECT_MIRROR(l4pkt("2001:db8::1", "2001:db8::2", 100, 1, 2), 1, "IPv6, protocol 100");
+}
+
+TEST_F(rules, protocols_inline)
+{
+	protos_case(_metadata, self, VTAP_INL_VALS);
+}
+
+TEST_F(rules, protocols_in_map)
+{
+	protos_case(_metadata, self, VTAP_INL_VALS + 1);
+}
+
+static void vlans_case(struct __test_metadata *_metadata,
+		       FIXTURE_DATA(rules) *self, int n)
+{
+	char spec[64];
+	struct pkt p;
+	int i, v;
+
+	for (i = 0; i < n; i++) {
+		snprintf(spec, sizeof(spec), "%s vlan %d", i % 2 ? "reject" : "accept", 10 + i);
+		ASSERT_EQ(0, add(self, (unsigned int)(i + 1), spec));
+	}
+	ASSERT_EQ(0, add(self, 1000, "accept proto tcp"));
+	ASSERT_EQ(0, install(self));
+	check_where(_metadata, self, VTAP_RT_VLAN, self->m.vlan, n <= VTAP_INL_VALS);
+	for (v = 9; v <= 10 + n; v++) {
+		int want = v >= 10 && v < 10 + n ? (v - 10) % 2 == 0 : 0;
+
+		eth(&p, &v, 1, 0x0800); ip4(&p, "192.0.2.1", "192.0.2.2", 17, 0); l4ports(&p, 1, 2);
+		EXPECT_MIRROR(p, want, "udp, vlan");
+		eth(&p, &v, 1, 0x0800); ip4(&p, "192.0.2.1", "192.0.2.2", 6, 0); l4ports(&p, 1, 2);
+		EXPECT_MIRROR(p, v >= 10 && v < 10 + n ? want : 1, "tcp, vlan");
+	}
+	EXPECT_MIRROR(udp4("192.0.2.1", "192.0.2.2", 1, 2), 0, "untagged udp");
+}
+
+TEST_F(rules, vlans_inline)
+{
+	vlans_case(_metadata, self, VTAP_INL_VALS);
+}
+
+TEST_F(rules, vlans_in_map)
+{
+	vlans_case(_metadata, self, VTAP_INL_VALS + 1);
+}
+
+static void icmp_case(struct __test_metadata *_metadata,
+		      FIXTURE_DATA(rules) *self, int n)
+{
+	char spec[64];
+	struct pkt p;
+	int i;
+
+	/* ICMP types 3.., ICMPv6 type 128 and ICMP type 128 on the same row */
+	for (i = 0; i < n - 1; i++) {
+		snprintf(spec, sizeof(spec), "accept proto icmp icmp-type %d", 3 + i);
+		ASSERT_EQ(0, add(self, (unsigned int)(i + 1), spec));
+	}
+	ASSERT_EQ(0, add(self, 500, "accept proto icmpv6 icmp-type 128"));
+	ASSERT_EQ(0, install(self));
+	check_where(_metadata, self, VTAP_RT_ICMP, self->m.icmp, n <= VTAP_INL_VALS);
+	for (i = 2; i <= n + 2; i++) {
+		eth(&p, NULL, 0, 0x0800); ip4(&p, "192.0.2.1", "192.0.2.2", 1, 0); icmp(&p, (unsigned int)i);
+		EXPECT_MIRROR(p, i >= 3 && i < 3 + n - 1, "icmp type");
+	}
+	eth(&p, NULL, 0, 0x0800); ip4(&p, "192.0.2.1", "192.0.2.2", 1, 0); icmp(&p, 128);
+	EXPECT_MIRROR(p, 0, "icmp type 128 is not icmpv6 type 128");
+	eth(&p, NULL, 0, 0x86dd); ip6(&p, "2001:db8::1", "2001:db8::2", 58); icmp(&p, 128);
+	EXPECT_MIRROR(p, 1, "icmpv6 type 128");
+	eth(&p, NULL, 0, 0x86dd); ip6(&p, "2001:db8::1", "2001:db8::2", 58); icmp(&p, 3);
+	EXPECT_MIRROR(p, 0, "icmpv6 type 3 is not icmp type 3");
+}
+
+TEST_F(rules, icmp_types_inline)
+{
+	icmp_case(_metadata, self, VTAP_INL_VALS);
+}
+
+TEST_F(rules, icmp_types_in_map)
+{
+	icmp_case(_metadata, self, VTAP_INL_VALS + 1);
+}
+
+/*
+ * @n ranges [1000 + 10i, 1004 + 10i] (2n + 1 spans), alternately accepted
+ * and rejected, on sport or dport, plus "65535" when @top (one more span).
+ */
+static void ports_case(struct __test_metadata *_metadata,
+		       FIXTURE_DATA(rules) *self, int n, bool top, bool sport)
+{
+	const char *kw = sport ? "sport" : "dport";
+	int rt = sport ? VTAP_RT_SPORT : VTAP_RT_DPORT, spans = 2 * n + 1 + top;
+	char spec[96];
+	int i;
+
+	for (i = 0; i < n; i++) {
+		snprintf(spec, sizeof(spec), "%s proto udp %s %d-%d", i % 2 ? "reject" : "accept",
+			 kw, 1000 + 10 * i, 1004 + 10 * i);
+		ASSERT_EQ(0, add(self, (unsigned int)(i + 1), spec));
+	}
+	if (top) {
+		snprintf(spec, sizeof(spec), "accept proto udp %s 65535", kw);
+		ASSERT_EQ(0, add(self, 900, spec));
+	}
+	ASSERT_EQ(0, add(self, 1000, "accept proto tcp"));
+	ASSERT_EQ(0, install(self));
+	check_where(_metadata, self, rt, self->m.ports, spans <= VTAP_INL_SPANS);
+	for (i = 0; i < n; i++) {
+		static const int off[] = { -1, 0, 2, 4, 5 };
+		size_t j;
+
+		for (j = 0; j < sizeof(off) / sizeof(off[0]); j++) {
+			unsigned int port = (unsigned int)(1000 + 10 * i + off[j]);
+			int want = off[j] >= 0 && off[j] <= 4 && i % 2 == 0;
+
+			EXPECT_MIRROR(l4pkt("192.0.2.1", "192.0.2.2", 17, sport ? port : 1,
+					    sport ? 1 : port), want, kw);
+			EXPECT_MIRROR(l4pkt("2001:db8::1", "2001:db8::2", 17, sport ? port : 1,
+					    sport ? 1 : port), want, kw);
+		}
+	}
+	EXPECT_MIRROR(l4pkt("192.0.2.1", "192.0.2.2", 17, sport ? 0 : 1, sport ? 1 : 0), 0,
+		      "port 0");
+	EXPECT_MIRROR(l4pkt("192.0.2.1", "192.0.2.2", 17, sport ? 65534 : 1, sport ? 1 : 65534),
+		      0, "port 65534");
+	EXPECT_MIRROR(l4pkt("192.0.2.1", "192.0.2.2", 17, sport ? 65535 : 1, sport ? 1 : 65535),
+		      top, "port 65535");
+	EXPECT_MIRROR(l4pkt("192.0.2.1", "192.0.2.2", 6, 1000, 1000), 1, "tcp");
+}
+
+TEST_F(rules, port_spans_inline)
+{
+	ports_case(_metadata, self, 31, true, false);	/* 64 spans */
+}
+
+TEST_F(rules, port_spans_in_map)
+{
+	ports_case(_metadata, self, 32, false, false);	/* 65 */
+}
+
+TEST_F(rules, sport_spans_inline)
+{
+	ports_case(_metadata, self, 5, false, true);
+}
+
+TEST_F(rules, sport_spans_in_map)
+{
+	ports_case(_metadata, self, 40, true, true);
+}
+
+/*
+ * @n prefixes on src or dst of one family: rule 1 rejects tcp in a short
+ * prefix, rule 2 accepts a longer one inside it, the rest accept /24s (or
+ * /64s) elsewhere.  Listed short first, so a scan that does not find the
+ * longest match first gets udp in the longer prefix wrong.
+ */
+static void prefixes_case(struct __test_metadata *_metadata,
+			  FIXTURE_DATA(rules) *self, int n, bool v6, bool src)
+{
+	const char *kw = src ? "src" : "dst", *other = v6 ? "2001:db8::99" : "192.0.2.99";
+	int t = (src ? 0 : 1) + (v6 ? 2 : 0);
+	char spec[96], a[64];
+	int i;
+
+	snprintf(spec, sizeof(spec), "reject proto tcp %s %s", kw, v6 ? "2001:db8::/32" : "10.0.0.0/8");
+	ASSERT_EQ(0, add(self, 1, spec));
+	snprintf(spec, sizeof(spec), "accept %s %s", kw, v6 ? "2001:db8:1::/48" : "10.1.0.0/16");
+	ASSERT_EQ(0, add(self, 2, spec));
+	for (i = 0; i < n - 2; i++) {
+		if (v6)
+			snprintf(spec, sizeof(spec), "accept %s 2001:db8:ff:%x::/64", kw, i);
+		else
+			snprintf(spec, sizeof(spec), "accept %s 172.16.%d.0/24", kw, i);
+		ASSERT_EQ(0, add(self, (unsigned int)(3 + i), spec));
+	}
+	/* the other family and the other field: their own tables */
+	ASSERT_EQ(0, add(self, 500, v6 ? "reject src 10.0.0.0/8" : "reject src 2001:db8::/32"));
+	ASSERT_EQ(0, add(self, 501, src ? "accept dst 203.0.113.0/24" : "accept src 203.0.113.0/24"));
+	ASSERT_EQ(0, install(self));
+	check_where(_metadata, self, VTAP_RT_SRC4 + t, self->m.lpm[t], n <= VTAP_INL_PREFIXES);
+
+#define PFX(addr, proto, want, what) do {						EXPECT_MIRROR(l4pkt(src ? (addr) : other, src ? other : (addr), proto, 1, 2), 		      want, what);						} while (0)
+	PFX(v6 ? "2001:db8:1::5" : "10.1.2.3", 17, 1, "udp in the longer prefix");
+	PFX(v6 ? "2001:db8:1::5" : "10.1.2.3", 6, 0, "tcp in the longer prefix");
+	PFX(v6 ? "2001:db8:2::5" : "10.2.0.1", 17, 0, "udp in the short prefix only");
+	PFX(v6 ? "2001:db9::1" : "11.0.0.1", 17, 0, "outside");
+	for (i = 0; i < n - 2; i++) {
+		if (v6)
+			snprintf(a, sizeof(a), "2001:db8:ff:%x::7", i);
+		else
+			snprintf(a, sizeof(a), "172.16.%d.7", i);
+		PFX(a, 17, 1, "a /24 or /64");
+		PFX(a, 6, v6 ? 0 : 1, v6 ? "tcp in 2001:db8::/32: rule 1" : "tcp in a /24");
+	}
+#undef PFX
+}
+
+TEST_F(rules, src4_prefixes_inline)
+{
+	prefixes_case(_metadata, self, VTAP_INL_PREFIXES, false, true);
+}
+
+TEST_F(rules, src4_prefixes_in_map)
+{
+	prefixes_case(_metadata, self, VTAP_INL_PREFIXES + 1, false, true);
+}
+
+TEST_F(rules, dst4_prefixes_inline)
+{
+	prefixes_case(_metadata, self, 3, false, false);
+}
+
+TEST_F(rules, dst4_prefixes_in_map)
+{
+	prefixes_case(_metadata, self, 40, false, false);
+}
+
+TEST_F(rules, src6_prefixes_inline)
+{
+	prefixes_case(_metadata, self, VTAP_INL_PREFIXES, true, true);
+}
+
+TEST_F(rules, src6_prefixes_in_map)
+{
+	prefixes_case(_metadata, self, VTAP_INL_PREFIXES + 1, true, true);
+}
+
+TEST_F(rules, dst6_prefixes_inline)
+{
+	prefixes_case(_metadata, self, VTAP_INL_PREFIXES, true, false);
+}
+
+TEST_F(rules, dst6_prefixes_in_map)
+{
+	prefixes_case(_metadata, self, VTAP_INL_PREFIXES + 1, true, false);
 }
 
 TEST(parse_rejects)
