@@ -16,7 +16,7 @@ static int __net_init vtap_net_init(struct net *net)
 	struct vtap_net *vn = vtap_net(net);
 
 	mutex_init(&vn->lock);
-	xa_init_flags(&vn->sessions, XA_FLAGS_ALLOC1);
+	xa_init_flags(&vn->sessions, XA_FLAGS_ALLOC1 | XA_FLAGS_ACCOUNT);
 	return 0;
 }
 

@@ -16,9 +16,9 @@
  */
 struct vtap_params *vtap_params_alloc(void)
 {
-	struct vtap_params *p = kzalloc(sizeof(*p), GFP_KERNEL);
+	struct vtap_params *p = kzalloc(sizeof(*p), GFP_KERNEL_ACCOUNT);
 
-	if (p && dst_cache_init(&p->dst_cache, GFP_KERNEL)) {
+	if (p && dst_cache_init(&p->dst_cache, GFP_KERNEL_ACCOUNT)) {
 		kfree(p);
 		return NULL;
 	}
@@ -93,10 +93,10 @@ struct vtap_session *vtap_session_create(struct vtap_net *vn, const char *name,
 		return ERR_PTR(-EEXIST);
 	}
 
-	s = kzalloc(sizeof(*s), GFP_KERNEL);
+	s = kzalloc(sizeof(*s), GFP_KERNEL_ACCOUNT);
 	if (!s)
 		return ERR_PTR(-ENOMEM);
-	s->stats = netdev_alloc_pcpu_stats(struct vtap_pcpu_stats);
+	s->stats = __netdev_alloc_pcpu_stats(struct vtap_pcpu_stats, GFP_KERNEL_ACCOUNT);
 	if (!s->stats) {
 		err = -ENOMEM;
 		goto err_free;
