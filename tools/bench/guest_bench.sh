@@ -16,7 +16,7 @@
 # and rule.
 #
 #   vm1 eth0 ==veth==> hv vnet1 (192.0.2.254)     hv ul0 ==veth==> col ul1
-#   vm2 eth0 ==veth==> hv vnet2 (192.0.3.254)
+#   vm2 eth0 ==veth==> hv vnet2 (203.0.113.254)
 # The collector counts what reaches ul1 (rx_packets, counted by the veth
 # before anything else) and drops it at its TC ingress: a collector is a
 # remote box, its receive path is not the hypervisor's cost.  COL_STACK=1
@@ -41,7 +41,9 @@ cleanup() {
 	ip netns del "$NS_HV" 2>/dev/null
 	ip netns del "$NS_COL" 2>/dev/null
 	ip netns del "$NS_VM2" 2>/dev/null
+	ip netns del "$NS_MEM" 2>/dev/null
 }
+NS_MEM=$pre-mem
 trap cleanup EXIT
 modprobe -a veth pktgen sch_ingress cls_bpf act_mirred cls_matchall ip_gre 2>/dev/null
 
@@ -50,9 +52,9 @@ ip link add eth0 netns "$NS_VM" type veth peer name vnet1 netns "$NS_HV"
 ip link add eth0 netns "$NS_VM2" type veth peer name vnet2 netns "$NS_HV"
 ip link add ul0 netns "$NS_HV" type veth peer name ul1 netns "$NS_COL"
 ip -n "$NS_VM" addr add 192.0.2.1/24 dev eth0
-ip -n "$NS_VM2" addr add 192.0.3.1/24 dev eth0
+ip -n "$NS_VM2" addr add 203.0.113.1/24 dev eth0
 ip -n "$NS_HV" addr add 192.0.2.254/24 dev vnet1
-ip -n "$NS_HV" addr add 192.0.3.254/24 dev vnet2
+ip -n "$NS_HV" addr add 203.0.113.254/24 dev vnet2
 ip -n "$NS_HV" addr add 198.51.100.1/24 dev ul0
 ip -n "$NS_COL" addr add 198.51.100.2/24 dev ul1
 for l in "$NS_VM eth0" "$NS_VM2 eth0" "$NS_HV vnet1" "$NS_HV vnet2" "$NS_HV ul0" "$NS_COL ul1" \
@@ -61,7 +63,7 @@ for l in "$NS_VM eth0" "$NS_VM2 eth0" "$NS_HV vnet1" "$NS_HV vnet2" "$NS_HV ul0"
 	ip -n "$1" link set "$2" up
 done
 ip -n "$NS_VM" route add default via 192.0.2.254
-ip -n "$NS_VM2" route add default via 192.0.3.254
+ip -n "$NS_VM2" route add default via 203.0.113.254
 ip netns exec "$NS_HV" sysctl -qw net.ipv4.ip_forward=1
 if [ "$COL_STACK" = 0 ]; then
 	ip netns exec "$NS_COL" tc qdisc add dev ul1 clsact
@@ -110,10 +112,10 @@ measure() {	# CASE
 declare -A tcp_mbit tcp_cps
 tcp_run() {
 	local rx0 rx1 out
-	ip netns exec "$NS_VM2" iperf3 -s -D -1 -B 192.0.3.1 >/dev/null 2>&1
+	ip netns exec "$NS_VM2" iperf3 -s -D -1 -B 203.0.113.1 >/dev/null 2>&1
 	sleep 0.3
 	rx0=$(col_rx)
-	out=$(ip netns exec "$NS_VM" iperf3 -c 192.0.3.1 -t "$TCP_SECS" -J 2>/dev/null)
+	out=$(ip netns exec "$NS_VM" iperf3 -c 203.0.113.1 -t "$TCP_SECS" -J 2>/dev/null)
 	rx1=$(col_rx)
 	echo "$out" | python3 -c "import json, sys
 j = json.load(sys.stdin)['end']['sum_received']
@@ -170,58 +172,73 @@ hx tc qdisc del dev vnet1 clsact
 hx ip link del es1
 
 # ---- memory --------------------------------------------------------------
-# Kernel memory, as deltas: kmalloc (the kmalloc-* slab caches in use,
-# /proc/slabinfo active objects x size), Percpu (/proc/meminfo: grows by
-# whole chunks, so only large N show it), and "used", all memory that is
-# neither free nor page cache nor reclaimable slab (catches large kmallocs
-# and page allocations, and the noise of everything else running).
-mem() {	# prints "KMALLOC_KB PERCPU_KB USED_KB"
-	sleep 1
-	awk '/^kmalloc-/ {k += $2 * $4} END {printf "%d ", k / 1024}' /proc/slabinfo
-	awk '/^Percpu:/ {p=$2} /^MemTotal:/ {t=$2} /^MemFree:/ {f=$2} /^Buffers:/ {b=$2}
-	     /^Cached:/ {c=$2} /^SReclaimable:/ {r=$2} END {print p, t - f - b - c - r}' /proc/meminfo
+# What each object costs the kernel, read from a memory cgroup.  Every
+# vtapctl below runs in cgroup "vtapbench" and in a namespace of its own
+# (NS_MEM) whose maps and programs it creates, so what vtap.ko allocates for
+# a session (GFP_KERNEL_ACCOUNT) and what the BPF maps allocate are charged
+# there.  Per object, over N: memory.stat's "kernel" (all kernel memory
+# charged), of which slab, percpu and vmalloc; and "kmalloc", the growth of
+# every kmalloc-* slab cache of the whole machine (/proc/slabinfo), which
+# also sees what 6.1 does not charge to a cgroup (tc's clsact qdisc and
+# cls_bpf filters: most of a port) and the noise of everything else.
+CG=/sys/fs/cgroup/vtapbench
+echo +memory >/sys/fs/cgroup/cgroup.subtree_control
+mkdir -p "$CG"
+ip netns add "$NS_MEM"
+mx() {	# CMD...: in NS_MEM and in the cgroup
+	(echo "$BASHPID" >"$CG/cgroup.procs" && exec nsenter --net="/run/netns/$NS_MEM" "$@")
 }
-per() {	# BEFORE AFTER N -> "slab percpu used" bytes per object
+mem() {	# prints "KERNEL SLAB PERCPU VMALLOC KMALLOC", bytes
+	sleep 3		# freed after a grace period; memory.stat flushed every 2 s
+	awk '$1 == "kernel" {k = $2} $1 == "slab" {s = $2} $1 == "percpu" {p = $2}
+	     $1 == "vmalloc" {v = $2} END {printf "%d %d %d %d ", k, s, p, v}' "$CG/memory.stat"
+	awk '/^kmalloc-/ {k += $2 * $4} END {printf "%d\n", k}' /proc/slabinfo
+}
+per() {	# BEFORE AFTER N -> the same five, per object
 	python3 -c "import sys
 b=list(map(int,'$1'.split())); a=list(map(int,'$2'.split())); n=$3
-print(' '.join(str(round((y - x) * 1024 / n)) for x, y in zip(b, a)))"
+print(' '.join(str(round((y - x) / n)) for x, y in zip(b, a)))"
 }
 declare -A mem_b
+mx "$VTAPCTL" info >/dev/null		# vtapctl's pages: charged before m0
+# Sessions (sampled, so that no copy leaves): session, parameters, per-CPU
+# counters and route cache, the session table.
 m0=$(mem)
 for i in $(seq 1 "$MEM_SESSIONS"); do
-	hx "$VTAPCTL" session add m$i encap erspan2 id $((i % 1024)) remote 198.51.100.2 >/dev/null ||
+	mx "$VTAPCTL" session add m$i encap erspan2 id $((i % 1024)) remote 198.51.100.2 >/dev/null ||
 		echo "session add m$i failed"
 done
 m1=$(mem)
 mem_b[session]=$(per "$m0" "$m1" "$MEM_SESSIONS")
-for i in $(seq 1 "$MEM_SESSIONS"); do hx "$VTAPCTL" session del m$i >/dev/null; done
+for i in $(seq 1 "$MEM_SESSIONS"); do mx "$VTAPCTL" session del m$i >/dev/null; done
 
-# Ports: MEM_PORTS veth pairs made first; the delta is vtapctl port add
-# (clsact qdisc, two filters, map entries: those are preallocated, see maps).
-for i in $(seq 1 "$MEM_PORTS"); do hx ip link add p$i type veth peer name q$i; done
-hx "$VTAPCTL" session add b encap erspan2 id 5 remote 198.51.100.2 >/dev/null
-hx "$VTAPCTL" port add vnet1 id 1 >/dev/null	# the programs and maps themselves
+# The namespace's maps and programs (created by its first port add), then
+# ports: veth pairs made first, the delta is vtapctl port add (clsact
+# qdisc, two filters, map entries: those are preallocated, see the maps).
+for i in $(seq 0 "$MEM_PORTS"); do ip -n "$NS_MEM" link add p$i type veth peer name q$i; done
+mx "$VTAPCTL" session add b encap erspan2 id 5 remote 198.51.100.2 >/dev/null
 m0=$(mem)
-for i in $(seq 1 "$MEM_PORTS"); do hx "$VTAPCTL" port add p$i id $((i + 1)) >/dev/null; done
+mx "$VTAPCTL" port add p0 id 1 >/dev/null
 m1=$(mem)
-mem_b[port]=$(per "$m0" "$m1" "$MEM_PORTS")
-hx bpftool -j map show > /tmp/vb-maps.json 2>/dev/null
+mem_b[netns]=$(per "$m0" "$m1" 1)
+for i in $(seq 1 "$MEM_PORTS"); do mx "$VTAPCTL" port add p$i id $((i + 1)) >/dev/null; done
+m2=$(mem)
+mem_b[port]=$(per "$m1" "$m2" "$MEM_PORTS")
+mx bpftool -j map show > /tmp/vb-maps.json 2>/dev/null
 
 # Rules: MEM_RULES on one session-direction, each on a source /32 and a
 # destination port (two generations stay compiled: live and spare).
-hx "$VTAPCTL" flow add session b port vnet1 dir out >/dev/null
+mx "$VTAPCTL" flow add session b port p0 dir out >/dev/null
 m0=$(mem)
 for i in $(seq 1 "$MEM_RULES"); do
-	hx "$VTAPCTL" rule add session b num $i dir out accept proto udp \
-		src 10.$((i / 256)).$((i % 256)).1/32 dport $((1000 + i)) >/dev/null
+	mx "$VTAPCTL" rule add session b num $i dir out accept proto udp \
+		src 203.0.113.$((i % 256))/32 dport $((1000 + i)) >/dev/null
 done
 m1=$(mem)
 mem_b[rule]=$(per "$m0" "$m1" "$MEM_RULES")
-echo "memory, bytes per object (kmalloc percpu used): session ${mem_b[session]}," \
-	"port ${mem_b[port]}, rule ${mem_b[rule]}"
-hx "$VTAPCTL" session del b >/dev/null
-for i in $(seq 1 "$MEM_PORTS"); do hx "$VTAPCTL" port del p$i >/dev/null; done
-hx "$VTAPCTL" port del vnet1 >/dev/null
+echo "memory, bytes per object (kernel slab percpu vmalloc kmalloc): session ${mem_b[session]}," \
+	"namespace ${mem_b[netns]}, port ${mem_b[port]}, rule ${mem_b[rule]}"
+ip netns del "$NS_MEM"
 
 # ---- results -------------------------------------------------------------
 {
@@ -233,8 +250,8 @@ hx "$VTAPCTL" port del vnet1 >/dev/null
 	for c in off nomatch inline slice remote mirred; do
 		echo "tcp $c ${tcp_mbit[$c]:-0} ${tcp_cps[$c]:-0}"
 	done
-	for o in session port rule; do echo "mem $o ${mem_b[$o]}"; done
-	echo "mem_n $MEM_SESSIONS $MEM_PORTS $MEM_RULES"
+	for o in session netns port rule; do echo "mem $o ${mem_b[$o]}"; done
+	echo "mem_n $MEM_SESSIONS 1 $MEM_PORTS $MEM_RULES"
 } | python3 -c '
 import json, sys
 r = {"pps": {}, "tcp": {}, "mem": {}}
@@ -245,9 +262,10 @@ for l in sys.stdin:
     elif f[0] == "tcp":
         r["tcp"][f[1]] = {"mbit_s": float(f[2]), "copies_s": float(f[3])}
     elif f[0] == "mem":
-        r["mem"][f[1]] = dict(zip(("kmalloc", "percpu", "used"), map(int, f[2:])))
+        r["mem"][f[1]] = dict(zip(("kernel", "slab", "percpu", "vmalloc", "kmalloc"),
+                                  map(int, f[2:])))
     elif f[0] == "mem_n":
-        r["mem_n"] = dict(zip(("session", "port", "rule"), map(int, f[1:])))
+        r["mem_n"] = dict(zip(("session", "netns", "port", "rule"), map(int, f[1:])))
     else:
         r[f[0]] = int(f[1])
 try:

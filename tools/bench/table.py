@@ -60,9 +60,13 @@ def main():
                 rows.append(("ratio", f"mirrored pps vtap {c} / kernel mirred",
                              ratio(pps[c]["mirrored_pps"], mir), "", ">= 1.5"))
         n = guest.get("mem_n", {})
+        names = {"session": "per session", "netns": "per namespace (maps, programs)",
+                 "port": "per port", "rule": "per rule"}
         for o, v in mem.items():
-            rows.append(("memory", f"per {o} (N={n.get(o, '?')}): kmalloc / percpu / used",
-                         f"{v.get('kmalloc', v.get('slab'))} / {v.get('percpu')} / {v.get('used')}", "bytes", ""))
+            rows.append(("memory", f"{names.get(o, o)} (N={n.get(o, '?')}): "
+                         "memcg kernel (slab, percpu, vmalloc) / kmalloc",
+                         f"{v.get('kernel')} ({v.get('slab')}, {v.get('percpu')},"
+                         f" {v.get('vmalloc')}) / {v.get('kmalloc')}", "bytes", ""))
         maps = guest.get("maps", {})
         for name in ("ports", "port_stats", "rulesets", "rule_ports"):
             m = maps.get(name)
