@@ -32,6 +32,9 @@
 #   vtap_flow SESSION PORT DIR [index]   a flow; "index": check the ERSPAN index
 #   vtap_set ENCAP FAM DIR [OPTS]    the sessions and flows for both ports
 #   vtap_round_clear PORT...         port del (mirroring stops), save counters
+#   round_verdicts NAME              a check per session and mirror of the spec
+#   round_end_checks NAME            port del vnet1 tap2, checker, ports again,
+#                     the verdicts
 #
 . "$(dirname "${BASH_SOURCE[0]}")/topology.sh"
 
@@ -265,4 +268,35 @@ vtap_set() {
 		done
 		;;
 	esac
+}
+
+# One check per session and per mirror (port and session) of the round.
+round_verdicts() {
+	local kind name rest
+	t "$1: no GRE to the collector outside the sessions" verdict collector.unknown
+	t "$1: no copy of a copy" verdict collector.nested
+	while read -r kind name rest; do
+		case $kind in
+		session)
+			t "$1: $name: outer IP, GRE key/flags, ERSPAN fields" verdict "$name.headers"
+			t "$1: $name: sequence numbers from 0, rising by one" verdict "$name.seq"
+			case $rest in *complete*)
+				t "$1: $name: counters: sent = arrived, no drops" verdict "$name.counters"
+			esac
+			;;
+		mirror)
+			t "$1: $name: every frame once, byte-identical, in order" verdict "$name.frames"
+			case $rest in *session*)
+				t "$1: $name: index (port id), D bit" verdict "$name.headers"
+			esac
+			;;
+		esac
+	done <"$SPEC"
+}
+
+round_end_checks() {
+	t "$1: stop (port del), save counters" vtap_round_clear vnet1 tap2
+	t "$1: captures complete, checker ran" round_end
+	t "$1: ports again" vtap_ports_add vnet1 tap2
+	round_verdicts "$1"
 }
