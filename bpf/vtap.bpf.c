@@ -46,6 +46,13 @@ struct {
 } rules SEC(".maps");
 
 struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct vtap_rules_on);
+} rules_on SEC(".maps");
+
+struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, VTAP_NSD);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
@@ -562,11 +569,12 @@ __noinline int vtap_rules_accept(struct __sk_buff *skb, struct vtap_pkt *k,
 static __always_inline int vtap_classify(struct __sk_buff *skb, __u32 dir)
 {
 	struct vtap_pkt k = {};
+	const struct vtap_rules_on *on;
 	struct vtap_port_stats *st;
 	struct vtap_port *p;
 	__u32 ifindex = skb->ifindex;
 	__u32 flags = dir == VTAP_DIR_IN ? VTAP_MIRROR_F_DIR_IN : 0;
-	__u32 i, n;
+	__u32 i, n, zero = 0;
 
 	p = bpf_map_lookup_elem(&ports, &ifindex);
 	if (!p)
@@ -579,6 +587,7 @@ static __always_inline int vtap_classify(struct __sk_buff *skb, __u32 dir)
 		st->packets[dir]++;
 		st->bytes[dir] += skb->len;
 	}
+	on = bpf_map_lookup_elem(&rules_on, &zero);
 	for (i = 0; i < VTAP_PORT_MAX_SESSIONS; i++) {
 		__u32 session, sd;
 		struct vtap_ruleset *rs;
@@ -588,9 +597,12 @@ static __always_inline int vtap_classify(struct __sk_buff *skb, __u32 dir)
 			break;
 		session = p->sess[dir][i];
 		sd = VTAP_SD(session, dir);
-		rs = bpf_map_lookup_elem(&rulesets, &sd);
-		if (rs && rs->nrules && !vtap_rules_accept(skb, &k, rs, sd))
-			continue;
+		/* Sessions without rules (no bit) mirror everything. */
+		if (on && on->w[(sd / 64) & (VTAP_NSD / 64 - 1)] & (1ULL << (sd & 63))) {
+			rs = bpf_map_lookup_elem(&rulesets, &sd);
+			if (rs && rs->nrules && !vtap_rules_accept(skb, &k, rs, sd))
+				continue;
+		}
 		rc = vtap_mirror(skb, session, p->port_id, flags);
 		if (!st)
 			continue;

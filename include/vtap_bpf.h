@@ -140,6 +140,18 @@ struct vtap_inl_pfx6 {
 };
 
 /*
+ * Map "rules_on" (array, one element): bit sd is set while session-direction
+ * sd has a ruleset, so that a packet only looks a ruleset up (a hash lookup)
+ * for those; the array lookup is inlined by the verifier.  vtapctl, its only
+ * writer (under the namespace's lock), sets the bit after writing the ruleset
+ * and clears it before deleting the ruleset: in between, packets are
+ * mirrored as if the change had not happened yet (or had already).
+ */
+struct vtap_rules_on {
+	__u64 w[VTAP_NSD / 64];
+};
+
+/*
  * Map "rulesets" (hash, no prealloc), key: __u32 sd.  The inline tables:
  * n[VTAP_RT_*] entries in use; VLAN ids, protocols and ICMP types
  * ((proto << 8) | type) are scanned for an equal value; port spans as in

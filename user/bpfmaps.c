@@ -743,10 +743,11 @@ int vtap_rule_maps_open(struct vtap_ns *ns, struct vtap_rule_maps *m)
 	m->proto = pin_get(ns, "rule_proto");
 	m->icmp = pin_get(ns, "rule_icmp");
 	m->ports = pin_get(ns, "rule_ports");
+	m->on = pin_get(ns, "rules_on");
 	for (i = 0; i < 4; i++)
 		m->lpm[i] = pin_get(ns, lpm[i]);
 	if (m->rules < 0 || m->rulesets < 0 || m->vlan < 0 || m->proto < 0 ||
-	    m->icmp < 0 || m->ports < 0)
+	    m->icmp < 0 || m->ports < 0 || m->on < 0)
 		err = -ENOENT;
 	for (i = 0; i < 4; i++)
 		if (m->lpm[i] < 0)
@@ -773,6 +774,7 @@ void vtap_rule_maps_close(struct vtap_rule_maps *m)
 	close_fd(&m->proto);
 	close_fd(&m->icmp);
 	close_fd(&m->ports);
+	close_fd(&m->on);
 	for (i = 0; i < 4; i++)
 		close_fd(&m->lpm[i]);
 }

@@ -620,6 +620,23 @@ static bool inl(const struct vtap_compiled *c, int t)
 	return c->rs.inl & (1U << t);
 }
 
+/* Set or clear bit @sd of "rules_on" (the caller holds the namespace's lock). */
+static int rules_on_set(const struct vtap_rule_maps *m, __u32 sd, bool on)
+{
+	struct vtap_rules_on v;
+	__u64 bit = 1ULL << (sd % 64);
+	__u32 zero = 0;
+
+	if (sd >= VTAP_NSD)
+		return -EINVAL;
+	if (bpf_map_lookup_elem(m->on, &zero, &v))
+		return -errno;
+	if (!!(v.w[sd / 64] & bit) == on)
+		return 0;
+	v.w[sd / 64] ^= bit;
+	return put(m->on, &zero, &v);
+}
+
 int vtap_rules_install(const struct vtap_rule_maps *m, __u32 sd,
 		       const struct vtap_compiled *c)
 {
@@ -630,6 +647,10 @@ int vtap_rules_install(const struct vtap_rule_maps *m, __u32 sd,
 	if (!bpf_map_lookup_elem(m->rulesets, &sd, &cur))
 		gen = (cur.gen & 1) ^ 1;
 	if (!c->rs.nrules) {
+		/* Packets stop looking before the ruleset goes. */
+		err = rules_on_set(m, sd, false);
+		if (err)
+			return err;
 		if (bpf_map_delete_elem(m->rulesets, &sd) && errno != ENOENT)
 			return -errno;
 		err = purge_gen(m, VTAP_SD2(sd, 0));
@@ -692,7 +713,9 @@ int vtap_rules_install(const struct vtap_rule_maps *m, __u32 sd,
 		return err;
 	}
 	rs.gen = gen;
-	return put(m->rulesets, &sd, &rs);
+	err = put(m->rulesets, &sd, &rs);
+	/* ...and start looking once it is there. */
+	return err ?: rules_on_set(m, sd, true);
 }
 
 int vtap_rules_read(const struct vtap_rule_maps *m, __u32 sd,

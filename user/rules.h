@@ -63,13 +63,15 @@ int vtap_rules_compile(struct vtap_rule_ent *rules, int n,
 
 /* The compiled maps, by file descriptor. */
 struct vtap_rule_maps {
-	int rules, rulesets, vlan, proto, icmp, lpm[4], ports;
+	int rules, rulesets, vlan, proto, icmp, lpm[4], ports, on;
 };
 
 /*
  * Make @c the live ruleset of @sd: clear the spare generation, write it,
- * flip the ruleset entry (one atomic element replacement).  n == 0 rules
- * removes the ruleset.  Returns 0 or a negative errno.
+ * flip the ruleset entry (one atomic element replacement), then set sd's bit
+ * in "rules_on".  n == 0 rules clears the bit, then removes the ruleset.
+ * The caller holds the namespace's lock (the bitmap is read-modify-write).
+ * Returns 0 or a negative errno.
  */
 int vtap_rules_install(const struct vtap_rule_maps *m, __u32 sd,
 		       const struct vtap_compiled *c);

@@ -161,6 +161,8 @@ FIXTURE_SETUP(rules)
 	self->m.lpm[2] = bpf_map__fd(self->skel->maps.rule_src6);
 	self->m.lpm[3] = bpf_map__fd(self->skel->maps.rule_dst6);
 	self->m.ports = bpf_map__fd(self->skel->maps.rule_ports);
+	self->m.on = bpf_map__fd(self->skel->maps.rules_on);
+	ASSERT_LE(0, self->m.on);
 	for (t = 0; t < 4; t++)
 		ASSERT_LE(0, self->m.lpm[t]);
 	ASSERT_EQ(0, bpf_map_update_elem(bpf_map__fd(self->skel->maps.ports),
@@ -242,6 +244,39 @@ TEST_F(rules, no_rules_mirror_everything)
 	self->n = 0;
 	ASSERT_EQ(0, install(self));
 	EXPECT_MIRROR(udp4("192.0.2.1", "192.0.2.2", 1, 2), 1, "rules removed");
+}
+
+/* Bit SD of "rules_on": set while SD has a ruleset, and what the program reads. */
+static int rules_on_bit(FIXTURE_DATA(rules) *self, __u32 sd)
+{
+	struct vtap_rules_on v;
+	__u32 zero = 0;
+
+	if (bpf_map_lookup_elem(self->m.on, &zero, &v))
+		return -1;
+	return (int)(v.w[sd / 64] >> (sd % 64) & 1);
+}
+
+TEST_F(rules, rules_on_bit_follows_the_ruleset)
+{
+	struct vtap_rules_on none = { { 0 } };
+	__u32 zero = 0;
+
+	EXPECT_EQ(0, rules_on_bit(self, SD));
+	ASSERT_EQ(0, add(self, 1, "reject"));
+	ASSERT_EQ(0, install(self));
+	EXPECT_EQ(1, rules_on_bit(self, SD)) TH_LOG("set once the ruleset is written");
+	EXPECT_EQ(0, rules_on_bit(self, SD ^ 1)) TH_LOG("the other direction untouched");
+	EXPECT_MIRROR(udp4("192.0.2.1", "192.0.2.2", 1, 2), 0, "reject all");
+	/* The program looks at the ruleset only for sessions with the bit. */
+	ASSERT_EQ(0, bpf_map_update_elem(self->m.on, &zero, &none, BPF_ANY));
+	EXPECT_MIRROR(udp4("192.0.2.1", "192.0.2.2", 1, 2), 1, "bit clear: no rules looked at");
+	ASSERT_EQ(0, install(self));
+	EXPECT_EQ(1, rules_on_bit(self, SD)) TH_LOG("set again by the next install");
+	EXPECT_MIRROR(udp4("192.0.2.1", "192.0.2.2", 1, 2), 0, "reject all again");
+	self->n = 0;
+	ASSERT_EQ(0, install(self));
+	EXPECT_EQ(0, rules_on_bit(self, SD)) TH_LOG("cleared with the last rule");
 }
 
 TEST_F(rules, unmatched_is_not_mirrored)

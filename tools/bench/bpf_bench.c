@@ -112,6 +112,7 @@ static void install_rules(struct vtap_rec *skel, int n, int v6)
 		.lpm = { bpf_map__fd(skel->maps.rule_src4), bpf_map__fd(skel->maps.rule_dst4),
 			 bpf_map__fd(skel->maps.rule_src6), bpf_map__fd(skel->maps.rule_dst6) },
 		.ports = bpf_map__fd(skel->maps.rule_ports),
+		.on = bpf_map__fd(skel->maps.rules_on),
 	};
 	struct vtap_compiled *c = calloc(1, sizeof(*c));
 	char a[8][48], err[128];
