@@ -60,9 +60,18 @@ struct {
 	__type(value, struct vtap_ruleset);
 } rulesets SEC(".maps");
 
+/*
+ * Values past a ruleset's inline tables (more than 8 distinct VLAN ids,
+ * protocols or ICMP types in one session-direction): rare, so these maps
+ * are smaller than "rules".  A hash map's bucket array is allocated whole
+ * at creation (16 bytes per entry), whatever it holds: at 65536 entries
+ * these three cost 3 MB per namespace up front.
+ */
+#define VTAP_RULE_MAP_ENTRIES	16384
+
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 65536);
+	__uint(max_entries, VTAP_RULE_MAP_ENTRIES);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, struct vtap_rkey_vlan);
 	__type(value, struct vtap_bits);
@@ -70,7 +79,7 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 65536);
+	__uint(max_entries, VTAP_RULE_MAP_ENTRIES);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, struct vtap_rkey_proto);
 	__type(value, struct vtap_bits);
@@ -78,7 +87,7 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 65536);
+	__uint(max_entries, VTAP_RULE_MAP_ENTRIES);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, struct vtap_rkey_icmp);
 	__type(value, struct vtap_bits);
