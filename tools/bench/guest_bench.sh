@@ -9,6 +9,9 @@
 #   deferred  the same with deferred=1 (this CPU's queue + tasklet)
 #   remote    the same with deferred=2 (the next CPU's queue + tasklet)
 #   mirred    the kernel's own: tc matchall + mirred egress mirror -> erspan
+#   inline-nic, remote-nic, mirred-nic: the same with a dummy device as the
+#             underlay (a NIC whose transmit costs nothing) instead of the
+#             veth to col
 # Load: the kernel's pktgen on vm1's eth0 (a veth; its peer vnet1 in hv is
 # the monitored port), 64-byte UDP frames.  ROUNDS runs per case.
 # Then TCP (iperf3, large frames, GSO) from vm1 to vm2 through hv, the same
@@ -81,7 +84,10 @@ for c in "count $COUNT" "pkt_size 60" "delay 0" "dst 192.0.2.254" "dst_mac $hvma
 	pg "$c" eth0
 done
 
-col_rx() { ip netns exec "$NS_COL" cat /sys/class/net/ul1/statistics/rx_packets; }
+# Copies counted where they reach the underlay's far end: col's ul1 (veth),
+# or, with the NIC model below, what hv's dummy transmitted.
+UL_COUNT=(ip netns exec "$NS_COL" cat /sys/class/net/ul1/statistics/rx_packets)
+col_rx() { "${UL_COUNT[@]}"; }
 run() {	# prints "VM_PPS MIRRORED_PPS"
 	local rx0 rx1 res pps usec
 	rx0=$(col_rx)
@@ -171,6 +177,37 @@ tcp_measure mirred
 hx tc qdisc del dev vnet1 clsact
 hx ip link del es1
 
+# The same three with the underlay a NIC at zero cost: a dummy device in hv
+# (its transmit frees the frame) instead of the veth to col.  Above, every
+# copy is also received by col's namespace on the same two vCPUs (up to its
+# TC ingress drop), work that a real collector does on another machine;
+# here the copy's cost ends at the hypervisor's device.  A real NIC's
+# transmit lies between the two models.
+hx ip addr del 198.51.100.1/24 dev ul0
+hx ip link add ud0 type dummy
+hx ip addr add 198.51.100.1/24 dev ud0
+hx ip link set ud0 up
+UL_COUNT=(ip netns exec "$NS_HV" cat /sys/class/net/ud0/statistics/tx_packets)
+hx "$VTAPCTL" session add n encap erspan2 id 6 remote 198.51.100.2 >/dev/null
+hx "$VTAPCTL" port add vnet1 id 1 >/dev/null
+hx "$VTAPCTL" flow add session n port vnet1 dir out >/dev/null
+measure inline-nic
+tcp_measure inline-nic
+echo 2 > /sys/module/vtap/parameters/deferred
+measure remote-nic
+echo 0 > /sys/module/vtap/parameters/deferred
+hx "$VTAPCTL" port del vnet1 >/dev/null
+hx "$VTAPCTL" session del n >/dev/null
+hx ip link add es1 type erspan local 198.51.100.1 remote 198.51.100.2 seq key 6 erspan_ver 1 erspan 1
+hx ip link set es1 addrgenmode none
+hx ip link set es1 up
+hx tc qdisc add dev vnet1 clsact
+hx tc filter add dev vnet1 ingress matchall action mirred egress mirror dev es1
+measure mirred-nic
+tcp_measure mirred-nic
+hx tc qdisc del dev vnet1 clsact
+hx ip link del es1
+
 # ---- memory --------------------------------------------------------------
 # What each object costs the kernel, read from a memory cgroup.  Every
 # vtapctl below runs in cgroup "vtapbench" and in a namespace of its own
@@ -244,10 +281,10 @@ ip netns del "$NS_MEM"
 {
 	echo "count $COUNT"; echo "rounds $ROUNDS"; echo "tcp_secs $TCP_SECS"
 	echo "col_stack $COL_STACK"
-	for c in off nomatch inline deferred remote mirred; do
+	for c in off nomatch inline deferred remote mirred inline-nic remote-nic mirred-nic; do
 		echo "pps $c ${vm_pps[$c]:-0} ${mir_pps[$c]:-0}"
 	done
-	for c in off nomatch inline slice remote mirred; do
+	for c in off nomatch inline slice remote mirred inline-nic mirred-nic; do
 		echo "tcp $c ${tcp_mbit[$c]:-0} ${tcp_cps[$c]:-0}"
 	done
 	for o in session netns port rule; do echo "mem $o ${mem_b[$o]}"; done

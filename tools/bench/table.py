@@ -46,19 +46,22 @@ def main():
         off = pps.get("off", {}).get("vm_pps", 0)
         toff = tcp.get("off", {}).get("mbit_s", 0)
         for c, t in (("nomatch", ">= 0.98"), ("inline", ">= 0.85"), ("deferred", ""),
-                     ("remote", ">= 0.85"), ("mirred", "")):
+                     ("remote", ">= 0.85"), ("mirred", ""), ("inline-nic", ">= 0.85"),
+                     ("remote-nic", ">= 0.85"), ("mirred-nic", "")):
             if c in pps:
                 rows.append(("ratio", f"VM pps {c} / off", ratio(pps[c]["vm_pps"], off), "", t))
         for c, t in (("nomatch", ">= 0.98"), ("inline", ">= 0.85"), ("slice", ""),
-                     ("remote", ">= 0.85"), ("mirred", "")):
+                     ("remote", ">= 0.85"), ("mirred", ""), ("inline-nic", ">= 0.85"),
+                     ("mirred-nic", "")):
             if c in tcp:
                 rows.append(("ratio", f"TCP Mbit/s {c} / off", ratio(tcp[c]["mbit_s"], toff),
                              "", t))
-        mir = pps.get("mirred", {}).get("mirrored_pps", 0)
-        for c in ("inline", "remote"):
-            if c in pps:
-                rows.append(("ratio", f"mirrored pps vtap {c} / kernel mirred",
-                             ratio(pps[c]["mirrored_pps"], mir), "", ">= 1.5"))
+        for sfx in ("", "-nic"):
+            mir = pps.get("mirred" + sfx, {}).get("mirrored_pps", 0)
+            for c in ("inline" + sfx, "remote" + sfx):
+                if c in pps:
+                    rows.append(("ratio", f"mirrored pps vtap {c} / kernel mirred{sfx}",
+                                 ratio(pps[c]["mirrored_pps"], mir), "", ">= 1.5"))
         n = guest.get("mem_n", {})
         names = {"session": "per session", "netns": "per namespace (maps, programs)",
                  "port": "per port", "rule": "per rule"}
