@@ -167,15 +167,20 @@ hx "$VTAPCTL" -j session show b | python3 -c "import json,sys; s=json.load(sys.s
 hx "$VTAPCTL" port del vnet1 >/dev/null
 hx "$VTAPCTL" session del b >/dev/null
 
-hx ip link add es1 type erspan local 198.51.100.1 remote 198.51.100.2 seq key 5 erspan_ver 1 erspan 1
-hx ip link set es1 addrgenmode none
-hx ip link set es1 up
-hx tc qdisc add dev vnet1 clsact
-hx tc filter add dev vnet1 ingress matchall action mirred egress mirror dev es1
-measure mirred
-tcp_measure mirred
-hx tc qdisc del dev vnet1 clsact
-hx ip link del es1
+# The kernel's own mirror: matchall + mirred to an erspan device.
+kernel_mirror() {	# CASE KEY
+	hx ip link add es1 type erspan local 198.51.100.1 remote 198.51.100.2 seq key "$2" \
+		erspan_ver 1 erspan 1
+	hx ip link set es1 addrgenmode none
+	hx ip link set es1 up
+	hx tc qdisc add dev vnet1 clsact
+	hx tc filter add dev vnet1 ingress matchall action mirred egress mirror dev es1
+	measure "$1"
+	tcp_measure "$1"
+	hx tc qdisc del dev vnet1 clsact
+	hx ip link del es1
+}
+kernel_mirror mirred 5
 
 # The same three with the underlay a NIC at zero cost: a dummy device in hv
 # (its transmit frees the frame) instead of the veth to col.  Above, every
@@ -198,15 +203,7 @@ measure remote-nic
 echo 0 > /sys/module/vtap/parameters/deferred
 hx "$VTAPCTL" port del vnet1 >/dev/null
 hx "$VTAPCTL" session del n >/dev/null
-hx ip link add es1 type erspan local 198.51.100.1 remote 198.51.100.2 seq key 6 erspan_ver 1 erspan 1
-hx ip link set es1 addrgenmode none
-hx ip link set es1 up
-hx tc qdisc add dev vnet1 clsact
-hx tc filter add dev vnet1 ingress matchall action mirred egress mirror dev es1
-measure mirred-nic
-tcp_measure mirred-nic
-hx tc qdisc del dev vnet1 clsact
-hx ip link del es1
+kernel_mirror mirred-nic 6
 
 # ---- memory --------------------------------------------------------------
 # What each object costs the kernel, read from a memory cgroup.  Every
