@@ -10,20 +10,27 @@
 
 /*
  * int bpf_vtap_mirror(struct __sk_buff *skb, __u32 session_id,
- *		       __u32 port_id, __u32 flags);
+ *		       __u64 cookie, __u32 port_id, __u32 flags);
  *
  * Called by a TC program for each session that wants a copy of @skb.  The
- * packet itself is never changed.  Returns 0 when the copy (one per GSO
- * segment) was handed to the underlay, 1 when the session's sampling passed
- * the frame over (no copy, by design), or a negative errno when it was not;
- * the reason is counted in the session's VTAP_A_STATS_DROP_* counters:
- * -ENOENT no such session in the device's namespace, -EINVAL bad flags or
- * no usable Ethernet header, -ELOOP the frame is vtap's own output,
- * -ENOMEM no memory for the copy, -ENOBUFS over the rate budget, no route
- * or the underlay refused.
+ * packet itself is never changed.  @cookie is the session's
+ * VTAP_A_SESSION_COOKIE as the flow recorded it: a session with this id but
+ * another cookie (the flow's session was deleted and the id reused, or the
+ * device moved to another namespace) gets nothing.  Returns 0 when the copy
+ * (one per GSO segment) was handed to the underlay, 1 when the session
+ * passed the frame over by design (sampling, or an unparsed frame and
+ * VTAP_SESSION_F_UNPARSED_SKIP), or a negative errno when it was not; the
+ * reason is counted in the session's VTAP_A_STATS_DROP_* counters:
+ * -ENOENT no such session in the device's namespace, -ESTALE the session
+ * is not the flow's, -EINVAL bad flags or no usable Ethernet header,
+ * -EPERM called where it cannot run (BHs enabled), -ELOOP the frame is
+ * vtap's own output, -ENOMEM no memory for the copy, -ENOBUFS over the
+ * rate budget, no route or the underlay refused.
  */
 #define VTAP_MIRROR_F_DIR_IN	(1U << 0)	/* delivered to the VM (device egress) */
-#define VTAP_MIRROR_F_ALL	VTAP_MIRROR_F_DIR_IN
+/* The session's rules could not be decided for this frame (its shape). */
+#define VTAP_MIRROR_F_UNPARSED	(1U << 1)
+#define VTAP_MIRROR_F_ALL	(VTAP_MIRROR_F_DIR_IN | VTAP_MIRROR_F_UNPARSED)
 
 /* VM-centric directions, as vtapctl and the flow table name them. */
 enum vtap_dir {
@@ -51,6 +58,8 @@ struct vtap_port {
 	__u8 vm_uuid[16];			/* VM identity, zero if unknown */
 	__u16 nsess[VTAP_NDIRS];		/* sessions per direction */
 	__u16 sess[VTAP_NDIRS][VTAP_PORT_MAX_SESSIONS];
+	/* The cookie of each flow's session (VTAP_A_SESSION_COOKIE). */
+	__u64 cookie[VTAP_NDIRS][VTAP_PORT_MAX_SESSIONS];
 };
 
 /* Per-CPU array "port_stats", indexed by vtap_port.slot. */
@@ -163,6 +172,7 @@ struct vtap_ruleset {
 	__u32 used;			/* 1 << VTAP_RF_*: fields some rule constrains */
 	__u32 gen;			/* live generation of the compiled maps */
 	__u32 inl;			/* 1 << VTAP_RT_*: table inline, not in its map */
+	__u64 cookie;			/* the session's: another session ignores it */
 	struct vtap_bits accept;	/* rules whose action is accept */
 	struct vtap_bits any[VTAP_NRF];	/* rules that do not constrain the field */
 	__u8 n[VTAP_NRT];
@@ -252,6 +262,8 @@ struct vtap_rule {
 	__u16 vlan;
 	__u8 icmp_type;
 	__u8 pad;
+	__u32 pad2;
+	__u64 cookie;			/* the session's (VTAP_A_SESSION_COOKIE) */
 };
 
 /*
@@ -267,6 +279,7 @@ struct vtap_decision {
 	__u32 port_id;
 	__u32 flags;
 	__u32 len;
+	__u64 cookie;
 };
 
 #endif /* _VTAP_BPF_H */

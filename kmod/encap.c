@@ -8,24 +8,37 @@
  * sent inline or, with the module parameter deferred, from a bounded
  * queue drained by a tasklet: this CPU's (deferred=1) or the next online
  * CPU's (deferred=2), so that the copy's trip through the underlay's stack
- * leaves the VM's CPU.  It never changes the
- * original skb: all work is on a clone whose header is made private before
- * anything is written.  Whatever goes wrong costs the copy, never the frame.
+ * leaves the VM's CPU.
+ *
+ * It never writes to anything the VM's frame shares with its copies: a copy
+ * is a clone whose header is made private before anything is written to it,
+ * or, when it is cut (snaplen, path MTU) or was a GSO super-packet sent
+ * whole, a new linear buffer holding just the bytes it sends; a clone's
+ * skb_shared_info (the frame's GSO state) is never touched.  Whatever goes
+ * wrong costs the copy, never the frame.
  */
 
+#include <linux/crc32.h>
+#include <linux/cpuhotplug.h>
 #include <linux/etherdevice.h>
 #include <linux/if_vlan.h>
 #include <linux/ip.h>
 #include <linux/llist.h>
+#include <linux/net.h>
+#include <linux/sctp.h>
 #include <linux/smp.h>
 #include <linux/ipv6.h>
 #include <linux/skbuff.h>
+#include <net/addrconf.h>
+#include <net/arp.h>
 #include <net/dst_cache.h>
 #include <net/gre.h>
 #include <net/ip.h>
 #include <net/ip6_route.h>
 #include <net/ipv6.h>
+#include <net/ndisc.h>
 #include <net/route.h>
+#include <net/sock.h>
 
 #include "vtap.h"
 #include "vtap_bpf.h"
@@ -53,58 +66,81 @@ static int vtap_encap_hlen(const struct vtap_params *p)
 	return len;
 }
 
-static bool vtap_is_our_gre(__be16 proto)
+/*
+ * Copies in flight, per namespace, as the bytes their socket is charged:
+ * past this, a new copy is dropped (drop_queue), as a full deferred queue
+ * drops one.  A slow or stuck underlay cannot make vtap pin unbounded
+ * memory.
+ */
+static unsigned int max_inflight_kb = 16384;
+module_param(max_inflight_kb, uint, 0644);
+MODULE_PARM_DESC(max_inflight_kb, "KiB of copies a namespace may have in flight before new copies are dropped (default 16384)");
+
+/**
+ * vtap_is_own_copy - is @skb one of the copies this namespace's vtap sent?
+ * @vn: the namespace's vtap state
+ * @skb: a frame seen on a monitored device
+ *
+ * A copy belongs to the namespace's vtap socket from the moment it is
+ * made: a VM cannot forge that, whatever headers it sends, and it costs
+ * one comparison.  It survives the host's own paths (routing, bridging,
+ * qdiscs, a veth pair) up to a socket's receive path, which orphans it.
+ *
+ * Return: true if the frame is vtap's own output.
+ */
+bool vtap_is_own_copy(const struct vtap_net *vn, const struct sk_buff *skb)
 {
-	return proto == htons(ETH_P_TEB) || proto == htons(ETH_P_ERSPAN) ||
-	       proto == htons(ETH_P_ERSPAN2);
+	const struct sock *sk = skb->sk;
+
+	return sk && (sk == vn->sk[0] || sk == vn->sk[1]);
 }
 
-/*
- * Loop guard: is this frame a copy that vtap (any session of this
- * namespace) sent?  Only GRE frames pay for the check.  The frame starts at
- * @l3 (after the Ethernet header) in @skb's data.
- */
-static bool vtap_is_own_output(struct vtap_net *vn, const struct sk_buff *skb,
-			       int l3, __be16 eth_proto)
+static struct sock *vtap_sock_create(struct net *net, int family)
 {
-	struct gre_base_hdr _gre, *gre;
-	struct vtap_session *s;
-	struct in6_addr d6;
-	unsigned long id;
-	__be32 d4 = 0;
-	int off;
+	struct socket *sock;
+	struct sock *sk;
 
-	if (eth_proto == htons(ETH_P_IP)) {
-		struct iphdr _iph, *iph;
+	/* Never bound: it receives nothing; it only owns copies. */
+	if (sock_create_kern(net, family, SOCK_DGRAM, IPPROTO_UDP, &sock))
+		return NULL;
+	sk = sock->sk;
+	sk->sk_allocation = GFP_ATOMIC;
+	/* sock_wfree() then only returns the memory: no write_space. */
+	sock_set_flag(sk, SOCK_USE_WRITE_QUEUE);
+	return sk;
+}
 
-		iph = skb_header_pointer(skb, l3, sizeof(_iph), &_iph);
-		if (!iph || iph->protocol != IPPROTO_GRE || iph->ihl < 5)
-			return false;
-		d4 = iph->daddr;
-		off = l3 + iph->ihl * 4;
-	} else if (eth_proto == htons(ETH_P_IPV6)) {
-		struct ipv6hdr _ip6, *ip6;
-
-		ip6 = skb_header_pointer(skb, l3, sizeof(_ip6), &_ip6);
-		if (!ip6 || ip6->nexthdr != IPPROTO_GRE)
-			return false;
-		d6 = ip6->daddr;
-		off = l3 + sizeof(*ip6);
-	} else {
-		return false;
+/**
+ * vtap_net_sock_init - the sockets that own a namespace's copies
+ * @net: the namespace
+ * @vn: its vtap state
+ *
+ * Return: 0 or -ENOMEM.
+ */
+int vtap_net_sock_init(struct net *net, struct vtap_net *vn)
+{
+	vn->sk[0] = vtap_sock_create(net, AF_INET);
+	vn->sk[1] = IS_ENABLED(CONFIG_IPV6) ? vtap_sock_create(net, AF_INET6) : NULL;
+	if (!vn->sk[0] || (IS_ENABLED(CONFIG_IPV6) && !vn->sk[1])) {
+		vtap_net_sock_exit(vn);
+		return -ENOMEM;
 	}
-	gre = skb_header_pointer(skb, off, sizeof(_gre), &_gre);
-	if (!gre || !vtap_is_our_gre(gre->protocol))
-		return false;
+	return 0;
+}
 
-	xa_for_each(&vn->sessions, id, s) {
-		const struct vtap_params *p = rcu_dereference(s->params);
+/**
+ * vtap_net_sock_exit - release them (copies in flight keep their memory)
+ * @vn: the namespace's vtap state; no copy of it is queued any more
+ */
+void vtap_net_sock_exit(struct vtap_net *vn)
+{
+	int i;
 
-		if (d4 ? p->family == AF_INET && p->remote4 == d4
-		       : p->family == AF_INET6 && ipv6_addr_equal(&p->remote6, &d6))
-			return true;
+	for (i = 0; i < ARRAY_SIZE(vn->sk); i++) {
+		if (vn->sk[i])
+			sock_release(vn->sk[i]->sk_socket);
+		vn->sk[i] = NULL;
 	}
-	return false;
 }
 
 /* 802.1Q fields of the inner frame, for the ERSPAN header. */
@@ -185,9 +221,10 @@ static struct dst_entry *vtap_route4(struct net *net, struct vtap_params *p,
 		return &rt->dst;
 	memset(&fl4, 0, sizeof(fl4));
 	fl4.daddr = p->remote4;
-	fl4.saddr = p->has_local ? p->local4 : 0;
+	fl4.saddr = p->has_local ? p->local4 : 0;	/* must be the host's */
 	fl4.flowi4_proto = IPPROTO_GRE;
 	fl4.flowi4_tos = RT_TOS(p->tos);
+	/* With flowi4_proto set, this is also the IPsec (xfrm) lookup. */
 	rt = ip_route_output_key(net, &fl4);
 	if (IS_ERR(rt))
 		return NULL;
@@ -207,10 +244,16 @@ static struct dst_entry *vtap_route6(struct net *net, struct vtap_params *p,
 		return dst;
 	memset(&fl6, 0, sizeof(fl6));
 	fl6.daddr = p->remote6;
-	if (p->has_local)
+	if (p->has_local) {
+		/* As ip6 tunnels: never send from an address the host lacks. */
+		if (!ipv6_chk_addr(net, &p->local6, NULL, 0))
+			return NULL;
 		fl6.saddr = p->local6;
+	}
 	fl6.flowi6_proto = IPPROTO_GRE;
-	if (ip6_dst_lookup(net, NULL, &dst, &fl6))
+	/* The route, then the IPsec (xfrm) bundle that covers the copies. */
+	dst = ip6_dst_lookup_flow(net, NULL, &fl6, NULL);
+	if (IS_ERR(dst))
 		return NULL;
 	*saddr = fl6.saddr;
 	dst_cache_set_ip6(&p->dst_cache, dst, &fl6.saddr);
@@ -218,15 +261,55 @@ static struct dst_entry *vtap_route6(struct net *net, struct vtap_params *p,
 }
 
 /*
+ * Is the next hop's link-layer address known?  A copy is never parked in
+ * the neighbour's queue, where it would wait with the host's own packets,
+ * be counted as sent and die if resolution fails: resolution is started,
+ * the copy is dropped (drop_xmit), and copies flow again once the
+ * neighbour is valid.  An IPsec bundle's next hop is resolved by its own
+ * output, after encryption.
+ */
+static bool vtap_neigh_ready(struct dst_entry *dst, const struct vtap_params *p)
+{
+	struct net_device *dev = dst->dev;
+	struct neighbour *n;
+
+	if (dst->xfrm)
+		return true;
+	if (p->family == AF_INET) {
+		const struct rtable *rt = (const struct rtable *)dst;
+
+		if (rt->rt_gw_family == AF_INET6)
+			n = ip_neigh_gw6(dev, &rt->rt_gw6);
+		else
+			n = ip_neigh_gw4(dev, rt->rt_gw_family == AF_INET ?
+					 rt->rt_gw4 : p->remote4);
+	} else {
+		n = ip_neigh_gw6(dev, rt6_nexthop((struct rt6_info *)dst,
+						  &p->remote6));
+	}
+	if (IS_ERR_OR_NULL(n))
+		return false;
+	if (READ_ONCE(n->nud_state) & NUD_VALID)
+		return true;
+	neigh_event_send(n, NULL);
+	return false;
+}
+
+/*
  * Transmit: inline, in the VM's TC path, or deferred to a bounded queue
  * drained by a tasklet, on this CPU (deferred=1) or on the next online CPU
  * (deferred=2).  Each CPU has one inbox, a lock-free llist that any CPU
- * adds to; only the owning CPU's tasklet takes from it.  A producer that
- * finds the inbox empty kicks the owner: tasklet_schedule() on its own CPU,
- * else an asynchronous IPI (its own call_single_data: one producer per
- * csd, and it is only reused once the owner has taken the callback, which
- * happens before the owner's tasklet can empty the inbox again) whose
- * callback schedules the tasklet there.
+ * adds to; only the owning CPU's tasklet takes from it (a tasklet never
+ * runs twice at once, wherever it runs).  A producer that finds the inbox
+ * empty kicks the owner: tasklet_schedule() on its own CPU, else an
+ * asynchronous IPI (its own call_single_data: one producer per csd, and
+ * it is only reused once the owner has taken the callback, which happens
+ * before the owner's tasklet can empty the inbox again) whose callback
+ * schedules the tasklet there.  If the IPI cannot be sent (the csd is still
+ * in flight, or the target went offline), the producer schedules the
+ * owner's tasklet on its own CPU: the copies go out from there, never
+ * stranded.  A CPU that dies with copies in its inbox has them drained by
+ * the CPU that takes it down (vtap_cpu_dead()).
  */
 static unsigned int deferred;
 module_param(deferred, uint, 0644);
@@ -247,6 +330,7 @@ struct vtap_queue {
 };
 
 static DEFINE_PER_CPU(struct vtap_queue, vtap_queues);
+static enum cpuhp_state vtap_cpuhp_state;
 
 /* A queued copy remembers its session (a counted reference) in skb->cb. */
 struct vtap_skb_cb {
@@ -277,9 +361,18 @@ static int vtap_send(struct net *net, struct sk_buff *skb,
 	return 0;
 }
 
+/* A copy left a deferred queue: the last one lets its namespace go. */
+static void vtap_unqueued(struct net *net)
+{
+	struct vtap_net *vn = vtap_net(net);
+
+	if (atomic_dec_and_test(&vn->queued))
+		wake_up_var(&vn->queued);
+}
+
 /* Called with BHs disabled. */
-static int vtap_enqueue(struct sk_buff *skb, struct vtap_session *s,
-			unsigned int mode)
+static int vtap_enqueue(struct net *net, struct sk_buff *skb,
+			struct vtap_session *s, unsigned int mode)
 {
 	int cpu = smp_processor_id(), target = cpu;
 	struct vtap_queue *vq;
@@ -297,13 +390,13 @@ static int vtap_enqueue(struct sk_buff *skb, struct vtap_session *s,
 		kfree_skb(skb);
 		return -ENOBUFS;
 	}
+	atomic_inc(&vtap_net(net)->queued);
 	VTAP_SKB_CB(skb)->s = s;
 	if (llist_add(&skb->ll_node, &vq->inbox)) {
-		if (target == cpu)
+		if (target == cpu ||
+		    smp_call_function_single_async(target,
+						   &this_cpu_ptr(&vtap_queues)->kick))
 			tasklet_schedule(&vq->tasklet);
-		else	/* -EBUSY: the kick in flight will do */
-			smp_call_function_single_async(target,
-						       &this_cpu_ptr(&vtap_queues)->kick);
 	}
 	return 0;
 }
@@ -323,6 +416,7 @@ static void vtap_queue_drain(struct tasklet_struct *t)
 	while (budget--) {
 		struct vtap_session *s;
 		struct sk_buff *skb;
+		struct net *net;
 
 		if (!vq->pending)
 			vq->pending = llist_reverse_order(llist_del_all(&vq->inbox));
@@ -333,8 +427,11 @@ static void vtap_queue_drain(struct tasklet_struct *t)
 		skb->next = NULL;
 		atomic_dec(&vq->len);
 		s = VTAP_SKB_CB(skb)->s;
-		vtap_send(dev_net(skb_dst(skb)->dev), skb, s);
+		/* Alive: its pernet exit waits for this copy (vn->queued). */
+		net = sock_net(skb->sk);
+		vtap_send(net, skb, s);
 		vtap_session_put(s);
+		vtap_unqueued(net);
 	}
 	this_cpu_dec(vtap_xmit_depth);
 	if (vq->pending || !llist_empty(&vq->inbox))
@@ -346,17 +443,35 @@ static void vtap_queue_free(struct llist_node *n)
 	while (n) {
 		struct sk_buff *skb = llist_entry(n, struct sk_buff, ll_node);
 		struct vtap_session *s = VTAP_SKB_CB(skb)->s;
+		struct net *net = sock_net(skb->sk);
 
 		n = n->next;
 		skb->next = NULL;
 		kfree_skb(skb);
 		vtap_session_put(s);
+		vtap_unqueued(net);
 	}
+}
+
+/*
+ * A CPU went offline: if its inbox holds copies whose kick was lost, drain
+ * them here (its tasklet, if scheduled, moves here by itself).
+ */
+static int vtap_cpu_dead(unsigned int cpu)
+{
+	struct vtap_queue *vq = per_cpu_ptr(&vtap_queues, cpu);
+
+	if (READ_ONCE(vq->pending) || !llist_empty(&vq->inbox)) {
+		local_bh_disable();
+		tasklet_schedule(&vq->tasklet);
+		local_bh_enable();
+	}
+	return 0;
 }
 
 int __init vtap_encap_init(void)
 {
-	int cpu;
+	int cpu, err;
 
 	BUILD_BUG_ON(sizeof(struct vtap_skb_cb) > sizeof_field(struct sk_buff, cb));
 	for_each_possible_cpu(cpu) {
@@ -368,6 +483,11 @@ int __init vtap_encap_init(void)
 		INIT_CSD(&vq->kick, vtap_queue_kick, NULL);
 		tasklet_setup(&vq->tasklet, vtap_queue_drain);
 	}
+	err = cpuhp_setup_state_nocalls(CPUHP_BP_PREPARE_DYN, "net/vtap:dead",
+					NULL, vtap_cpu_dead);
+	if (err < 0)
+		return err;
+	vtap_cpuhp_state = err;
 	return 0;
 }
 
@@ -376,6 +496,7 @@ void vtap_encap_exit(void)
 {
 	int cpu;
 
+	cpuhp_remove_state_nocalls(vtap_cpuhp_state);
 	/* Kicks in flight: the flag clears before the callback runs. */
 	for_each_possible_cpu(cpu)
 		while (READ_ONCE(per_cpu_ptr(&vtap_queues, cpu)->kick.node.u_flags) &
@@ -392,24 +513,74 @@ void vtap_encap_exit(void)
 	}
 }
 
-/* Cut a copy to the session's snaplen and to @max_inner bytes. */
-static int vtap_cut(struct sk_buff *skb, struct vtap_session *s,
-		    const struct vtap_params *p, int max_inner, bool *truncated)
-{
-	unsigned int len = skb->len;
+/* What one frame's copies for one session have in common. */
+struct vtap_xmit {
+	struct net *net;
+	struct vtap_net *vn;
+	struct vtap_session *s;
+	struct vtap_params *p;
+	struct dst_entry *dst;		/* held; each copy takes its own */
+	union {
+		__be32 s4;
+		struct in6_addr s6;
+	};
+	u32 port_id;
+	u32 flags;
+	unsigned int max_inner;		/* bytes of a frame that fit the path */
+	unsigned int headroom;		/* outer headers and the link layer */
+	int iphlen;
+};
 
-	if (p->snaplen && len > p->snaplen) {
-		len = p->snaplen;
-		vtap_stats_inc(s, VTAP_A_STATS_SLICED);
+/*
+ * A private linear copy of the first @len bytes of @skb (data at its
+ * Ethernet header), with @headroom to spare: what a cut copy, or a GSO
+ * super-packet sent whole, is built from.  Reads @skb, writes nothing of it.
+ */
+static struct sk_buff *vtap_copy_head(const struct sk_buff *skb,
+				      unsigned int len, unsigned int headroom)
+{
+	struct sk_buff *n = alloc_skb(headroom + len, GFP_ATOMIC);
+
+	if (!n)
+		return NULL;
+	skb_reserve(n, headroom);
+	if (skb_copy_bits(skb, 0, skb_put(n, len), len)) {
+		kfree_skb(n);
+		return NULL;
 	}
-	if (len > max_inner) {
-		len = max_inner;
-		vtap_stats_inc(s, VTAP_A_STATS_TRUNCATED);
-	}
-	if (len == skb->len)
+	return n;
+}
+
+/*
+ * The checksum the VM's stack left to the device (CHECKSUM_PARTIAL), as
+ * the wire carries it: computed over @src from its checksum start to its
+ * end, written into @dst (the frame itself, or its cut copy: their bytes
+ * are at the same offsets) when the field is inside @dst.  An Internet
+ * checksum, or SCTP's CRC32c (csum_not_inet).  Never a warning: a start or
+ * field outside the frame is left as it is.
+ */
+static int vtap_csum_complete(struct sk_buff *dst, const struct sk_buff *src)
+{
+	int start = skb_checksum_start_offset(src);
+	int size = src->csum_not_inet ? sizeof(__le32) : sizeof(__sum16);
+	int field = start + src->csum_offset;
+
+	if (start < 0 || start >= src->len || field + size > dst->len)
 		return 0;
-	*truncated = true;
-	return pskb_trim(skb, len);
+	if (skb_ensure_writable(dst, field + size))
+		return -ENOMEM;
+	if (src->csum_not_inet) {
+		__wsum c = __skb_checksum(src, start, src->len - start,
+					  (__force __wsum)~0U, crc32c_csum_stub);
+		__le32 crc = cpu_to_le32(~(__force u32)c);
+
+		memcpy(dst->data + field, &crc, sizeof(crc));
+	} else {
+		__wsum csum = skb_checksum(src, start, src->len - start, 0);
+
+		*(__sum16 *)(dst->data + field) = csum_fold(csum) ?: CSUM_MANGLED_0;
+	}
+	return 0;
 }
 
 /* Overwrite the session's mask range of a copy (private after this). */
@@ -427,71 +598,100 @@ static int vtap_mask(struct sk_buff *skb, const struct vtap_params *p)
 }
 
 /*
- * Complete, encapsulate and send one frame (skb->data at its Ethernet
- * header).  Consumes @skb.
+ * Rate budget, lock-free: GCRA (the virtual-scheduling token bucket) on one
+ * atomic64, the theoretical arrival time.  vtap_rate_room(): is there any
+ * credit now (a frame whose copies would all be refused is not copied at
+ * all); vtap_rate_conforms(): charge one copy of @len bytes (its bits, or
+ * one packet), if it conforms.
  */
-static int vtap_xmit_one(struct net *net, struct sk_buff *skb,
-			 struct vtap_session *s, struct vtap_params *p,
-			 u32 port_id, u32 flags, struct net_device *mon_dev)
+static bool vtap_rate_room(struct vtap_session *s, const struct vtap_params *p)
 {
-	int ehlen = vtap_encap_hlen(p), iphlen, room, max_inner;
-	bool truncated = false;
-	unsigned int mode;
-	struct dst_entry *dst;
-	struct in6_addr s6;
-	__be32 s4;
+	return atomic64_read(&s->rate_tat) - (s64)ktime_get_ns() <=
+	       (s64)p->rate_tolerance;
+}
 
-	iphlen = p->family == AF_INET ? sizeof(struct iphdr)
-				      : sizeof(struct ipv6hdr);
-	dst = p->family == AF_INET ? vtap_route4(net, p, &s4)
-				   : vtap_route6(net, p, &s6);
-	if (!dst) {
-		vtap_stats_inc(s, VTAP_A_STATS_DROP_NOROUTE);
+static bool vtap_rate_conforms(struct vtap_session *s,
+			       const struct vtap_params *p, unsigned int len)
+{
+	u64 cost = p->rate_unit == VTAP_RATE_PPS ? 1 : (u64)len * 8;
+	s64 now = ktime_get_ns(), inc, tat, t;
+
+	inc = (s64)((cost * p->rate_ns_fp) >> 16);
+	tat = atomic64_read(&s->rate_tat);
+	do {
+		t = max(tat, now);
+		if (t - now > (s64)p->rate_tolerance)
+			return false;
+	} while (!atomic64_try_cmpxchg(&s->rate_tat, &tat, t + inc));
+	return true;
+}
+
+/*
+ * Cut, checksum, charge, mask, encapsulate and send one copy: @skb is a
+ * clone of the VM's frame, or a GSO segment of it (private), data at the
+ * Ethernet header.  Consumes @skb.
+ */
+static int vtap_xmit_one(struct vtap_xmit *x, struct sk_buff *skb)
+{
+	struct vtap_session *s = x->s;
+	struct vtap_params *p = x->p;
+	unsigned int len = skb->len, cut = len;
+	bool truncated;
+	unsigned int mode;
+
+	if (p->snaplen && cut > p->snaplen) {
+		cut = p->snaplen;
+		vtap_stats_inc(s, VTAP_A_STATS_SLICED);
+	}
+	if (cut > x->max_inner) {
+		cut = x->max_inner;
+		vtap_stats_inc(s, VTAP_A_STATS_TRUNCATED);
+	}
+	truncated = cut < len;
+
+	/* What is sent is what is charged: this copy, as cut. */
+	if (p->rate && !vtap_rate_conforms(s, p, cut)) {
+		vtap_stats_inc(s, VTAP_A_STATS_DROP_RATE);
 		goto drop;
 	}
-	if (dst->dev == mon_dev) {
-		/* The collector is reached through the monitored device. */
-		vtap_stats_inc(s, VTAP_A_STATS_DROP_LOOP);
-		goto drop_dst;
-	}
 
-	/* Never fragment a copy: cut it to the path MTU instead. */
-	max_inner = (int)dst_mtu(dst) - iphlen - ehlen;
-	if (max_inner < ETH_HLEN) {
-		vtap_stats_inc(s, VTAP_A_STATS_DROP_XMIT);
-		goto drop_dst;
-	}
+	if (truncated || skb_is_gso(skb)) {
+		/*
+		 * Just the bytes sent, in a buffer of their own: a cut clone
+		 * would still share the VM's data and skb_shared_info, and a
+		 * GSO super-packet sent whole must stop being GSO without its
+		 * frame's state changing.
+		 */
+		struct sk_buff *n = vtap_copy_head(skb, cut, x->headroom);
 
-	/*
-	 * The checksums the wire would carry (segments have theirs).  A GSO
-	 * super-packet sent whole (VTAP_SESSION_F_GSO_SLICE) is cut first: it
-	 * is never complete anyway, and it must stop being GSO.
-	 */
-	if (skb_is_gso(skb)) {
-		if (vtap_cut(skb, s, p, max_inner, &truncated))
+		if (!n)
 			goto drop_nomem;
-		skb_gso_reset(skb);
-	}
-	if (skb->ip_summed == CHECKSUM_PARTIAL && skb_checksum_help(skb))
+		if (skb->ip_summed == CHECKSUM_PARTIAL &&
+		    (!skb_is_gso(skb) || !truncated) && vtap_csum_complete(n, skb)) {
+			kfree_skb(n);
+			goto drop_nomem;
+		}
+		consume_skb(skb);
+		skb = n;
+	} else if (skb->ip_summed == CHECKSUM_PARTIAL &&
+		   vtap_csum_complete(skb, skb)) {
 		goto drop_nomem;
-	if (vtap_cut(skb, s, p, max_inner, &truncated) || vtap_mask(skb, p))
-		goto drop_nomem;
-
-	room = LL_RESERVED_SPACE(dst->dev) + iphlen + ehlen;
-	if (skb_cow_head(skb, room)) {
-		vtap_stats_inc(s, VTAP_A_STATS_DROP_NOMEM);
-		goto drop_dst;
 	}
+	if (vtap_mask(skb, p) || skb_cow_head(skb, x->headroom))
+		goto drop_nomem;
 
 	skb_scrub_packet(skb, true);
+	/* Sent by vtap, not received: no input device (nor a stale one). */
+	skb->dev = NULL;
 	skb->ip_summed = CHECKSUM_NONE;
 	skb->encapsulation = 0;
 	skb_reset_inner_headers(skb);
-	vtap_push_encap(skb, s, p, port_id, flags, truncated);
+	skb_set_owner_w(skb, x->vn->sk[p->family == AF_INET6]);
+	vtap_push_encap(skb, s, p, x->port_id, x->flags, truncated);
 
-	skb_push(skb, iphlen);
+	skb_push(skb, x->iphlen);
 	skb_reset_network_header(skb);
-	skb_dst_set(skb, dst);
+	skb_dst_set(skb, dst_clone(x->dst));
 	if (p->family == AF_INET) {
 		struct iphdr *iph = ip_hdr(skb);
 
@@ -501,10 +701,10 @@ static int vtap_xmit_one(struct net *net, struct sk_buff *skb,
 		iph->frag_off = htons(IP_DF);
 		iph->ttl = p->ttl;
 		iph->protocol = IPPROTO_GRE;
-		iph->saddr = s4;
+		iph->saddr = x->s4;
 		iph->daddr = p->remote4;
 		iph->tot_len = htons(skb->len);
-		__ip_select_ident(net, iph, 1);
+		__ip_select_ident(x->net, iph, 1);
 		skb->protocol = htons(ETH_P_IP);
 	} else {
 		struct ipv6hdr *ip6 = ipv6_hdr(skb);
@@ -513,20 +713,18 @@ static int vtap_xmit_one(struct net *net, struct sk_buff *skb,
 		ip6->payload_len = htons(skb->len - sizeof(*ip6));
 		ip6->nexthdr = IPPROTO_GRE;
 		ip6->hop_limit = p->ttl;
-		ip6->saddr = s6;
+		ip6->saddr = x->s6;
 		ip6->daddr = p->remote6;
 		skb->protocol = htons(ETH_P_IPV6);
 	}
 
 	mode = READ_ONCE(deferred);
 	if (mode)
-		return vtap_enqueue(skb, s, mode);
-	return vtap_send(net, skb, s);
+		return vtap_enqueue(x->net, skb, s, mode);
+	return vtap_send(x->net, skb, s);
 
 drop_nomem:
 	vtap_stats_inc(s, VTAP_A_STATS_DROP_NOMEM);
-drop_dst:
-	dst_release(dst);
 drop:
 	kfree_skb(skb);
 	return -ENOBUFS;
@@ -541,26 +739,33 @@ static bool vtap_sampled(struct vtap_session *s, const struct vtap_params *p)
 }
 
 /*
- * Rate budget, lock-free: GCRA (the virtual-scheduling token bucket) on one
- * atomic64, the theoretical arrival time.  A copy costing @len bytes (or one
- * packet) conforms if the bucket is less than a burst ahead of now.
+ * Route, path MTU, neighbour and the namespace's budget of copies in
+ * flight, once per frame: 0, or the counter that says why no copy can go.
  */
-static bool vtap_rate_conforms(struct vtap_session *s,
-			       const struct vtap_params *p, unsigned int len)
+static int vtap_xmit_prepare(struct vtap_xmit *x, const struct net_device *dev)
 {
-	u64 cost = p->rate_unit == VTAP_RATE_PPS ? 1 : (u64)len * 8;
-	s64 now = ktime_get_ns(), inc, tat, t;
+	struct vtap_params *p = x->p;
+	int ehlen = vtap_encap_hlen(p), mtu;
 
-	if (p->snaplen && len > p->snaplen && p->rate_unit == VTAP_RATE_BPS)
-		cost = (u64)p->snaplen * 8;
-	inc = (s64)((cost * p->rate_ns_fp) >> 16);
-	tat = atomic64_read(&s->rate_tat);
-	do {
-		t = max(tat, now);
-		if (t - now > (s64)p->rate_tolerance)
-			return false;
-	} while (!atomic64_try_cmpxchg(&s->rate_tat, &tat, t + inc));
-	return true;
+	x->iphlen = p->family == AF_INET ? sizeof(struct iphdr)
+					 : sizeof(struct ipv6hdr);
+	x->dst = p->family == AF_INET ? vtap_route4(x->net, p, &x->s4)
+				      : vtap_route6(x->net, p, &x->s6);
+	if (!x->dst)
+		return VTAP_A_STATS_DROP_NOROUTE;
+	/* The collector is reached through the monitored device itself. */
+	if (x->dst->dev == dev)
+		return VTAP_A_STATS_DROP_LOOP;
+	/* Never fragment a copy: cut it to the path MTU instead. */
+	mtu = (int)dst_mtu(x->dst) - x->iphlen - ehlen;
+	if (mtu < ETH_HLEN || !vtap_neigh_ready(x->dst, p))
+		return VTAP_A_STATS_DROP_XMIT;
+	if ((unsigned int)refcount_read(&x->vn->sk[p->family == AF_INET6]->sk_wmem_alloc) >
+	    READ_ONCE(max_inflight_kb) << 10)
+		return VTAP_A_STATS_DROP_QUEUE;
+	x->max_inner = mtu;
+	x->headroom = LL_RESERVED_SPACE(x->dst->dev) + x->iphlen + ehlen;
+	return 0;
 }
 
 /**
@@ -570,21 +775,35 @@ static bool vtap_rate_conforms(struct vtap_session *s,
  * @port_id: ERSPAN index of the port
  * @flags: VTAP_MIRROR_F_*
  *
- * Return: 0 if every copy (one per GSO segment) went out, 1 if sampling
- * passed the frame over, else -errno.
+ * Return: 0 if every copy (one per GSO segment) went out, 1 if the session
+ * passed the frame over by design (sampling, an unparsed frame it skips),
+ * else -errno.
  */
 int vtap_mirror(struct sk_buff *skb, struct vtap_session *s, u32 port_id,
 		u32 flags)
 {
 	struct net_device *dev = skb->dev;
-	struct net *net = dev_net(dev);
-	struct vtap_params *p = rcu_dereference(s->params);
+	struct vtap_xmit x = {
+		.net = dev_net(dev),
+		.s = s,
+		.p = vtap_params_rcu(s),
+		.port_id = port_id,
+		.flags = flags,
+	};
+	struct vtap_params *p = x.p;
 	struct sk_buff *nskb, *segs, *next;
-	int maclen, err = 0;
-	__be16 eth_proto;
+	unsigned int copies = 1;
+	int maclen, why, err = 0;
+	bool segment;
 
+	x.vn = vtap_net(x.net);
 	vtap_stats_inc(s, VTAP_A_STATS_MATCHED);
 
+	if (unlikely(flags & VTAP_MIRROR_F_UNPARSED)) {
+		vtap_stats_inc(s, VTAP_A_STATS_UNPARSED);
+		if (p->flags & VTAP_SESSION_F_UNPARSED_SKIP)
+			return 1;
+	}
 	if (p->sample > 1 && !vtap_sampled(s, p)) {
 		vtap_stats_inc(s, VTAP_A_STATS_SAMPLED_OUT);
 		return 1;
@@ -595,18 +814,33 @@ int vtap_mirror(struct sk_buff *skb, struct vtap_session *s, u32 port_id,
 	maclen = skb->data - skb_mac_header(skb);	/* 0 on egress */
 	if (unlikely(maclen < 0 || skb->len + maclen < ETH_HLEN))
 		goto malformed;
-	eth_proto = eth_hdr(skb)->h_proto;
 
-	if (p->rate && !vtap_rate_conforms(s, p, skb->len + maclen)) {
-		vtap_stats_inc(s, VTAP_A_STATS_DROP_RATE);
-		return -ENOBUFS;
-	}
-
+	/* vtap's own output, or a frame its own sending produced. */
 	if (unlikely(this_cpu_read(vtap_xmit_depth)) ||
-	    unlikely(vtap_is_own_output(vtap_net(net), skb, ETH_HLEN - maclen,
-					eth_proto))) {
+	    unlikely(vtap_is_own_copy(x.vn, skb))) {
 		vtap_stats_inc(s, VTAP_A_STATS_DROP_LOOP);
 		return -ELOOP;
+	}
+
+	/*
+	 * Segmented as the wire would carry it, unless the session slices, or
+	 * the frame's checksum is not left to the device (CHECKSUM_PARTIAL):
+	 * GSO then has nothing to complete and would warn about it; such a
+	 * frame is sent whole, as one copy.
+	 */
+	segment = skb_is_gso(skb) && !(p->flags & VTAP_SESSION_F_GSO_SLICE) &&
+		  skb->ip_summed == CHECKSUM_PARTIAL;
+	if (segment)
+		copies = skb_shinfo(skb)->gso_segs ?: 1;
+	if (p->rate && !vtap_rate_room(s, p)) {
+		vtap_stats_add(s, VTAP_A_STATS_DROP_RATE, copies);
+		return -ENOBUFS;
+	}
+	why = vtap_xmit_prepare(&x, dev);
+	if (why) {
+		vtap_stats_add(s, why, copies);
+		err = why == VTAP_A_STATS_DROP_LOOP ? -ELOOP : -ENOBUFS;
+		goto out_dst;
 	}
 
 	nskb = skb_clone(skb, GFP_ATOMIC);
@@ -624,7 +858,7 @@ int vtap_mirror(struct sk_buff *skb, struct vtap_session *s, u32 port_id,
 	this_cpu_inc(vtap_xmit_depth);
 	if (skb_is_gso(nskb))
 		vtap_stats_inc(s, VTAP_A_STATS_GSO);
-	if (skb_is_gso(nskb) && !(p->flags & VTAP_SESSION_F_GSO_SLICE)) {
+	if (segment) {
 		/* ...GSO super-packets cut into the segments they stand for. */
 		if (skb_unclone(nskb, GFP_ATOMIC)) {
 			kfree_skb(nskb);
@@ -634,22 +868,26 @@ int vtap_mirror(struct sk_buff *skb, struct vtap_session *s, u32 port_id,
 		}
 		segs = skb_gso_segment(nskb, 0);
 		if (IS_ERR_OR_NULL(segs)) {
-			kfree_skb(nskb);
-			err = -EINVAL;
-			vtap_stats_inc(s, VTAP_A_STATS_DROP_MALFORMED);
+			/*
+			 * One segment's worth (a NIC sends it as it is), or
+			 * metadata GSO cannot follow: the frame, whole.
+			 */
+			err = vtap_xmit_one(&x, nskb);
 			goto out;
 		}
 		consume_skb(nskb);
 		skb_list_walk_safe(segs, nskb, next) {
 			skb_mark_not_on_list(nskb);
-			if (vtap_xmit_one(net, nskb, s, p, port_id, flags, dev))
+			if (vtap_xmit_one(&x, nskb))
 				err = -ENOBUFS;
 		}
 	} else {
-		err = vtap_xmit_one(net, nskb, s, p, port_id, flags, dev);
+		err = vtap_xmit_one(&x, nskb);
 	}
 out:
 	this_cpu_dec(vtap_xmit_depth);
+out_dst:
+	dst_release(x.dst);
 	return err;
 
 malformed:
@@ -657,5 +895,6 @@ malformed:
 	return -EINVAL;
 nomem:
 	vtap_stats_inc(s, VTAP_A_STATS_DROP_NOMEM);
+	dst_release(x.dst);
 	return -ENOMEM;
 }

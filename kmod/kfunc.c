@@ -15,26 +15,41 @@
  * bpf_vtap_mirror - send a copy of a packet to a vtap session
  * @skb_ctx: the TC program's context
  * @session_id: the session, in the namespace of the packet's device
+ * @cookie: the session's cookie, as the flow recorded it
  * @port_id: the monitored port's id (ERSPAN index)
  * @flags: VTAP_MIRROR_F_*
  *
- * Never changes the packet.  Runs with BHs disabled, under RCU.
+ * Never changes the packet.  Runs under RCU with BHs disabled, as TC
+ * programs do (softirq, or egress under rcu_read_lock_bh()); it refuses
+ * any other context (BPF_PROG_TEST_RUN runs programs with BHs enabled):
+ * the route cache, the deferred queues and the nesting counter are per-CPU
+ * state that only BHs-off code may use.
  *
- * Return: 0 if a copy was sent, else a negative errno (see vtap_bpf.h).
+ * Return: 0 if a copy was sent, 1 if the session passed the frame over by
+ * design, else a negative errno (see vtap_bpf.h).
  */
 __used noinline int bpf_vtap_mirror(struct __sk_buff *skb_ctx, u32 session_id,
-				    u32 port_id, u32 flags)
+				    u64 cookie, u32 port_id, u32 flags)
 {
 	struct sk_buff *skb = (struct sk_buff *)skb_ctx;
 	struct vtap_session *s;
 
 	if (unlikely(flags & ~VTAP_MIRROR_F_ALL))
 		return -EINVAL;
+	if (unlikely(!in_softirq() || in_hardirq() || in_nmi()))
+		return -EPERM;
 	if (unlikely(!skb->dev))
 		return -ENODEV;
 	s = xa_load(&vtap_net(dev_net(skb->dev))->sessions, session_id);
 	if (!s)
 		return -ENOENT;
+	/*
+	 * Another session than the flow's: its session was deleted and the id
+	 * given to a new one, or the device moved to another namespace with
+	 * its programs (a session of that namespace has the same id).
+	 */
+	if (unlikely(s->cookie != cookie))
+		return -ESTALE;
 	return vtap_mirror(skb, s, port_id, flags);
 }
 

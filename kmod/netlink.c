@@ -4,6 +4,7 @@
  * commands and their attribute trees, and "DOC: Locking" in vtap.h.
  */
 
+#include <linux/ctype.h>
 #include <linux/in.h>
 #include <linux/ipv6.h>
 #include <linux/slab.h>
@@ -32,6 +33,7 @@ static struct netlink_range_validation vtap_rate_range = {
 	.max = VTAP_RATE_MAX,
 };
 
+/* SESSION_NEW and SESSION_SET: everything a session is made of. */
 static const struct nla_policy vtap_session_policy[VTAP_A_SESSION_MAX + 1] = {
 	[VTAP_A_SESSION_NAME]	 = { .type = NLA_NUL_STRING,
 				     .len = VTAP_NAME_MAX - 1 },
@@ -60,16 +62,32 @@ static const struct nla_policy vtap_session_policy[VTAP_A_SESSION_MAX + 1] = {
 	[VTAP_A_SESSION_RATE_UNIT] = NLA_POLICY_MAX(NLA_U8, VTAP_RATE_UNIT_MAX),
 	[VTAP_A_SESSION_BURST]	 = NLA_POLICY_MIN(NLA_U32, 1),
 	[VTAP_A_SESSION_FLAGS]	 = NLA_POLICY_MASK(NLA_U32, __VTAP_SESSION_F_ALL),
+	[VTAP_A_SESSION_COOKIE]	 = { .type = NLA_REJECT,
+				     .reject_message = "the cookie is the kernel's choice" },
+};
+
+/* SESSION_DEL and SESSION_GET: which session, nothing else. */
+static const struct nla_policy vtap_session_id_policy[VTAP_A_SESSION_MAX + 1] = {
+	[VTAP_A_SESSION_NAME]	 = { .type = NLA_NUL_STRING,
+				     .len = VTAP_NAME_MAX - 1 },
+	[VTAP_A_SESSION_ID]	 = NLA_POLICY_RANGE(NLA_U32, 1,
+						    VTAP_SESSION_ID_MAX),
+};
+
+/* INFO_GET: no attribute at all (each is "Unsupported" in strict mode). */
+static const struct nla_policy vtap_info_policy[VTAP_A_INFO_MAX + 1] = {
 };
 
 /* ---- INFO_GET ---------------------------------------------------------- */
 
 static u64 vtap_features(void)
 {
-	return VTAP_FEATURE_SESSIONS | VTAP_FEATURE_KFUNC | VTAP_FEATURE_GRE |
+	return VTAP_FEATURE_SESSIONS | VTAP_FEATURE_GRE |
 	       VTAP_FEATURE_ERSPAN2 | VTAP_FEATURE_ERSPAN3 | VTAP_FEATURE_IPV6 |
 	       VTAP_FEATURE_SAMPLE | VTAP_FEATURE_SLICE | VTAP_FEATURE_RATE |
-	       VTAP_FEATURE_GSO | VTAP_FEATURE_DEFERRED;
+	       VTAP_FEATURE_GSO | VTAP_FEATURE_DEFERRED | VTAP_FEATURE_COOKIE |
+	       VTAP_FEATURE_UNPARSED |
+	       (vtap_kfunc_registered ? VTAP_FEATURE_KFUNC : 0);
 }
 
 /**
@@ -160,6 +178,8 @@ static int vtap_session_fill(struct sk_buff *msg, const struct vtap_session *s,
 
 	if (nla_put_string(msg, VTAP_A_SESSION_NAME, s->name) ||
 	    nla_put_u32(msg, VTAP_A_SESSION_ID, s->id) ||
+	    nla_put_u64_64bit(msg, VTAP_A_SESSION_COOKIE, s->cookie,
+			      VTAP_A_SESSION_PAD) ||
 	    nla_put_u8(msg, VTAP_A_SESSION_ENCAP, p->encap) ||
 	    nla_put_u8(msg, VTAP_A_SESSION_TTL, p->ttl) ||
 	    nla_put_u8(msg, VTAP_A_SESSION_TOS, p->tos))
@@ -237,17 +257,36 @@ static void vtap_session_notify(struct net *net, struct sk_buff *msg)
 
 /* ---- sessions: parsing ------------------------------------------------- */
 
+/* A unicast address: not 0.0.0.0/8 ("this network"), multicast or broadcast. */
 static bool vtap_addr4_ok(__be32 a)
 {
-	return !ipv4_is_zeronet(a) && !ipv4_is_multicast(a) &&
+	return (a & htonl(IN_CLASSA_NET)) && !ipv4_is_multicast(a) &&
 	       !ipv4_is_lbcast(a);
 }
 
+/* A unicast address: not ::, multicast or IPv4-mapped. */
 static bool vtap_addr6_ok(const struct in6_addr *a)
 {
 	int t = ipv6_addr_type(a);
 
-	return !(t & (IPV6_ADDR_ANY | IPV6_ADDR_MULTICAST | IPV6_ADDR_MAPPED));
+	return t != IPV6_ADDR_ANY &&
+	       !(t & (IPV6_ADDR_MULTICAST | IPV6_ADDR_MAPPED));
+}
+
+/*
+ * Session names: letters, digits and "._:@+-", not starting with '-', so
+ * that they print as they are and never read as an option.
+ */
+static bool vtap_name_ok(const char *name)
+{
+	const char *c;
+
+	if (!*name || *name == '-')
+		return false;
+	for (c = name; *c; c++)
+		if (!isalnum(*c) && !strchr("._:@+-", *c))
+			return false;
+	return true;
 }
 
 /* Sampling, slicing, masking, rate budget and flags of NEW or SET. */
@@ -313,11 +352,19 @@ static int vtap_params_parse_broker(struct genl_info *info,
 					   "a rate in bits per second must be at least 1000");
 			return -EINVAL;
 		}
-		/* GCRA: one unit every unit_ns; a burst's worth of tolerance. */
+		/*
+		 * GCRA: one unit every unit_ns; a burst's worth of tolerance,
+		 * at most 2^32 units at the slowest rate (1 pps: 136 years of
+		 * nanoseconds, 2^62), so the 128-bit product fits in an s64.
+		 */
 		p->rate_ns_fp = div64_u64((u64)NSEC_PER_SEC << 16, p->rate);
 		unit_ns = p->rate_unit == VTAP_RATE_PPS ? p->rate_ns_fp
 							: p->rate_ns_fp * 8;
-		p->rate_tolerance = (u64)vtap_burst(p) * unit_ns >> 16;
+		p->rate_tolerance = mul_u64_u64_shr(vtap_burst(p), unit_ns, 16);
+		if (p->rate_tolerance > S64_MAX / 2) {
+			NL_SET_ERR_MSG_MOD(extack, "rate and burst: a burst longer than a century");
+			return -ERANGE;
+		}
 	}
 	if (tb[VTAP_A_SESSION_FLAGS])
 		p->flags = nla_get_u32(tb[VTAP_A_SESSION_FLAGS]);
@@ -443,7 +490,7 @@ static int vtap_params_parse(struct genl_info *info, struct vtap_params *p,
 	return vtap_params_parse_broker(info, p);
 }
 
-/* Find the session a request names (by NAME or ID); lock held. */
+/* Find the session a request names (by NAME or ID); lock held, or RCU. */
 static struct vtap_session *vtap_session_lookup(struct vtap_net *vn,
 						struct genl_info *info)
 {
@@ -494,10 +541,9 @@ static int vtap_nl_session_new(struct sk_buff *skb, struct genl_info *info)
 	if (GENL_REQ_ATTR_CHECK(info, VTAP_A_SESSION_NAME) ||
 	    GENL_REQ_ATTR_CHECK(info, VTAP_A_SESSION_ENCAP))
 		return -EINVAL;
-	if (!nla_len(info->attrs[VTAP_A_SESSION_NAME]) ||
-	    !*(char *)nla_data(info->attrs[VTAP_A_SESSION_NAME])) {
+	if (!vtap_name_ok(nla_data(info->attrs[VTAP_A_SESSION_NAME]))) {
 		NL_SET_ERR_MSG_ATTR(info->extack, info->attrs[VTAP_A_SESSION_NAME],
-				    "the name must not be empty");
+				    "a session name is 1 to 31 of A-Z a-z 0-9 . _ : @ + - and does not start with -");
 		return -EINVAL;
 	}
 	if (info->attrs[VTAP_A_SESSION_ID])
@@ -660,19 +706,18 @@ static int vtap_nl_session_get(struct sk_buff *skb, struct genl_info *info)
 	if (!reply)
 		return -ENOMEM;
 
-	mutex_lock(&vn->lock);
+	/* A reader, possibly unprivileged: no lock, as the dump. */
+	rcu_read_lock();
 	s = vtap_session_lookup(vn, info);
 	if (IS_ERR(s)) {
-		mutex_unlock(&vn->lock);
+		rcu_read_unlock();
 		nlmsg_free(reply);
 		return PTR_ERR(s);
 	}
-	err = vtap_session_fill(reply, s,
-				rcu_dereference_protected(s->params,
-							  lockdep_is_held(&vn->lock)),
+	err = vtap_session_fill(reply, s, rcu_dereference(s->params),
 				info->snd_portid, info->snd_seq, 0,
 				VTAP_CMD_SESSION_GET, NULL);
-	mutex_unlock(&vn->lock);
+	rcu_read_unlock();
 	if (err) {
 		nlmsg_free(reply);
 		return err;
@@ -715,6 +760,8 @@ static const struct genl_ops vtap_genl_ops[] = {
 	{
 		.cmd	= VTAP_CMD_INFO_GET,
 		.doit	= vtap_nl_info_get,
+		.policy	= vtap_info_policy,
+		.maxattr = VTAP_A_INFO_MAX,
 	},
 	{
 		.cmd	= VTAP_CMD_SESSION_NEW,
@@ -726,7 +773,7 @@ static const struct genl_ops vtap_genl_ops[] = {
 	{
 		.cmd	= VTAP_CMD_SESSION_DEL,
 		.doit	= vtap_nl_session_del,
-		.policy	= vtap_session_policy,
+		.policy	= vtap_session_id_policy,
 		.maxattr = VTAP_A_SESSION_MAX,
 		.flags	= GENL_UNS_ADMIN_PERM,
 	},
@@ -734,7 +781,7 @@ static const struct genl_ops vtap_genl_ops[] = {
 		.cmd	= VTAP_CMD_SESSION_GET,
 		.doit	= vtap_nl_session_get,
 		.dumpit	= vtap_nl_session_dump,
-		.policy	= vtap_session_policy,
+		.policy	= vtap_session_id_policy,
 		.maxattr = VTAP_A_SESSION_MAX,
 	},
 	{

@@ -4,6 +4,8 @@
  * See "DOC: Locking" in vtap.h.
  */
 
+#include <linux/random.h>
+#include <net/addrconf.h>
 #include <linux/slab.h>
 #include <linux/string.h>
 
@@ -51,7 +53,8 @@ static void vtap_session_free_rcu(struct rcu_head *head)
 
 /**
  * vtap_session_find_name - look a session up by name
- * @vn: the namespace's vtap state, lock held
+ * @vn: the namespace's vtap state, lock held or under RCU (names never
+ *	change)
  * @name: NUL-terminated name
  *
  * Return: the session or NULL.
@@ -62,7 +65,6 @@ struct vtap_session *vtap_session_find_name(struct vtap_net *vn,
 	struct vtap_session *s;
 	unsigned long id;
 
-	lockdep_assert_held(&vn->lock);
 	xa_for_each(&vn->sessions, id, s)
 		if (!strcmp(s->name, name))
 			return s;
@@ -104,15 +106,19 @@ struct vtap_session *vtap_session_create(struct vtap_net *vn, const char *name,
 	strscpy(s->name, name, sizeof(s->name));
 	refcount_set(&s->refs, 1);
 	RCU_INIT_POINTER(s->params, p);
+	do {
+		s->cookie = get_random_u64();
+	} while (!s->cookie);
 
+	/* Reserve the id (readers see nothing there yet)... */
 	if (id) {
-		err = xa_insert(&vn->sessions, id, s, GFP_KERNEL);
+		err = xa_insert(&vn->sessions, id, NULL, GFP_KERNEL);
 		if (err == -EBUSY) {
 			NL_SET_ERR_MSG_MOD(extack, "a session with this id exists");
 			err = -EEXIST;
 		}
 	} else {
-		err = xa_alloc(&vn->sessions, &id, s,
+		err = xa_alloc(&vn->sessions, &id, NULL,
 			       XA_LIMIT(1, VTAP_SESSION_ID_MAX), GFP_KERNEL);
 		if (err == -EBUSY) {
 			NL_SET_ERR_MSG_MOD(extack, "all session ids are in use");
@@ -121,12 +127,9 @@ struct vtap_session *vtap_session_create(struct vtap_net *vn, const char *name,
 	}
 	if (err)
 		goto err_stats;
-	/*
-	 * xa_insert()/xa_alloc() published the pointer before s->id was set;
-	 * readers never look at s->id, only the control path (under the lock)
-	 * does, so setting it here is safe.
-	 */
+	/* ...then publish the complete session (a store into a reserved slot cannot fail). */
 	s->id = id;
+	xa_store(&vn->sessions, id, s, GFP_KERNEL);
 	vn->nsessions++;
 	vn->genid++;
 	return s;
@@ -217,4 +220,45 @@ void vtap_session_stats_read(const struct vtap_session *s, u64 out[VTAP_NSTATS])
 		for (i = 0; i < VTAP_NSTATS; i++)
 			out[i] += v[i];
 	}
+}
+
+/*
+ * A local address removed from the host: the sessions that send from it
+ * route again (and find it gone) instead of using a cached route.  IPv4
+ * needs no help: removing an address flushes its routes, and the route
+ * lookup refuses a source the host lacks.  Called under RCU.
+ */
+static int vtap_addr6_event(struct notifier_block *nb, unsigned long event,
+			    void *ptr)
+{
+	const struct inet6_ifaddr *ifa = ptr;
+	struct vtap_session *s;
+	struct vtap_net *vn;
+	unsigned long id;
+
+	if (event != NETDEV_DOWN)
+		return NOTIFY_DONE;
+	vn = vtap_net(dev_net(ifa->idev->dev));
+	xa_for_each(&vn->sessions, id, s) {
+		struct vtap_params *p = rcu_dereference(s->params);
+
+		if (p->family == AF_INET6 && p->has_local &&
+		    ipv6_addr_equal(&p->local6, &ifa->addr))
+			dst_cache_reset(&p->dst_cache);
+	}
+	return NOTIFY_DONE;
+}
+
+static struct notifier_block vtap_addr6_nb = {
+	.notifier_call = vtap_addr6_event,
+};
+
+int __init vtap_session_init(void)
+{
+	return register_inet6addr_notifier(&vtap_addr6_nb);
+}
+
+void vtap_session_exit(void)
+{
+	unregister_inet6addr_notifier(&vtap_addr6_nb);
 }

@@ -30,9 +30,14 @@
  * RTNL or any other vtap lock.
  *
  * The data path (bpf_vtap_mirror(), called from TC programs in softirq or
- * with BHs disabled) never takes a lock: it finds a session with xa_load()
- * under RCU and only reads it, apart from the per-CPU counters, which are
- * updated with this_cpu operations inside u64_stats sections.
+ * with BHs disabled; the kfunc refuses any other context) never takes a
+ * lock: it finds a session with xa_load() under RCU and only reads it,
+ * apart from the per-CPU counters, which are updated with this_cpu
+ * operations inside u64_stats sections.  Egress runs under
+ * rcu_read_lock_bh() only (__dev_queue_xmit()), so the data path's
+ * dereferences accept either flavour: vtap_params_rcu().  A session is
+ * published (xa_store()) only once it is complete: its id and cookie are
+ * set before readers can find it.
  *
  * A session's parameters are immutable: SESSION_SET builds a new struct
  * vtap_params and publishes it with rcu_assign_pointer(); the old one is
@@ -52,8 +57,17 @@
  * adds from any CPU, emptied only by the owner's tasklet) with an atomic
  * length bound, kicked by an asynchronous IPI.
  *
- * Genetlink dumps walk the xarray under RCU; vtap_net.genid changes on every
- * modification so that an interrupted dump is flagged NLM_F_DUMP_INTR.
+ * A copy is owned by its namespace's vtap socket (skb->sk, charged to its
+ * send buffer like any socket's packet): that is how the loop guard knows
+ * vtap's own output, in O(1), whatever the copy's headers say.  The
+ * sockets live as long as the namespace's vtap state; a copy in flight
+ * keeps its socket's memory (not the namespace) alive, and pernet exit
+ * waits until no copy of the namespace is left in a deferred queue
+ * (vtap_net.queued), so a queued copy never outlives its namespace.
+ *
+ * Genetlink reads (SESSION_GET do and dump, INFO_GET) take no lock: they
+ * walk the xarray under RCU; vtap_net.genid changes on every modification
+ * so that an interrupted dump is flagged NLM_F_DUMP_INTR.
  */
 
 struct vtap_net {
@@ -61,6 +75,8 @@ struct vtap_net {
 	struct xarray sessions;		/* id -> struct vtap_session, RCU readers */
 	unsigned int nsessions;		/* under lock */
 	unsigned int genid;		/* bumped on every change, for dumps */
+	struct sock *sk[2];		/* owners of the copies: IPv4, IPv6 */
+	atomic_t queued;		/* copies in deferred queues */
 };
 
 /* What a session does, replaced as a whole by SESSION_SET. */
@@ -109,6 +125,7 @@ struct vtap_pcpu_stats {
 
 struct vtap_session {
 	u32 id;
+	u64 cookie;			/* random, never 0; see VTAP_A_SESSION_COOKIE */
 	refcount_t refs;		/* the table's, plus one per queued copy */
 	atomic_t seq;			/* GRE sequence number of the next copy */
 	atomic_t sample_count;		/* frames seen, for VTAP_SAMPLE_EVERY */
@@ -121,10 +138,20 @@ struct vtap_session {
 
 /* main.c */
 extern unsigned int vtap_net_id;
+extern bool vtap_kfunc_registered;
 
 static inline struct vtap_net *vtap_net(const struct net *net)
 {
 	return net_generic(net, vtap_net_id);
+}
+
+/*
+ * A session's parameters on the data path: under rcu_read_lock(), or
+ * rcu_read_lock_bh() alone (device egress, neighbour timers, AF_PACKET).
+ */
+static inline struct vtap_params *vtap_params_rcu(const struct vtap_session *s)
+{
+	return rcu_dereference_check(s->params, rcu_read_lock_bh_held());
 }
 
 /* session.c */
@@ -142,12 +169,17 @@ void vtap_session_stats_read(const struct vtap_session *s,
 			     u64 out[VTAP_NSTATS]);
 struct vtap_params *vtap_params_alloc(void);
 void vtap_params_free(struct vtap_params *p);
+int vtap_session_init(void);
+void vtap_session_exit(void);
 
 /* encap.c */
 int vtap_mirror(struct sk_buff *skb, struct vtap_session *s, u32 port_id,
 		u32 flags);
 int vtap_encap_init(void);
 void vtap_encap_exit(void);
+int vtap_net_sock_init(struct net *net, struct vtap_net *vn);
+void vtap_net_sock_exit(struct vtap_net *vn);
+bool vtap_is_own_copy(const struct vtap_net *vn, const struct sk_buff *skb);
 
 static inline void vtap_stats_inc(struct vtap_session *s, int attr)
 {
@@ -155,6 +187,15 @@ static inline void vtap_stats_inc(struct vtap_session *s, int attr)
 
 	u64_stats_update_begin(&st->syncp);
 	u64_stats_inc(&st->cnt[VTAP_STAT(attr)]);
+	u64_stats_update_end(&st->syncp);
+}
+
+static inline void vtap_stats_add(struct vtap_session *s, int attr, u64 v)
+{
+	struct vtap_pcpu_stats *st = this_cpu_ptr(s->stats);
+
+	u64_stats_update_begin(&st->syncp);
+	u64_stats_add(&st->cnt[VTAP_STAT(attr)], v);
 	u64_stats_update_end(&st->syncp);
 }
 
@@ -175,8 +216,8 @@ void vtap_genl_exit(void);
 
 /* kfunc.c */
 struct __sk_buff;
-int bpf_vtap_mirror(struct __sk_buff *skb_ctx, u32 session_id, u32 port_id,
-		    u32 flags);
+int bpf_vtap_mirror(struct __sk_buff *skb_ctx, u32 session_id, u64 cookie,
+		    u32 port_id, u32 flags);
 int vtap_kfunc_init(void);
 
 #endif /* _VTAP_H */

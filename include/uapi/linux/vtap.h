@@ -57,15 +57,24 @@
  *             _KEY (if set), _TTL, _TOS, _HWID, _GRA (erspan3), _SNAPLEN,
  *             _SAMPLE, _SAMPLE_MODE, _MASK_* (if set), _RATE, _RATE_UNIT and
  *             _BURST (if set), _FLAGS
+ *             VTAP_A_SESSION_COOKIE     u64, random, fixed for the session's life:
+ *                                       a flow or rule made for this session
+ *                                       carries it, and feeds no other session
+ *                                       that later gets the same id
  *             VTAP_A_SESSION_STATS      nested, VTAP_A_STATS_* (u64 each)
  *
- * The order of work on a frame: sampling, rate budget, copy (GSO segmented
- * unless VTAP_SESSION_F_GSO_SLICE), slice to SNAPLEN, cut to the path MTU,
- * mask, encapsulate.  A copy cut by SNAPLEN or the path MTU has the ERSPAN
- * T bit set; its original length is the one its own headers state (the
- * inner IPv4 total length or IPv6 payload length), which the collector uses.
- * The rate budget counts copies (pps) or copy bits before encapsulation
- * (bps), and is a GCRA token bucket: BURST units may go at once.
+ * The order of work on a frame: sampling, copy (GSO segmented unless
+ * VTAP_SESSION_F_GSO_SLICE), slice to SNAPLEN, cut to the path MTU, rate
+ * budget, mask, encapsulate.  A copy cut by SNAPLEN or the path MTU has the
+ * ERSPAN T bit set; its original length is the one its own headers state
+ * (the inner IPv4 total length or IPv6 payload length), which the collector
+ * uses.  The rate budget is charged per copy actually sent: one per copy
+ * (pps) or the copy's bits before encapsulation, after slicing (bps); it is
+ * a GCRA token bucket: BURST units may go at once.
+ *
+ * Requests are checked against a policy per command: SESSION_DEL and the
+ * doit of SESSION_GET take only NAME and ID, INFO_GET and the dump take no
+ * attribute; STATS and COOKIE are read-only, ENCAP cannot change in SET.
  *
  * Multicast group VTAP_MCGRP_EVENTS: SESSION_NEW, SESSION_SET and
  * SESSION_DEL messages, built like a SESSION_GET reply, on every change.
@@ -141,8 +150,16 @@ enum vtap_rate_unit {
 enum vtap_session_flags {
 	/* GSO super-packets: one copy cut to fit, instead of the segments. */
 	VTAP_SESSION_F_GSO_SLICE	= 1U << 0,
+	/*
+	 * Frames whose shape the classifier cannot follow far enough to
+	 * decide the session's rules (more than two VLAN tags, more than
+	 * eight IPv6 extension headers, a truncated header, the
+	 * ports of a non-first fragment): skipped instead of mirrored.
+	 */
+	VTAP_SESSION_F_UNPARSED_SKIP	= 1U << 1,
 
-	__VTAP_SESSION_F_ALL		= VTAP_SESSION_F_GSO_SLICE,
+	__VTAP_SESSION_F_ALL		= VTAP_SESSION_F_GSO_SLICE |
+					  VTAP_SESSION_F_UNPARSED_SKIP,
 };
 
 /* VTAP_A_INFO_FEATURES: what this module implements. */
@@ -158,6 +175,8 @@ enum vtap_feature {
 	VTAP_FEATURE_RATE	= 1ULL << 8,	/* rate budget */
 	VTAP_FEATURE_GSO	= 1ULL << 9,	/* GSO segmented or sliced */
 	VTAP_FEATURE_DEFERRED	= 1ULL << 10,	/* deferred transmit queue */
+	VTAP_FEATURE_COOKIE	= 1ULL << 11,	/* session cookies, checked per copy */
+	VTAP_FEATURE_UNPARSED	= 1ULL << 12,	/* unparsed frames: mirror or skip */
 };
 
 enum vtap_info_attrs {
@@ -200,6 +219,7 @@ enum vtap_session_attrs {
 	VTAP_A_SESSION_RATE_UNIT,
 	VTAP_A_SESSION_BURST,
 	VTAP_A_SESSION_FLAGS,
+	VTAP_A_SESSION_COOKIE,
 
 	__VTAP_A_SESSION_MAX
 };
@@ -227,6 +247,7 @@ enum vtap_stats_attrs {
 	VTAP_A_STATS_DROP_RATE,		/* over the session's rate budget */
 	VTAP_A_STATS_SLICED,		/* copies cut to SNAPLEN */
 	VTAP_A_STATS_GSO,		/* GSO super-packets (segmented or sliced) */
+	VTAP_A_STATS_UNPARSED,		/* frames the rules could not decide */
 
 	__VTAP_A_STATS_MAX
 };
