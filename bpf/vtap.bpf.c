@@ -124,7 +124,7 @@ struct {
 } decisions SEC(".maps");
 
 static __always_inline int vtap_mirror(struct __sk_buff *skb, __u32 session_id,
-				       __u32 port_id, __u32 flags)
+				       __u64 cookie, __u32 port_id, __u32 flags)
 {
 	struct vtap_decision *cnt, *d;
 	__u32 zero = 0, idx;
@@ -139,12 +139,13 @@ static __always_inline int vtap_mirror(struct __sk_buff *skb, __u32 session_id,
 		d->port_id = port_id;
 		d->flags = flags;
 		d->len = skb->len;
+		d->cookie = cookie;
 	}
 	return 0;
 }
 #else
 extern int bpf_vtap_mirror(struct __sk_buff *skb, __u32 session_id,
-			   __u32 port_id, __u32 flags) __ksym;
+			   __u64 cookie, __u32 port_id, __u32 flags) __ksym;
 #define vtap_mirror bpf_vtap_mirror
 #endif
 
@@ -161,6 +162,7 @@ struct vtap_pkt {
 		__u64 dst6[2];
 	};
 	__u8 parsed;
+	__u8 unknown;			/* 1 << VTAP_RF_*: fields its shape hid */
 	__u8 has_vlan;
 	__u8 l3;			/* 0 (not IP), 4 or 6 */
 	__u8 has_l4;			/* protocol known (not a later fragment) */
@@ -172,6 +174,10 @@ struct vtap_pkt {
 	__u16 sport;
 	__u16 dport;
 };
+
+/* Fields below each layer, for k->unknown. */
+#define VTAP_RF_L4	(1 << VTAP_RF_SPORT | 1 << VTAP_RF_DPORT | 1 << VTAP_RF_ICMP)
+#define VTAP_RF_L3	(1 << VTAP_RF_SRC | 1 << VTAP_RF_DST | 1 << VTAP_RF_PROTO | VTAP_RF_L4)
 
 /* How far into the frame the parser looks (VLAN tags, IPv6 extensions). */
 #define VTAP_PARSE_MAX	512
@@ -211,8 +217,10 @@ static __always_inline void vtap_parse_l4(struct __sk_buff *skb,
 	case IPPROTO_UDP:
 	case IPPROTO_SCTP:
 		h = vtap_hdr(skb, off, 4, buf);
-		if (!h)
+		if (!h) {
+			k->unknown |= VTAP_RF_L4;
 			return;
+		}
 		k->sport = (__u16)h[0] << 8 | h[1];
 		k->dport = (__u16)h[2] << 8 | h[3];
 		k->has_ports = 1;
@@ -220,8 +228,10 @@ static __always_inline void vtap_parse_l4(struct __sk_buff *skb,
 	case IPPROTO_ICMP:
 	case IPPROTO_ICMPV6:
 		h = vtap_hdr(skb, off, 1, buf);
-		if (!h)
+		if (!h) {
+			k->unknown |= VTAP_RF_L4;
 			return;
+		}
 		k->icmp_type = h[0];
 		k->has_icmp = 1;
 		break;
@@ -229,9 +239,13 @@ static __always_inline void vtap_parse_l4(struct __sk_buff *skb,
 }
 
 /*
- * Parse the headers the rules can look at.  Anything short or malformed
- * leaves the fields it could not read unset: rules that need them do not
- * match, and the packet itself is untouched.  Headers are read in place
+ * Parse the headers the rules can look at.  A frame whose shape hides a
+ * field -- more than two VLAN tags, more than VTAP_IPV6_EXT_MAX IPv6
+ * extension headers, headers past VTAP_PARSE_MAX or cut short, a bad IP
+ * header, the ports of a non-first fragment -- has that field's bit in
+ * k->unknown: the rules that need it cannot decide (see
+ * vtap_rules_accept()); a field the frame does not have (the ports of an
+ * ICMP packet) is simply unset.  The packet itself is untouched.  Headers are read in place
  * (direct packet access) when they are in the linear area, else copied.
  * Inlined in vtap_rules_accept(), a global function, so that the verifier
  * checks it once, not once per program and per iteration of the caller's
@@ -247,9 +261,11 @@ static __always_inline int vtap_parse(struct __sk_buff *skb, struct vtap_pkt *k)
 	int i;
 
 	k->parsed = 1;
+	k->unknown = 0xff;
 	h = vtap_hdr(skb, 12, 2, buf);
 	if (!h)
 		return 0;
+	k->unknown = VTAP_RF_L3;
 	proto = (__u16)h[0] << 8 | h[1];
 	if (skb->vlan_present) {
 		k->has_vlan = 1;
@@ -260,8 +276,10 @@ static __always_inline int vtap_parse(struct __sk_buff *skb, struct vtap_pkt *k)
 		if (proto != ETH_P_8021Q && proto != ETH_P_8021AD)
 			break;
 		h = vtap_hdr(skb, off, 4, buf);
-		if (!h)
+		if (!h) {
+			k->unknown |= k->has_vlan ? 0 : 1 << VTAP_RF_VLAN;
 			return 0;
+		}
 		if (!k->has_vlan) {
 			k->has_vlan = 1;
 			k->vid = ((__u16)h[0] << 8 | h[1]) & 0x0fff;
@@ -283,9 +301,11 @@ static __always_inline int vtap_parse(struct __sk_buff *skb, struct vtap_pkt *k)
 		k->proto = h[9];
 		__builtin_memcpy(k->src, h + 12, 4);
 		__builtin_memcpy(k->dst, h + 16, 4);
-		/* A later fragment has no L4 header. */
+		k->unknown = VTAP_RF_L4;
+		/* A later fragment has no L4 header: its ports are unknown. */
 		if ((((__u16)h[6] << 8) | h[7]) & 0x1fff)
 			return 0;
+		k->unknown = 0;
 		vtap_parse_l4(skb, k, off + ihl);
 	} else if (proto == ETH_P_IPV6) {
 		__u8 nexthdr;
@@ -296,6 +316,8 @@ static __always_inline int vtap_parse(struct __sk_buff *skb, struct vtap_pkt *k)
 		if ((h[0] >> 4) != 6)
 			return 0;
 		k->l3 = 6;
+		/* Addresses known; the protocol once the chain ends. */
+		k->unknown = 1 << VTAP_RF_PROTO | VTAP_RF_L4;
 		__builtin_memcpy(k->src, h + 8, 16);
 		__builtin_memcpy(k->dst, h + 24, 16);
 		nexthdr = h[6];
@@ -327,26 +349,39 @@ static __always_inline int vtap_parse(struct __sk_buff *skb, struct vtap_pkt *k)
 				off += 8;
 				if ((((__u16)h[2] << 8) | h[3]) & 0xfff8) {
 					k->proto = nexthdr;
+					k->unknown = VTAP_RF_L4;
 					return 0;	/* a later fragment */
 				}
 				continue;
 			}
 			k->proto = nexthdr;
+			k->unknown = 0;
 			vtap_parse_l4(skb, k, off);
 			return 0;
 		}
-		k->proto = nexthdr;	/* too many headers: L4 unknown */
+		/* Too many headers: the protocol (and L4) stay unknown. */
+	} else if (proto != ETH_P_8021Q && proto != ETH_P_8021AD) {
+		k->unknown = 0;		/* not IP: no L3 fields to know */
 	}
 	return 0;
 }
 
-static __always_inline void vtap_and(struct vtap_bits *r,
-				     const struct vtap_bits *b)
+/*
+ * Two sets at once: @r, the rules the packet surely meets (a field its
+ * shape hid meets only the rules that do not constrain it), and @ro, the
+ * rules it may meet (a hidden field could meet any).  Without hidden fields
+ * they are the same set.
+ */
+static __always_inline void vtap_and(struct vtap_bits *r, struct vtap_bits *ro,
+				     const struct vtap_bits *b, int hidden)
 {
 	int w;
 
-	for (w = 0; w < VTAP_RULE_WORDS; w++)
+	for (w = 0; w < VTAP_RULE_WORDS; w++) {
 		r->w[w] &= b->w[w];
+		if (!hidden)
+			ro->w[w] &= b->w[w];
+	}
 }
 
 /* The set of rules whose constraint on a field the packet meets. */
@@ -472,22 +507,30 @@ vtap_port_lookup(const struct vtap_ruleset *rs, __u32 sd2, int field, __u16 port
  * rules, want the packet?  The first matching rule (lowest bit) decides.
  * @k is parsed on the first call for a packet.  A global function: the
  * verifier checks it once, not at every call site.
+ *
+ * Return: 1 accept, 0 reject (or no rule matched), 2 undecidable: a field
+ * the packet's shape hid (k->unknown) could make either verdict the first
+ * match's -- the rules that may match up to the first that surely does do
+ * not all say the same.
  */
 __noinline int vtap_rules_accept(struct __sk_buff *skb, struct vtap_pkt *k,
 				 const struct vtap_ruleset *rs, __u32 sd)
 {
-	struct vtap_bits r;
-	__u32 sd2;
-	int w, i;
+	struct vtap_bits r, ro;
+	int w, i, acc = 0, rej = 0, sure = 0;
+	__u32 sd2, hid;
 
 	if (!k || !rs)
 		return 0;
 	if (!k->parsed)
 		vtap_parse(skb, k);
 	sd2 = VTAP_SD2(sd, rs->gen & 1);
+	hid = k->unknown & rs->used;
 
-	for (w = 0; w < VTAP_RULE_WORDS; w++)
+	for (w = 0; w < VTAP_RULE_WORDS; w++) {
 		r.w[w] = ~0ULL;
+		ro.w[w] = ~0ULL;
+	}
 
 	if (rs->used & (1 << VTAP_RF_VLAN)) {
 		const struct vtap_bits *b = 0;
@@ -506,7 +549,8 @@ __noinline int vtap_rules_accept(struct __sk_buff *skb, struct vtap_pkt *k,
 
 			b = bpf_map_lookup_elem(&rule_vlan, &key);
 		}
-		vtap_and(&r, vtap_field_bits(rs, b, VTAP_RF_VLAN));
+		vtap_and(&r, &ro, vtap_field_bits(rs, b, VTAP_RF_VLAN),
+			 hid & (1 << VTAP_RF_VLAN));
 	}
 	if (rs->used & (1 << VTAP_RF_PROTO)) {
 		const struct vtap_bits *b = 0;
@@ -525,22 +569,23 @@ __noinline int vtap_rules_accept(struct __sk_buff *skb, struct vtap_pkt *k,
 
 			b = bpf_map_lookup_elem(&rule_proto, &key);
 		}
-		vtap_and(&r, vtap_field_bits(rs, b, VTAP_RF_PROTO));
+		vtap_and(&r, &ro, vtap_field_bits(rs, b, VTAP_RF_PROTO),
+			 hid & (1 << VTAP_RF_PROTO));
 	}
 	if (rs->used & (1 << VTAP_RF_SRC))
-		vtap_and(&r, vtap_field_bits(rs, vtap_lpm(k, rs, sd2, VTAP_RF_SRC),
-					     VTAP_RF_SRC));
+		vtap_and(&r, &ro, vtap_field_bits(rs, vtap_lpm(k, rs, sd2, VTAP_RF_SRC),
+						  VTAP_RF_SRC), hid & (1 << VTAP_RF_SRC));
 	if (rs->used & (1 << VTAP_RF_DST))
-		vtap_and(&r, vtap_field_bits(rs, vtap_lpm(k, rs, sd2, VTAP_RF_DST),
-					     VTAP_RF_DST));
+		vtap_and(&r, &ro, vtap_field_bits(rs, vtap_lpm(k, rs, sd2, VTAP_RF_DST),
+						  VTAP_RF_DST), hid & (1 << VTAP_RF_DST));
 	if (rs->used & (1 << VTAP_RF_SPORT))
-		vtap_and(&r, vtap_field_bits(rs, k->has_ports ?
-					     vtap_port_lookup(rs, sd2, VTAP_RF_SPORT, k->sport) : 0,
-					     VTAP_RF_SPORT));
+		vtap_and(&r, &ro, vtap_field_bits(rs, k->has_ports ?
+			 vtap_port_lookup(rs, sd2, VTAP_RF_SPORT, k->sport) : 0,
+			 VTAP_RF_SPORT), hid & (1 << VTAP_RF_SPORT));
 	if (rs->used & (1 << VTAP_RF_DPORT))
-		vtap_and(&r, vtap_field_bits(rs, k->has_ports ?
-					     vtap_port_lookup(rs, sd2, VTAP_RF_DPORT, k->dport) : 0,
-					     VTAP_RF_DPORT));
+		vtap_and(&r, &ro, vtap_field_bits(rs, k->has_ports ?
+			 vtap_port_lookup(rs, sd2, VTAP_RF_DPORT, k->dport) : 0,
+			 VTAP_RF_DPORT), hid & (1 << VTAP_RF_DPORT));
 	if (rs->used & (1 << VTAP_RF_ICMP)) {
 		const struct vtap_bits *b = 0;
 		__u16 v = (__u16)k->proto << 8 | k->icmp_type;
@@ -561,18 +606,44 @@ __noinline int vtap_rules_accept(struct __sk_buff *skb, struct vtap_pkt *k,
 
 			b = bpf_map_lookup_elem(&rule_icmp, &key);
 		}
-		vtap_and(&r, vtap_field_bits(rs, b, VTAP_RF_ICMP));
+		vtap_and(&r, &ro, vtap_field_bits(rs, b, VTAP_RF_ICMP),
+			 hid & (1 << VTAP_RF_ICMP));
 	}
 
+	if (!hid) {
+		for (w = 0; w < VTAP_RULE_WORDS; w++) {
+			__u64 v = r.w[w], first;
+
+			if (!v)
+				continue;
+			first = v & -v;
+			return !!(rs->accept.w[w] & first);
+		}
+		return 0;	/* rules exist and none matched */
+	}
+	/*
+	 * The candidates: rules that may match, up to and including the
+	 * first that surely does (all of them if none surely does, and then
+	 * "no match", a reject, is possible too).
+	 */
 	for (w = 0; w < VTAP_RULE_WORDS; w++) {
-		__u64 v = r.w[w], first;
+		__u32 lim = rs->nrules > w * 64 ? rs->nrules - w * 64 : 0;
+		__u64 live = lim >= 64 ? ~0ULL : (1ULL << lim) - 1;
+		__u64 c = ro.w[w] & live, first = r.w[w] & live;
 
-		if (!v)
-			continue;
-		first = v & -v;
-		return !!(rs->accept.w[w] & first);
+		first &= -first;
+		if (first)
+			c &= first | (first - 1);
+		acc |= !!(c & rs->accept.w[w]);
+		rej |= !!(c & ~rs->accept.w[w]);
+		if (first) {
+			sure = 1;
+			break;
+		}
 	}
-	return 0;	/* rules exist and none matched */
+	if (!sure)
+		rej = 1;
+	return acc && rej ? 2 : acc;
 }
 
 static __always_inline int vtap_classify(struct __sk_buff *skb, __u32 dir)
@@ -600,19 +671,33 @@ static __always_inline int vtap_classify(struct __sk_buff *skb, __u32 dir)
 	for (i = 0; i < VTAP_PORT_MAX_SESSIONS; i++) {
 		__u32 session, sd;
 		struct vtap_ruleset *rs;
+		__u64 cookie;
 		int rc;
 
 		if (i >= n)
 			break;
+		__u32 f = flags;
+
 		session = p->sess[dir][i];
+		cookie = p->cookie[dir][i];
 		sd = VTAP_SD(session, dir);
-		/* Sessions without rules (no bit) mirror everything. */
+		/*
+		 * Sessions without rules (no bit) mirror everything; so does a
+		 * session whose id has a ruleset made for another session
+		 * (another cookie: deleted, the id reused) until vtapctl
+		 * removes it.
+		 */
 		if (on && on->w[(sd / 64) & (VTAP_NSD / 64 - 1)] & (1ULL << (sd & 63))) {
 			rs = bpf_map_lookup_elem(&rulesets, &sd);
-			if (rs && rs->nrules && !vtap_rules_accept(skb, &k, rs, sd))
-				continue;
+			if (rs && rs->nrules && rs->cookie == cookie) {
+				rc = vtap_rules_accept(skb, &k, rs, sd);
+				if (!rc)
+					continue;
+				if (rc == 2)	/* the session decides */
+					f |= VTAP_MIRROR_F_UNPARSED;
+			}
 		}
-		rc = vtap_mirror(skb, session, p->port_id, flags);
+		rc = vtap_mirror(skb, session, cookie, p->port_id, f);
 		if (!st)
 			continue;
 		if (rc == 0)

@@ -138,6 +138,7 @@ TEST_F(classify, out_direction_calls_each_session)
 		.port_id = 0x12345, .slot = 3,
 		.nsess = { [VTAP_DIR_OUT] = 2, [VTAP_DIR_IN] = 1 },
 		.sess = { [VTAP_DIR_OUT] = { 5, 9 }, [VTAP_DIR_IN] = { 7 } },
+		.cookie = { [VTAP_DIR_OUT] = { 0x1122334455667788ULL, 0xfedcba9876543210ULL } },
 	};
 	struct vtap_decision d[4];
 	struct vtap_port_stats st;
@@ -148,6 +149,8 @@ TEST_F(classify, out_direction_calls_each_session)
 	ASSERT_EQ(2, d[0].session_id) TH_LOG("number of kfunc calls");
 	EXPECT_EQ(5, d[1].session_id);
 	EXPECT_EQ(9, d[2].session_id);
+	EXPECT_EQ(0x1122334455667788ULL, d[1].cookie) TH_LOG("each flow's session cookie");
+	EXPECT_EQ(0xfedcba9876543210ULL, d[2].cookie);
 	EXPECT_EQ(0x12345, d[1].port_id);
 	EXPECT_EQ(0, d[1].flags) TH_LOG("ingress of the VM port is direction out");
 	EXPECT_EQ(sizeof(self->pkt), d[1].len);

@@ -24,6 +24,8 @@
 #define LO_IFINDEX	1
 #define SESSION		5
 #define SD		VTAP_SD(SESSION, VTAP_DIR_OUT)
+#define COOKIE		0x5e55105e55105eULL	/* the flow's session cookie */
+#define UNPARSED	2	/* mirrored(): asked for a copy, VTAP_MIRROR_F_UNPARSED */
 
 /* ---- packet builder ---------------------------------------------------- */
 
@@ -138,6 +140,7 @@ FIXTURE(rules) {
 	struct vtap_rule_maps m;
 	struct vtap_rule_ent ents[VTAP_RULES_MAX + 1];
 	int n;
+	__u64 cookie;			/* of the rules installed: COOKIE, the flow's */
 };
 
 FIXTURE_SETUP(rules)
@@ -145,6 +148,7 @@ FIXTURE_SETUP(rules)
 	struct vtap_port port = {
 		.port_id = 9, .nsess = { [VTAP_DIR_OUT] = 1 },
 		.sess = { [VTAP_DIR_OUT] = { SESSION } },
+		.cookie = { [VTAP_DIR_OUT] = { COOKIE } },
 	};
 	__u32 key = LO_IFINDEX;
 	int t;
@@ -168,6 +172,7 @@ FIXTURE_SETUP(rules)
 	ASSERT_EQ(0, bpf_map_update_elem(bpf_map__fd(self->skel->maps.ports),
 					 &key, &port, BPF_ANY));
 	self->n = 0;
+	self->cookie = COOKIE;
 }
 
 FIXTURE_TEARDOWN(rules)
@@ -203,6 +208,7 @@ static int install(FIXTURE_DATA(rules) *self)
 		return -ENOMEM;
 	memcpy(copy, self->ents, sizeof(copy[0]) * (size_t)self->n);
 	err = vtap_rules_compile(copy, self->n, c);
+	c->rs.cookie = self->cookie;
 	err = err ?: vtap_rules_install(&self->m, SD, c);
 	free(c);
 	return err;
@@ -227,6 +233,14 @@ static int mirrored(struct __test_metadata *_metadata,
 	EXPECT_EQ(p->len, o.data_size_out);
 	EXPECT_EQ(0, memcmp(out, p->b, p->len)) TH_LOG("the packet was changed");
 	bpf_map_lookup_elem(fd, &k, &cnt);
+	if (cnt.session_id == 1) {
+		struct vtap_decision d;
+
+		k = 1;
+		bpf_map_lookup_elem(fd, &k, &d);
+		if (d.flags & VTAP_MIRROR_F_UNPARSED)
+			return UNPARSED;
+	}
 	return (int)cnt.session_id;
 }
 
@@ -377,7 +391,7 @@ TEST_F(rules, ipv6_extension_headers)
 	ip6(&p, "2001:db8::1", "2001:db8::2", 44);
 	put8(&p, 17); put8(&p, 0); put16(&p, 0x0101); put16(&p, 0); put16(&p, 7);
 	l4ports(&p, 1, 4789);
-	EXPECT_MIRROR(p, 0, "later fragment: no ports");
+	EXPECT_MIRROR(p, UNPARSED, "later fragment: its ports unknown, rule 1 may match");
 
 	/* ...but a rule on the protocol and address still does */
 	eth(&p, NULL, 0, 0x86dd);
@@ -394,7 +408,7 @@ TEST_F(rules, ipv6_extension_headers)
 		putn(&p, "\x01\x04\0\0\0\0", 6);
 	}
 	l4ports(&p, 1, 4789);
-	EXPECT_MIRROR(p, 0, "past the extension header bound");
+	EXPECT_MIRROR(p, UNPARSED, "past the extension header bound: protocol unknown");
 }
 
 TEST_F(rules, vlan)
@@ -442,25 +456,25 @@ TEST_F(rules, short_and_malformed)
 	/* IPv4 header claiming options that are not there: no L4 read */
 	eth(&p, NULL, 0, 0x0800); ip4(&p, "192.0.2.1", "192.0.2.2", 17, 0);
 	p.b[14] = 0x4f;
-	EXPECT_MIRROR(p, 0, "ihl past the end");
+	EXPECT_MIRROR(p, UNPARSED, "ihl past the end");
 	/* bad version */
 	eth(&p, NULL, 0, 0x0800); ip4(&p, "192.0.2.1", "192.0.2.2", 17, 0); l4ports(&p, 1, 53);
 	p.b[14] = 0x65;
-	EXPECT_MIRROR(p, 0, "IPv4 ethertype, version 6");
+	EXPECT_MIRROR(p, UNPARSED, "IPv4 ethertype, version 6");
 	/* ihl < 5 */
 	eth(&p, NULL, 0, 0x0800); ip4(&p, "192.0.2.1", "192.0.2.2", 17, 0); l4ports(&p, 1, 53);
 	p.b[14] = 0x44;
-	EXPECT_MIRROR(p, 0, "ihl 4");
+	EXPECT_MIRROR(p, UNPARSED, "ihl 4");
 	/* IPv4 later fragment: no ports */
 	eth(&p, NULL, 0, 0x0800); ip4(&p, "192.0.2.1", "192.0.2.2", 17, 0x0010); l4ports(&p, 1, 53);
-	EXPECT_MIRROR(p, 0, "later IPv4 fragment");
+	EXPECT_MIRROR(p, UNPARSED, "later IPv4 fragment");
 	/* a VLAN tag cut short */
 	{
 		static const int v7[] = { 7 };
 
 		eth(&p, v7, 1, 0x0800);
 		p.len = 15;
-		EXPECT_MIRROR(p, 0, "truncated tag");
+		EXPECT_MIRROR(p, UNPARSED, "truncated tag");
 	}
 	/* an unknown ethertype with a tag still matches the vlan rule */
 	{
@@ -476,11 +490,64 @@ TEST_F(rules, short_and_malformed)
 	 */
 	eth(&p, NULL, 0, 0x86dd); ip6(&p, "2001:db8::1", "2001:db8::2", 17);
 	put16(&p, 1);
-	EXPECT_MIRROR(p, 0, "IPv6 with half a UDP header");
+	EXPECT_MIRROR(p, UNPARSED, "IPv6 with half a UDP header");
 	/* IPv4 likewise */
 	eth(&p, NULL, 0, 0x0800); ip4(&p, "192.0.2.1", "192.0.2.2", 17, 0);
 	put16(&p, 1);
-	EXPECT_MIRROR(p, 0, "IPv4 with half a UDP header");
+	EXPECT_MIRROR(p, UNPARSED, "IPv4 with half a UDP header");
+}
+
+/*
+ * Frames whose shape hides a field the rules need: undecidable (the
+ * session decides, mirror by default) only when the hidden field could
+ * change the verdict.
+ */
+TEST_F(rules, unparsed_only_when_it_matters)
+{
+	static const int three[] = { 10, 20, 30 }, two[] = { 10, 20 };
+	struct pkt p;
+
+	ASSERT_EQ(0, add(self, 10, "reject proto udp dport 53"));
+	ASSERT_EQ(0, add(self, 20, "accept proto udp"));
+	ASSERT_EQ(0, add(self, 30, "reject proto tcp"));
+	ASSERT_EQ(0, install(self));
+
+	/* two tags: parsed */
+	eth(&p, two, 2, 0x0800); ip4(&p, "192.0.2.1", "192.0.2.2", 17, 0); l4ports(&p, 1, 53);
+	EXPECT_MIRROR(p, 0, "QinQ udp 53: rule 10 rejects");
+	/* three tags: everything behind them is hidden */
+	eth(&p, three, 3, 0x0800); ip4(&p, "192.0.2.1", "192.0.2.2", 17, 0); l4ports(&p, 1, 53);
+	EXPECT_MIRROR(p, UNPARSED, "three tags: any rule may match");
+	/* a later UDP fragment: rule 10 or 20 -- reject or accept */
+	eth(&p, NULL, 0, 0x0800); ip4(&p, "192.0.2.1", "192.0.2.2", 17, 0x0010); l4ports(&p, 1, 53);
+	EXPECT_MIRROR(p, UNPARSED, "later udp fragment: 10 or 20");
+	/* a later TCP fragment: only rule 30 can match, whatever its ports */
+	eth(&p, NULL, 0, 0x0800); ip4(&p, "192.0.2.1", "192.0.2.2", 6, 0x0010); l4ports(&p, 1, 53);
+	EXPECT_MIRROR(p, 0, "later tcp fragment: decided, rule 30");
+}
+
+TEST_F(rules, reject_only_rules_decide_without_the_hidden_fields)
+{
+	static const int three[] = { 10, 20, 30 };
+	struct pkt p;
+
+	ASSERT_EQ(0, add(self, 1, "reject proto udp dport 53"));
+	ASSERT_EQ(0, install(self));
+	eth(&p, three, 3, 0x0800); ip4(&p, "192.0.2.1", "192.0.2.2", 17, 0); l4ports(&p, 1, 53);
+	EXPECT_MIRROR(p, 0, "nothing can accept it: not mirrored");
+}
+
+/* Rules made for an earlier owner of the session id are not this session's. */
+TEST_F(rules, a_ruleset_of_another_cookie_is_ignored)
+{
+	ASSERT_EQ(0, add(self, 1, "accept proto tcp"));
+	self->cookie = COOKIE + 1;
+	ASSERT_EQ(0, install(self));
+	EXPECT_MIRROR(udp4("192.0.2.1", "192.0.2.2", 1, 2), 1,
+		      "udp mirrored: the session has no rules of its own");
+	self->cookie = COOKIE;
+	ASSERT_EQ(0, install(self));
+	EXPECT_MIRROR(udp4("192.0.2.1", "192.0.2.2", 1, 2), 0, "its own rules apply");
 }
 
 TEST_F(rules, many_rules)
