@@ -31,6 +31,7 @@
 #include "bpfmaps.h"
 #include "rules.h"
 #include "util.h"
+#include "vtapctl.h"
 #include "vtap.skel.h"
 
 #ifndef SO_NETNS_COOKIE
@@ -722,12 +723,30 @@ bool vtap_port_remove_session(struct vtap_port *p, int dir, __u32 sid)
 			found = true;
 			continue;
 		}
+		p->cookie[dir][j] = p->cookie[dir][i];
 		p->sess[dir][j++] = p->sess[dir][i];
 	}
-	for (i = j; i < VTAP_PORT_MAX_SESSIONS; i++)
+	for (i = j; i < VTAP_PORT_MAX_SESSIONS; i++) {
 		p->sess[dir][i] = 0;
+		p->cookie[dir][i] = 0;
+	}
 	p->nsess[dir] = (__u16)j;
 	return found;
+}
+
+int vtap_port_forget_stale(struct vtap_port *p, const struct session_info *sv,
+			   int nsv)
+{
+	int d, i, n = 0;
+
+	for (d = 0; d < VTAP_NDIRS; d++)
+		for (i = 0; i < p->nsess[d] && i < VTAP_PORT_MAX_SESSIONS; i++)
+			if (!session_name_cookie(sv, nsv, p->sess[d][i], p->cookie[d][i])) {
+				vtap_port_remove_session(p, d, p->sess[d][i]);
+				n++;
+				i--;
+			}
+	return n;
 }
 
 int vtap_rule_maps_open(struct vtap_ns *ns, struct vtap_rule_maps *m)

@@ -107,6 +107,13 @@ int vtap_port_stats_zero(struct vtap_ns *ns, __u32 slot);
 bool vtap_port_has_session(const struct vtap_port *p, int dir, __u32 sid);
 bool vtap_port_remove_session(struct vtap_port *p, int dir, __u32 sid);
 /*
+ * Remove the flows of @p whose session is not in @sv (by id and cookie:
+ * deleted, or its id given to another session); returns how many.
+ */
+struct session_info;
+int vtap_port_forget_stale(struct vtap_port *p, const struct session_info *sv,
+			   int nsv);
+/*
  * Remove session @sid from every port's flows in this namespace, and its
  * rules (both directions) from the rule maps.
  */

@@ -81,15 +81,16 @@ static int parse_flow(const char *what, int argc, char **argv, bool add,
 static int flow_change(int argc, char **argv, bool add)
 {
 	const char *what = add ? "flow add" : "flow del";
-	struct session_info *si = NULL;
+	struct session_info *si = NULL, *all = NULL;
 	struct flow_args a;
 	struct vtap_port p;
 	struct vtap_nl nl;
 	struct vtap_ns ns;
 	unsigned int ifindex;
 	bool found = false;
+	__u64 cookie;
 	__u32 sid;
-	int rc, err, n, d;
+	int rc, err, n, nall = 0, d;
 
 	if (parse_flow(what, argc, argv, add, &a))
 		return VTAP_EXIT_USAGE;
@@ -116,7 +117,13 @@ static int flow_change(int argc, char **argv, bool add)
 		goto out;
 	}
 	sid = si[0].id;
+	cookie = si[0].cookie;
 	free(si);
+	err = session_list(&nl, NULL, &all, &nall);
+	if (err) {
+		rc = vnl_fail(&nl, err, what);
+		goto out;
+	}
 	err = vtap_port_get(&ns, ifindex, &p);
 	if (err) {
 		if (err == -ENOENT)
@@ -127,6 +134,8 @@ static int flow_change(int argc, char **argv, bool add)
 		rc = vtap_exit_code(err);
 		goto out;
 	}
+	/* Flows of deleted sessions (or of an id's earlier owner) go first. */
+	vtap_port_forget_stale(&p, all, nall);
 	if (add) {
 		/* Check both directions before changing either. */
 		for (d = 0; d < VTAP_NDIRS; d++) {
@@ -145,9 +154,12 @@ static int flow_change(int argc, char **argv, bool add)
 				goto out;
 			}
 		}
-		for (d = 0; d < VTAP_NDIRS; d++)
-			if (a.dirs & (1U << d))
-				p.sess[d][p.nsess[d]++] = (__u16)sid;
+		for (d = 0; d < VTAP_NDIRS; d++) {
+			if (!(a.dirs & (1U << d)))
+				continue;
+			p.cookie[d][p.nsess[d]] = cookie;
+			p.sess[d][p.nsess[d]++] = (__u16)sid;
+		}
 	} else {
 		for (d = 0; d < VTAP_NDIRS; d++)
 			found |= vtap_port_remove_session(&p, d, sid);
@@ -165,6 +177,7 @@ static int flow_change(int argc, char **argv, bool add)
 	}
 	rc = VTAP_EXIT_OK;
 out:
+	free(all);
 	vtap_ns_close(&ns);
 	vnl_close(&nl);
 	return rc;

@@ -8,8 +8,10 @@
 #include "util.h"
 #include "vtapctl.h"
 
+/* VTAP_FEATURE_* by bit; an unknown bit prints as bitN. */
 static const char *const feature_names[] = {
-	"sessions", "kfunc", "gre", "erspan2", "erspan3", "ipv6",
+	"sessions", "kfunc", "gre", "erspan2", "erspan3", "ipv6", "sample",
+	"slice", "rate", "gso", "deferred", "cookie", "unparsed",
 };
 
 static int info_cb(struct nlattr **tb, void *arg)
@@ -32,19 +34,24 @@ static int info_cb(struct nlattr **tb, void *arg)
 	if (tb[VTAP_A_INFO_FEATURES])
 		f = nla_get_u64(tb[VTAP_A_INFO_FEATURES]);
 	out_u64("feature_bits", NULL, f);
-	if (json_output) {
-		printf(",\"features\":[");
-		for (i = 0; i < sizeof(feature_names) / sizeof(feature_names[0]); i++)
-			if (f & (1ULL << i))
-				printf("%s\"%s\"", (f & ((1ULL << i) - 1)) ? "," : "",
-				       feature_names[i]);
-		printf("]");
-	} else {
-		printf("features");
-		for (i = 0; i < sizeof(feature_names) / sizeof(feature_names[0]); i++)
-			if (f & (1ULL << i))
-				printf(" %s", feature_names[i]);
+	printf(json_output ? ",\"features\":[" : "features");
+	for (i = 0; i < 64; i++) {
+		char unknown[8];
+		const char *name = unknown;
+
+		if (!(f & (1ULL << i)))
+			continue;
+		if (i < sizeof(feature_names) / sizeof(feature_names[0]))
+			name = feature_names[i];
+		else
+			snprintf(unknown, sizeof(unknown), "bit%zu", i);
+		if (json_output)
+			printf("%s\"%s\"", (f & ((1ULL << i) - 1)) ? "," : "", name);
+		else
+			printf(" %s", name);
 	}
+	if (json_output)
+		printf("]");
 	out_close_obj();
 	if (json_output)
 		putchar('\n');

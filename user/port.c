@@ -145,7 +145,8 @@ void print_port(const struct vtap_port_ent *e, const struct vtap_port_stats *st,
 		for (d = 0; d < VTAP_NDIRS; d++) {
 			out_open_array_key(dir_names[d]);
 			for (i = 0; i < p->nsess[d] && i < VTAP_PORT_MAX_SESSIONS; i++) {
-				const char *name = session_name(sv, nsv, p->sess[d][i]);
+				const char *name = session_name_cookie(sv, nsv, p->sess[d][i],
+								       p->cookie[d][i]);
 
 				out_open_obj();
 				if (name)
@@ -173,7 +174,9 @@ void print_port(const struct vtap_port_ent *e, const struct vtap_port_stats *st,
 			if (flows) {
 				out_text(" sessions");
 				for (i = 0; i < p->nsess[d] && i < VTAP_PORT_MAX_SESSIONS; i++) {
-					const char *name = session_name(sv, nsv, p->sess[d][i]);
+					const char *name = session_name_cookie(sv, nsv,
+									       p->sess[d][i],
+									       p->cookie[d][i]);
 
 					if (name)
 						out_text(" %s", name);
@@ -376,7 +379,6 @@ static int port_del(int argc, char **argv)
 	struct vtap_ns ns;
 	char dev[IF_NAMESIZE];
 	__u32 ifindex = 0;
-	bool stale;
 	int err;
 
 	if (argc == 3 && !strcmp(argv[1], "ifindex")) {
@@ -414,16 +416,16 @@ static int port_del(int argc, char **argv)
 			errorf("port del: cannot read the ports map: %s", strerror(-err));
 		goto out;
 	}
-	stale = port_dev(ifindex, dev);
+	port_dev(ifindex, dev);
 	/*
 	 * Our filters go (from a live device; a deleted device took them
-	 * with it), then clsact if we made it and nobody else uses it.  A
-	 * stale entry's device may be another one by now: only our filters
-	 * are touched, never its qdisc.
+	 * with it); clsact stays, even if vtapctl made it: removing a qdisc
+	 * from a device that is up resets its queues (dev_deactivate()),
+	 * which can drop the VM's packets.  A stale entry's device may be
+	 * another one by now: only our filters are touched.
 	 */
 	if (dev[0]) {
-		err = vtap_tc_detach((int)ifindex,
-				     !stale && (p.flags & VTAP_PORT_F_OWN_CLSACT));
+		err = vtap_tc_detach((int)ifindex, false);
 		if (err) {
 			errorf("port del: cannot detach from %s: %s", dev, strerror(-err));
 			goto out;

@@ -90,8 +90,8 @@ static int parse_head(int argc, char **argv, struct rule_args *a, bool need_num,
 	return 0;
 }
 
-/* The id of session @name in this namespace. */
-static int session_id_of(const char *name, uint32_t *id)
+/* The id and cookie of session @name in this namespace. */
+static int session_id_of(const char *name, uint32_t *id, uint64_t *cookie)
 {
 	struct session_info *v = NULL;
 	struct vtap_nl nl;
@@ -111,13 +111,33 @@ static int session_id_of(const char *name, uint32_t *id)
 		return rc;
 	}
 	*id = v[0].id;
+	*cookie = v[0].cookie;
 	free(v);
 	vnl_close(&nl);
 	return VTAP_EXIT_OK;
 }
 
+/*
+ * Rules of @sd made for another session (an earlier owner of the id, whose
+ * deletion left them behind) are not this session's: remove them.
+ */
+static void purge_stale(struct vtap_rule_maps *m, __u32 sd, uint64_t cookie)
+{
+	struct vtap_rule_ent *v = NULL;
+	int n, i;
+
+	n = vtap_rules_read(m, sd, &v);
+	for (i = 0; i < n; i++) {
+		struct vtap_rule_key k = { .sd = sd, .num = v[i].num };
+
+		if (v[i].r.cookie != cookie)
+			bpf_map_delete_elem(m->rules, &k);
+	}
+	free(v);
+}
+
 /* Recompile @sd from the rules map; returns an exit code. */
-static int recompile(struct vtap_rule_maps *m, __u32 sd)
+static int recompile(struct vtap_rule_maps *m, __u32 sd, uint64_t cookie)
 {
 	struct vtap_compiled *c = calloc(1, sizeof(*c));
 	struct vtap_rule_ent *v = NULL;
@@ -127,6 +147,7 @@ static int recompile(struct vtap_rule_maps *m, __u32 sd)
 		return VTAP_EXIT_LIMIT;
 	n = vtap_rules_read(m, sd, &v);
 	err = n < 0 ? n : vtap_rules_compile(v, n, c);
+	c->rs.cookie = cookie;
 	err = err ?: vtap_rules_install(m, sd, c);
 	free(v);
 	free(c);
@@ -146,6 +167,7 @@ static int rule_add(int argc, char **argv)
 	struct rule_args a;
 	struct vtap_ns ns;
 	char err[160];
+	uint64_t cookie;
 	uint32_t sid;
 	int rc, n;
 
@@ -155,7 +177,7 @@ static int rule_add(int argc, char **argv)
 		errorf("rule: %s", err);
 		return VTAP_EXIT_USAGE;
 	}
-	rc = session_id_of(a.session, &sid);
+	rc = session_id_of(a.session, &sid, &cookie);
 	if (rc)
 		return rc;
 	rc = vtap_ns_open(&ns, VTAP_NS_CREATE);
@@ -169,6 +191,8 @@ static int rule_add(int argc, char **argv)
 	}
 	key.sd = VTAP_SD(sid, (__u32)a.dir);
 	key.num = a.num;
+	r.cookie = cookie;
+	purge_stale(&m, key.sd, cookie);
 	n = vtap_rules_read(&m, key.sd, &v);
 	if (n >= VTAP_RULES_MAX) {
 		errorf("rule: session %s has %d rules in this direction, the most there can be",
@@ -177,7 +201,7 @@ static int rule_add(int argc, char **argv)
 	} else if (n < 0) {
 		rc = vtap_exit_code(n);
 	} else if (!bpf_map_update_elem(m.rules, &key, &r, BPF_NOEXIST)) {
-		rc = recompile(&m, key.sd);
+		rc = recompile(&m, key.sd, cookie);
 		if (rc)
 			bpf_map_delete_elem(m.rules, &key);	/* leave it as it was */
 	} else if (errno == EEXIST) {
@@ -200,12 +224,13 @@ static int rule_del(int argc, char **argv)
 	struct vtap_rule_key key;
 	struct rule_args a;
 	struct vtap_ns ns;
+	uint64_t cookie;
 	uint32_t sid;
 	int rc;
 
 	if (parse_head(argc, argv, &a, true, true, false))
 		return VTAP_EXIT_USAGE;
-	rc = session_id_of(a.session, &sid);
+	rc = session_id_of(a.session, &sid, &cookie);
 	if (rc)
 		return rc;
 	rc = vtap_ns_open(&ns, VTAP_NS_WRITE);
@@ -219,12 +244,13 @@ static int rule_del(int argc, char **argv)
 		vtap_ns_close(&ns);
 		return VTAP_EXIT_NOENT;
 	}
+	purge_stale(&m, key.sd, cookie);
 	if (bpf_map_delete_elem(m.rules, &key)) {
 		errorf("rule: session %s has no rule %u in direction %s", a.session, a.num,
 		       a.dir == VTAP_DIR_IN ? "in" : "out");
 		rc = VTAP_EXIT_NOENT;
 	} else {
-		rc = recompile(&m, key.sd);
+		rc = recompile(&m, key.sd, cookie);
 	}
 	vtap_rule_maps_close(&m);
 	vtap_ns_close(&ns);
@@ -292,10 +318,14 @@ static int rule_show(int argc, char **argv)
 			struct vtap_rule r;
 			char buf[256];
 			uint32_t sid = keys[i].sd >> 1;
-			const char *name = session_name(sv, nsv, sid);
+			const char *name;
 
-			if ((only && sid != only) || !name ||
+			if ((only && sid != only) ||
 			    bpf_map_lookup_elem(m.rules, &keys[i], &r))
+				continue;
+			/* Only this session's: not rules an earlier owner of the id left. */
+			name = session_name_cookie(sv, nsv, sid, r.cookie);
+			if (!name)
 				continue;
 			vtap_rule_format(&r, buf, sizeof(buf));
 			out_open_obj();

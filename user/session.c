@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* vtapctl session: mirror destinations (kernel objects in vtap.ko). */
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <linux/vtap.h>
 #include <stdio.h>
@@ -39,16 +40,15 @@ static const char *const stat_names[VTAP_A_STATS_MAX + 1] = {
 	[VTAP_A_STATS_DROP_RATE]	= "drop_rate",
 	[VTAP_A_STATS_SLICED]		= "sliced",
 	[VTAP_A_STATS_GSO]		= "gso",
+	[VTAP_A_STATS_UNPARSED]		= "unparsed",
 };
 
 #define NELEM(a) ((int)(sizeof(a) / sizeof((a)[0])))
 
 static int put_name(struct nl_msg *msg, const char *name)
 {
-	if (!*name || strlen(name) >= VTAP_NAME_MAX) {
-		errorf("session name must be 1 to %d characters", VTAP_NAME_MAX - 1);
+	if (check_session_name(name))
 		return -EINVAL;
-	}
 	return nla_put_string(msg, VTAP_A_SESSION_NAME, name) ? -EMSGSIZE : 0;
 }
 
@@ -59,6 +59,11 @@ static int put_addr(struct nl_msg *msg, const char *what, const char *s,
 
 	if (parse_addr(s, &a)) {
 		errorf("%s: '%s' is not an IPv4 or IPv6 address", what, s ? s : "");
+		return -EINVAL;
+	}
+	if (!addr_is_unicast(&a)) {
+		errorf("%s: '%s' is not a unicast address (not 0.0.0.0/8, ::, multicast, "
+		       "broadcast or IPv4-mapped)", what, s);
 		return -EINVAL;
 	}
 	if (a.family == AF_INET)
@@ -87,7 +92,8 @@ static int put_num(struct nl_msg *msg, const char *what, const char *s,
  * encap.  Returns 0 or -EINVAL (after printing why).
  */
 static int parse_session_opts(struct nl_msg *msg, int argc, char **argv,
-			      bool create, bool *have_encap, bool *have_remote)
+			      bool create, bool *have_encap, bool *have_remote,
+			      struct flags_edit *fe)
 {
 	int i, k, err = 0;
 
@@ -97,7 +103,7 @@ static int parse_session_opts(struct nl_msg *msg, int argc, char **argv,
 		if (is_broker_opt(kw)) {
 			int used;
 
-			if (parse_broker_opt(msg, argc - i, argv + i, &used))
+			if (parse_broker_opt(msg, argc - i, argv + i, &used, fe))
 				return -EINVAL;
 			i += used - 2;
 			continue;
@@ -282,6 +288,10 @@ static int list_cb(struct nlattr **tb, void *arg)
 	si = &c->v[c->n++];
 	memset(si, 0, sizeof(*si));
 	si->id = nla_get_u32(tb[VTAP_A_SESSION_ID]);
+	if (tb[VTAP_A_SESSION_COOKIE])
+		si->cookie = nla_get_u64(tb[VTAP_A_SESSION_COOKIE]);
+	if (tb[VTAP_A_SESSION_FLAGS])
+		si->flags = nla_get_u32(tb[VTAP_A_SESSION_FLAGS]);
 	snprintf(si->name, sizeof(si->name), "%s",
 		 nla_get_string(tb[VTAP_A_SESSION_NAME]));
 	if (tb[VTAP_A_SESSION_STATS] &&
@@ -343,10 +353,29 @@ const char *session_name(const struct session_info *v, int n, uint32_t id)
 	return NULL;
 }
 
+const char *session_name_cookie(const struct session_info *v, int n, uint32_t id,
+				uint64_t cookie)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		if (v[i].id == id && v[i].cookie == cookie)
+			return v[i].name;
+	return NULL;
+}
+
+/* As the kernel checks new names (netlink.c: vtap_name_ok()). */
 int check_session_name(const char *name)
 {
-	if (!*name || strlen(name) >= VTAP_NAME_MAX) {
-		errorf("session name must be 1 to %d characters", VTAP_NAME_MAX - 1);
+	const char *c;
+
+	for (c = name; *c; c++)
+		if (!isalnum((unsigned char)*c) || !isascii((unsigned char)*c))
+			if (!strchr("._:@+-", *c))
+				break;
+	if (!*name || *c || *name == '-' || strlen(name) >= VTAP_NAME_MAX) {
+		errorf("a session name is 1 to %d of A-Z a-z 0-9 . _ : @ + - and does not "
+		       "start with -", VTAP_NAME_MAX - 1);
 		return -EINVAL;
 	}
 	return 0;
@@ -357,6 +386,7 @@ static int session_change(int argc, char **argv, int cmd)
 	bool create = cmd == VTAP_CMD_SESSION_NEW;
 	const char *what = create ? "session add" : "session set";
 	bool have_encap = false, have_remote = false, shown = false;
+	struct flags_edit fe = { 0, 0 };
 	struct vtap_nl nl;
 	struct nl_msg *msg;
 	int rc, err;
@@ -371,7 +401,7 @@ static int session_change(int argc, char **argv, int cmd)
 	/* Parse everything before talking to the kernel: bad input changes nothing. */
 	if (put_name(msg, argv[1]) ||
 	    parse_session_opts(msg, argc - 2, argv + 2, create, &have_encap,
-			       &have_remote)) {
+			       &have_remote, &fe)) {
 		nlmsg_free(msg);
 		return VTAP_EXIT_USAGE;
 	}
@@ -384,6 +414,33 @@ static int session_change(int argc, char **argv, int cmd)
 	if (rc) {
 		nlmsg_free(msg);
 		return rc;
+	}
+	if (fe.set || fe.clear) {
+		uint32_t flags = fe.set;
+
+		/* SET: the flags not named keep their value. */
+		if (!create) {
+			struct session_info *si = NULL;
+			int n;
+
+			err = session_list(&nl, argv[1], &si, &n);
+			if (err) {
+				char w[96];
+
+				snprintf(w, sizeof(w), "%s %s", what, argv[1]);
+				nlmsg_free(msg);
+				rc = vnl_fail(&nl, err, w);
+				vnl_close(&nl);
+				return rc;
+			}
+			flags = (si[0].flags & ~fe.clear) | fe.set;
+			free(si);
+		}
+		if (nla_put_u32(msg, VTAP_A_SESSION_FLAGS, flags)) {
+			nlmsg_free(msg);
+			vnl_close(&nl);
+			return VTAP_EXIT_FAIL;
+		}
 	}
 	{
 		struct nl_msg *req = vnl_msg(&nl, cmd, 0);
@@ -435,6 +492,7 @@ static int session_del(int argc, char **argv)
 	struct vtap_ns ns;
 	struct nl_msg *msg;
 	uint32_t sid = 0;
+	bool no_bpf = false;
 	int rc, err, n;
 
 	if (argc != 2) {
@@ -447,7 +505,17 @@ static int session_del(int argc, char **argv)
 	if (rc)
 		return rc;
 	err = vtap_ns_open(&ns, VTAP_NS_WRITE);
-	if (err) {
+	if (err == -EPERM || err == -EACCES) {
+		/*
+		 * Sessions need CAP_NET_ADMIN over the namespace, the BPF maps
+		 * CAP_BPF (bpf(2)): the owner of a user namespace may have the
+		 * one without the other.  Its flows and rules cannot be removed
+		 * then, but they carry the session's cookie and feed no other
+		 * session: the session goes, they stay inert until a
+		 * privileged vtapctl touches the port or the rules.
+		 */
+		no_bpf = true;
+	} else if (err) {
 		errorf("session del: not deleted, the flows of ports could not be updated");
 		vnl_close(&nl);
 		return vtap_exit_code(err);
@@ -473,6 +541,10 @@ static int session_del(int argc, char **argv)
 	} else {
 		rc = VTAP_EXIT_OK;
 	}
+	if (!err && no_bpf)
+		fprintf(stderr, "vtapctl: session del: %s is deleted; its flows and rules, if "
+			"any, stay in the BPF maps (not permitted here) and feed no other "
+			"session\n", argv[1]);
 	if (!err && sid) {
 		err = vtap_ports_forget_session(&ns, sid);
 		if (err) {

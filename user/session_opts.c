@@ -2,7 +2,8 @@
 /*
  * vtapctl session: the packet-broker options of session add/set --
  * sample 1/N [random|every], snaplen N|none, mask offset O len L [byte B]|none,
- * rate PPS|Nbit|Nkbit|Nmbit|Ngbit [burst N] | none, gso segment|slice.
+ * rate PPS|Nbit|Nkbit|Nmbit|Ngbit [burst N] | none, gso segment|slice,
+ * unparsed mirror|skip.
  */
 #include <errno.h>
 #include <linux/vtap.h>
@@ -16,7 +17,8 @@
 bool is_broker_opt(const char *kw)
 {
 	return !strcmp(kw, "sample") || !strcmp(kw, "snaplen") ||
-	       !strcmp(kw, "mask") || !strcmp(kw, "rate") || !strcmp(kw, "gso");
+	       !strcmp(kw, "mask") || !strcmp(kw, "rate") || !strcmp(kw, "gso") ||
+	       !strcmp(kw, "unparsed");
 }
 
 /* "1000" (pps), "1000pps", "64kbit", "10mbit", "1gbit", "5000bit". */
@@ -64,7 +66,26 @@ static int need(int argc, int n, const char *what)
 	return -EINVAL;
 }
 
-int parse_broker_opt(struct nl_msg *msg, int argc, char **argv, int *used)
+/* A two-way flag: @kw @off|@on. */
+static int flag_opt(const char *kw, const char *val, const char *off,
+		    const char *on, uint32_t flag, struct flags_edit *fe)
+{
+	if (strcmp(val, off) && strcmp(val, on)) {
+		errorf("%s: '%s' is not %s or %s", kw, val, off, on);
+		return -EINVAL;
+	}
+	if (!strcmp(val, on)) {
+		fe->set |= flag;
+		fe->clear &= ~flag;
+	} else {
+		fe->clear |= flag;
+		fe->set &= ~flag;
+	}
+	return 0;
+}
+
+int parse_broker_opt(struct nl_msg *msg, int argc, char **argv, int *used,
+		     struct flags_edit *fe)
 {
 	const char *kw = argv[0];
 	uint32_t v, off, len, byte = 0;
@@ -139,12 +160,11 @@ int parse_broker_opt(struct nl_msg *msg, int argc, char **argv, int *used)
 			*used = 4;
 		}
 	} else if (!strcmp(kw, "gso")) {
-		if (strcmp(argv[1], "segment") && strcmp(argv[1], "slice")) {
-			errorf("gso: '%s' is not segment or slice", argv[1]);
-			return -EINVAL;
-		}
-		err = nla_put_u32(msg, VTAP_A_SESSION_FLAGS,
-				  !strcmp(argv[1], "slice") ? VTAP_SESSION_F_GSO_SLICE : 0);
+		return flag_opt(kw, argv[1], "segment", "slice",
+				VTAP_SESSION_F_GSO_SLICE, fe);
+	} else if (!strcmp(kw, "unparsed")) {
+		return flag_opt(kw, argv[1], "mirror", "skip",
+				VTAP_SESSION_F_UNPARSED_SKIP, fe);
 	}
 	return err ? -EMSGSIZE : 0;
 }
@@ -183,4 +203,6 @@ void print_broker(struct nlattr **tb)
 	}
 	out_str("gso", flags & VTAP_SESSION_F_GSO_SLICE ? " gso %s" : NULL,
 		flags & VTAP_SESSION_F_GSO_SLICE ? "slice" : "segment");
+	out_str("unparsed", flags & VTAP_SESSION_F_UNPARSED_SKIP ? " unparsed %s" : NULL,
+		flags & VTAP_SESSION_F_UNPARSED_SKIP ? "skip" : "mirror");
 }

@@ -8,9 +8,19 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+/* Session flags named on the command line: set these, clear those. */
+struct flags_edit {
+	uint32_t set, clear;
+};
+
 bool is_broker_opt(const char *kw);
-/* Parse the option at argv[0] into @msg; *used = tokens consumed. */
-int parse_broker_opt(struct nl_msg *msg, int argc, char **argv, int *used);
+/*
+ * Parse the option at argv[0] into @msg (flags into @fe: the caller sends
+ * VTAP_A_SESSION_FLAGS once, merged with the session's); *used = tokens
+ * consumed.
+ */
+int parse_broker_opt(struct nl_msg *msg, int argc, char **argv, int *used,
+		     struct flags_edit *fe);
 int parse_rate(const char *s, uint64_t *rate, uint8_t *unit);
 void print_broker(struct nlattr **tb);
 

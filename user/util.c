@@ -84,6 +84,18 @@ int parse_addr(const char *s, struct vtap_addr *a)
 	return -EINVAL;
 }
 
+bool addr_is_unicast(const struct vtap_addr *a)
+{
+	static const uint8_t zero[16], mapped[12] = { [10] = 0xff, [11] = 0xff };
+	const uint8_t *b = a->family == AF_INET ? (const uint8_t *)&a->v4
+						: (const uint8_t *)&a->v6;
+
+	if (a->family == AF_INET)
+		return b[0] != 0 && (b[0] & 0xf0) != 0xe0 &&
+		       !(b[0] == 255 && b[1] == 255 && b[2] == 255 && b[3] == 255);
+	return memcmp(b, zero, 16) && b[0] != 0xff && memcmp(b, mapped, 12);
+}
+
 const char *format_addr(const struct vtap_addr *a, char *buf, size_t len)
 {
 	if (!inet_ntop(a->family, a->family == AF_INET ? (const void *)&a->v4
@@ -189,20 +201,59 @@ static void json_pop(char c)
 		fputc('\n', of());
 }
 
+/* Length of the valid UTF-8 sequence at @s (1-4), or 0 if it is not one. */
+static int utf8_len(const unsigned char *s)
+{
+	int n, i;
+	uint32_t cp;
+
+	if (s[0] < 0x80)
+		return 1;
+	if ((s[0] & 0xe0) == 0xc0)
+		n = 2, cp = s[0] & 0x1f;
+	else if ((s[0] & 0xf0) == 0xe0)
+		n = 3, cp = s[0] & 0x0f;
+	else if ((s[0] & 0xf8) == 0xf0)
+		n = 4, cp = s[0] & 0x07;
+	else
+		return 0;
+	for (i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3f);
+	}
+	/* Overlong forms, surrogates and past U+10FFFF are not UTF-8. */
+	if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
+	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
+		return 0;
+	return n;
+}
+
+/*
+ * A JSON string's contents: quotes, backslashes and control characters
+ * escaped, valid UTF-8 kept, every byte that is not valid UTF-8 written as
+ * U+FFFD, so that the output is always valid JSON (RFC 8259).
+ */
 void json_escape(const char *s, char *buf, size_t len)
 {
+	const unsigned char *u = (const unsigned char *)s;
 	size_t o = 0;
 
-	for (; *s && o + 7 < len; s++) {
-		unsigned char c = (unsigned char)*s;
+	while (*u && o + 7 < len) {
+		int n = utf8_len(u);
 
-		if (c == '"' || c == '\\') {
+		if (*u == '"' || *u == '\\') {
 			buf[o++] = '\\';
-			buf[o++] = (char)c;
-		} else if (c < 0x20) {
-			o += (size_t)snprintf(buf + o, len - o, "\\u%04x", c);
+			buf[o++] = (char)*u++;
+		} else if (*u < 0x20 || *u == 0x7f) {
+			o += (size_t)snprintf(buf + o, len - o, "\\u%04x", *u++);
+		} else if (!n) {
+			o += (size_t)snprintf(buf + o, len - o, "\\ufffd");
+			u++;
 		} else {
-			buf[o++] = (char)c;
+			memcpy(buf + o, u, (size_t)n);
+			o += (size_t)n;
+			u += n;
 		}
 	}
 	buf[o] = 0;

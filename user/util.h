@@ -31,6 +31,8 @@ struct vtap_addr {
 
 int parse_u32(const char *s, uint32_t min, uint32_t max, uint32_t *out);
 int parse_addr(const char *s, struct vtap_addr *a);
+/* Not 0.0.0.0/8, 255.255.255.255, ::, multicast or IPv4-mapped (as the kernel). */
+bool addr_is_unicast(const struct vtap_addr *a);
 const char *format_addr(const struct vtap_addr *a, char *buf, size_t len);
 int parse_keyword(const char *s, const char *const *words, int n);
 bool matches(const char *arg, const char *word);

@@ -22,6 +22,8 @@ int do_help(int argc, char **argv);
 struct vtap_nl;
 struct session_info {
 	uint32_t id;
+	uint32_t flags;			/* VTAP_SESSION_F_* */
+	uint64_t cookie;		/* VTAP_A_SESSION_COOKIE */
 	char name[VTAP_NAME_MAX];
 	bool has[VTAP_A_STATS_MAX + 1];
 	uint64_t stat[VTAP_A_STATS_MAX + 1];
@@ -35,6 +37,9 @@ struct session_info {
 int session_list(struct vtap_nl *nl, const char *name,
 		 struct session_info **v, int *n);
 const char *session_name(const struct session_info *v, int n, uint32_t id);
+/* The name of the session with @id and @cookie (a flow's or rule's), or NULL. */
+const char *session_name_cookie(const struct session_info *v, int n, uint32_t id,
+				uint64_t cookie);
 void print_session_stats(const struct session_info *si);
 int check_session_name(const char *name);	/* prints why, -EINVAL */
 
