@@ -193,6 +193,8 @@ static void print_session(struct nlattr **tb)
 		out_str("name", "session %s", nla_get_string(tb[VTAP_A_SESSION_NAME]));
 	if (tb[VTAP_A_SESSION_ID])
 		out_u64("id", " id %llu", nla_get_u32(tb[VTAP_A_SESSION_ID]));
+	if (tb[VTAP_A_SESSION_COOKIE])	/* for scripts and bpftool dumps: JSON only */
+		out_u64("cookie", NULL, nla_get_u64(tb[VTAP_A_SESSION_COOKIE]));
 	if (tb[VTAP_A_SESSION_ENCAP]) {
 		enc = nla_get_u8(tb[VTAP_A_SESSION_ENCAP]);
 		out_str("encap", " encap %s",
@@ -624,7 +626,8 @@ static const struct vtap_subcmd session_cmds[] = {
 	  "                     [gra {100us|100ns}] [BROKER...]\n"
 	  "       BROKER := sample 1/N [random|every] | snaplen {N|none}\n"
 	  "                 | mask {offset O len L [byte B]|none}\n"
-	  "                 | rate {PPS|Nbit|Nkbit|Nmbit|Ngbit|none} [burst N] | gso {segment|slice}" },
+	  "                 | rate {PPS|Nbit|Nkbit|Nmbit|Ngbit|none} [burst N] | gso {segment|slice}\n"
+	  "                 | unparsed {mirror|skip}" },
 	{ "del", session_del, "NAME" },
 	{ "show", session_show, "[NAME]" },
 };

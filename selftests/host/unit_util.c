@@ -95,6 +95,25 @@ TEST(json_escape_controls)
 	EXPECT_LT(strlen(buf), 8);
 }
 
+/* Always valid UTF-8 out: valid sequences kept, every other byte U+FFFD. */
+TEST(json_escape_utf8)
+{
+	char buf[96];
+
+	json_escape("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80", buf, sizeof(buf));
+	EXPECT_STREQ("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80", buf);
+	json_escape("a\xff\xfe", buf, sizeof(buf));
+	EXPECT_STREQ("a\\ufffd\\ufffd", buf);
+	json_escape("\xc3", buf, sizeof(buf));		/* cut short */
+	EXPECT_STREQ("\\ufffd", buf);
+	json_escape("\xc0\xaf", buf, sizeof(buf));	/* overlong '/' */
+	EXPECT_STREQ("\\ufffd\\ufffd", buf);
+	json_escape("\xed\xa0\x80", buf, sizeof(buf));	/* a surrogate */
+	EXPECT_STREQ("\\ufffd\\ufffd\\ufffd", buf);
+	json_escape("\x7f", buf, sizeof(buf));
+	EXPECT_STREQ("\\u007f", buf);
+}
+
 /* Run @fn with stdout captured; returns what it printed (malloc'd). */
 static char *capture(void (*fn)(void))
 {
