@@ -65,9 +65,22 @@ static const struct btf_kfunc_id_set vtap_kfunc_set = {
 /*
  * The set is tied to the module's BTF: it goes away with the module, and the
  * module cannot unload while a loaded program calls the kfunc.
+ *
+ * In 6.1, register_btf_kfunc_id_set() returns 0 for a module without BTF
+ * (built without a vmlinux to base it on, or refused at load under
+ * CONFIG_MODULE_ALLOW_BTF_MISMATCH) and registers nothing.
+ * register_btf_id_dtor_kfuncs() with no destructor registers nothing
+ * either, but returns -ENOENT then: the one exported way to learn that the
+ * kfunc cannot exist, so that INFO_GET does not claim it.
  */
 int __init vtap_kfunc_init(void)
 {
+	static const struct btf_id_dtor_kfunc no_dtors[1];
+	int err;
+
+	err = register_btf_id_dtor_kfuncs(no_dtors, 0, THIS_MODULE);
+	if (err)
+		return err;
 	return register_btf_kfunc_id_set(BPF_PROG_TYPE_SCHED_CLS,
 					 &vtap_kfunc_set);
 }

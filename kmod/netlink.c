@@ -283,8 +283,9 @@ static bool vtap_name_ok(const char *name)
 
 	if (!*name || *name == '-')
 		return false;
+	/* ASCII only: the kernel's isalnum() takes Latin-1 letters too. */
 	for (c = name; *c; c++)
-		if (!isalnum(*c) && !strchr("._:@+-", *c))
+		if (!(isascii(*c) && isalnum(*c)) && !strchr("._:@+-", *c))
 			return false;
 	return true;
 }
