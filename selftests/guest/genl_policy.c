@@ -34,6 +34,9 @@ struct nlres {
 	char msg[256];		/* extack message */
 	int nattrs;		/* attributes in a reply, if any */
 	unsigned int sessions;	/* VTAP_A_INFO_SESSIONS in an INFO reply */
+	unsigned long long features;	/* VTAP_A_INFO_FEATURES */
+	unsigned long long cookie;	/* VTAP_A_SESSION_COOKIE in a session reply */
+	unsigned int burst;		/* VTAP_A_SESSION_BURST */
 };
 
 static void req_init(struct nlreq *r, int family, int cmd, int flags)
@@ -136,6 +139,18 @@ static int nl_talk(int fd, struct nlreq *r, struct nlres *res)
 					if (g->cmd == VTAP_CMD_INFO_GET &&
 					    a->nla_type == VTAP_A_INFO_SESSIONS)
 						memcpy(&res->sessions,
+						       (char *)a + NLA_HDRLEN, 4);
+					if (g->cmd == VTAP_CMD_INFO_GET &&
+					    a->nla_type == VTAP_A_INFO_FEATURES)
+						memcpy(&res->features,
+						       (char *)a + NLA_HDRLEN, 8);
+					if (g->cmd != VTAP_CMD_INFO_GET &&
+					    a->nla_type == VTAP_A_SESSION_COOKIE)
+						memcpy(&res->cookie,
+						       (char *)a + NLA_HDRLEN, 8);
+					if (g->cmd != VTAP_CMD_INFO_GET &&
+					    a->nla_type == VTAP_A_SESSION_BURST)
+						memcpy(&res->burst,
 						       (char *)a + NLA_HDRLEN, 4);
 					rem -= NLA_ALIGN(a->nla_len);
 					a = (void *)((char *)a + NLA_ALIGN(a->nla_len));
@@ -357,7 +372,7 @@ TEST_F(genl, out_of_range)
 	EXPECT_REJECT(self, &r, -ERANGE, "rate over 1e12");
 
 	valid_new(&r, self->family, "gp-range");
-	req_u32(&r, VTAP_A_SESSION_FLAGS, 2);
+	req_u32(&r, VTAP_A_SESSION_FLAGS, __VTAP_SESSION_F_ALL + 1);
 	EXPECT_REJECT(self, &r, -EINVAL, "unknown flag");
 }
 
@@ -408,6 +423,165 @@ TEST_F(genl, semantic_errors)
 
 	req_init(&r, self->family, VTAP_CMD_SESSION_DEL, 0);
 	EXPECT_REJECT(self, &r, -EINVAL, "delete without a name");
+}
+
+static void del_session(struct __test_metadata *_metadata,
+			FIXTURE_DATA(genl) *self, const char *name)
+{
+	struct nlreq r;
+	struct nlres res;
+
+	req_init(&r, self->family, VTAP_CMD_SESSION_DEL, 0);
+	req_str(&r, VTAP_A_SESSION_NAME, name);
+	ASSERT_EQ(0, nl_talk(self->fd, &r, &res));
+	EXPECT_EQ(0, res.error) TH_LOG("delete %s: %s", name, res.msg);
+}
+
+/* Each command takes the attributes it needs, no others. */
+TEST_F(genl, per_command_policies)
+{
+	unsigned int before = count_sessions(_metadata, self);
+	struct nlreq r;
+	struct nlres res;
+
+	valid_new(&r, self->family, "gp-pol");
+	ASSERT_EQ(0, nl_talk(self->fd, &r, &res));
+	ASSERT_EQ(0, res.error) TH_LOG("extack '%s'", res.msg);
+
+	req_init(&r, self->family, VTAP_CMD_SESSION_DEL, 0);
+	req_str(&r, VTAP_A_SESSION_NAME, "gp-pol");
+	req_attr(&r, VTAP_A_SESSION_REMOTE4, "\xc6\x33\x64\x02", 4);
+	EXPECT_REJECT(self, &r, -EINVAL, "DEL with a remote address");
+	EXPECT_EQ(before + 1, count_sessions(_metadata, self)) TH_LOG("the rejected DEL deleted");
+
+	req_init(&r, self->family, VTAP_CMD_SESSION_GET, 0);
+	req_str(&r, VTAP_A_SESSION_NAME, "gp-pol");
+	req_u32(&r, VTAP_A_SESSION_FLAGS, 0);
+	EXPECT_REJECT(self, &r, -EINVAL, "GET with flags");
+
+	req_init(&r, self->family, VTAP_CMD_SESSION_GET, NLM_F_DUMP);
+	req_u8(&r, VTAP_A_SESSION_TTL, 5);
+	EXPECT_REJECT(self, &r, -EINVAL, "a dump with a ttl");
+
+	req_init(&r, self->family, VTAP_CMD_SESSION_SET, 0);
+	req_str(&r, VTAP_A_SESSION_NAME, "gp-pol");
+	req_attr(&r, VTAP_A_SESSION_COOKIE, "\1\2\3\4\5\6\7\x08", 8);
+	EXPECT_REJECT(self, &r, -EINVAL, "SET with a cookie");
+
+	req_init(&r, self->family, VTAP_CMD_SESSION_GET, 0);
+	req_str(&r, VTAP_A_SESSION_NAME, "gp-pol");
+	ASSERT_EQ(0, nl_talk(self->fd, &r, &res));
+	EXPECT_EQ(0, res.error) TH_LOG("GET by name: %s", res.msg);
+	del_session(_metadata, self, "gp-pol");
+}
+
+/* The cookie: the kernel's, random, new for each session. */
+TEST_F(genl, cookie)
+{
+	unsigned long long c1;
+	struct nlreq r;
+	struct nlres res;
+
+	valid_new(&r, self->family, "gp-cookie");
+	req_attr(&r, VTAP_A_SESSION_COOKIE, "\1\2\3\4\5\6\7\x08", 8);
+	EXPECT_REJECT(self, &r, -EINVAL, "NEW with a cookie");
+
+	valid_new(&r, self->family, "gp-cookie");
+	req_u32(&r, VTAP_A_SESSION_ID, 700);
+	ASSERT_EQ(0, nl_talk(self->fd, &r, &res));
+	ASSERT_EQ(0, res.error) TH_LOG("extack '%s'", res.msg);
+	c1 = res.cookie;
+	EXPECT_NE(0, c1) TH_LOG("no cookie in the reply");
+	del_session(_metadata, self, "gp-cookie");
+
+	valid_new(&r, self->family, "gp-cookie");
+	req_u32(&r, VTAP_A_SESSION_ID, 700);
+	ASSERT_EQ(0, nl_talk(self->fd, &r, &res));
+	ASSERT_EQ(0, res.error) TH_LOG("extack '%s'", res.msg);
+	EXPECT_NE(c1, res.cookie) TH_LOG("same name, same id: another session, another cookie");
+	del_session(_metadata, self, "gp-cookie");
+}
+
+TEST_F(genl, unspecified_and_this_network_addresses)
+{
+	static const char any6[16];
+	struct nlreq r;
+
+	req_init(&r, self->family, VTAP_CMD_SESSION_NEW, 0);
+	req_str(&r, VTAP_A_SESSION_NAME, "gp-addr");
+	req_u8(&r, VTAP_A_SESSION_ENCAP, VTAP_ENCAP_GRE);
+	req_attr(&r, VTAP_A_SESSION_REMOTE6, any6, 16);
+	EXPECT_REJECT(self, &r, -EINVAL, "remote ::");
+
+	req_init(&r, self->family, VTAP_CMD_SESSION_NEW, 0);
+	req_str(&r, VTAP_A_SESSION_NAME, "gp-addr");
+	req_u8(&r, VTAP_A_SESSION_ENCAP, VTAP_ENCAP_GRE);
+	req_attr(&r, VTAP_A_SESSION_REMOTE6, "\x20\x01\x0d\xb8\0\0\0\0\0\0\0\0\0\0\0\x02", 16);
+	req_attr(&r, VTAP_A_SESSION_LOCAL6, any6, 16);
+	EXPECT_REJECT(self, &r, -EINVAL, "local ::");
+
+	req_init(&r, self->family, VTAP_CMD_SESSION_NEW, 0);
+	req_str(&r, VTAP_A_SESSION_NAME, "gp-addr");
+	req_u8(&r, VTAP_A_SESSION_ENCAP, VTAP_ENCAP_GRE);
+	req_attr(&r, VTAP_A_SESSION_REMOTE4, "\0\1\2\3", 4);
+	EXPECT_REJECT(self, &r, -EINVAL, "remote 0.1.2.3 (this network)");
+}
+
+TEST_F(genl, session_names)
+{
+	static const char *const bad[] = { "a b", "-j", "x/y", "\xff\xfe", "new\nline", "é" };
+	struct nlreq r;
+	struct nlres res;
+	unsigned int i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		valid_new(&r, self->family, bad[i]);
+		EXPECT_REJECT(self, &r, -EINVAL, bad[i]);
+	}
+	valid_new(&r, self->family, "ok.name_1:@+-");
+	ASSERT_EQ(0, nl_talk(self->fd, &r, &res));
+	EXPECT_EQ(0, res.error) TH_LOG("extack '%s'", res.msg);
+	del_session(_metadata, self, "ok.name_1:@+-");
+}
+
+/* Rate x burst never overflows: both ends of each range are kept as given. */
+TEST_F(genl, rate_and_burst_extremes)
+{
+	static const struct { unsigned long long rate; int unit; unsigned int burst; } c[] = {
+		{ 1, VTAP_RATE_PPS, 0xffffffffU },
+		{ 1, VTAP_RATE_PPS, 281475 },	/* once wrapped to 23 ms of burst */
+		{ 1, VTAP_RATE_PPS, 1 },
+		{ 1000, VTAP_RATE_BPS, 0xffffffffU },
+		{ 1000000000000ULL, VTAP_RATE_PPS, 1 },
+		{ 1000000000000ULL, VTAP_RATE_BPS, 0xffffffffU },
+	};
+	struct nlreq r;
+	struct nlres res;
+	unsigned int i;
+
+	for (i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		valid_new(&r, self->family, "gp-rate");
+		req_attr(&r, VTAP_A_SESSION_RATE, &c[i].rate, 8);
+		req_u8(&r, VTAP_A_SESSION_RATE_UNIT, c[i].unit);
+		req_u32(&r, VTAP_A_SESSION_BURST, c[i].burst);
+		ASSERT_EQ(0, nl_talk(self->fd, &r, &res));
+		EXPECT_EQ(0, res.error) TH_LOG("case %u: extack '%s'", i, res.msg);
+		EXPECT_EQ(c[i].burst, res.burst) TH_LOG("case %u", i);
+		if (!res.error)
+			del_session(_metadata, self, "gp-rate");
+	}
+}
+
+TEST_F(genl, info_features)
+{
+	struct nlreq r;
+	struct nlres res;
+
+	req_init(&r, self->family, VTAP_CMD_INFO_GET, 0);
+	ASSERT_EQ(0, nl_talk(self->fd, &r, &res));
+	EXPECT_EQ(VTAP_FEATURE_KFUNC | VTAP_FEATURE_COOKIE | VTAP_FEATURE_UNPARSED,
+		  res.features & (VTAP_FEATURE_KFUNC | VTAP_FEATURE_COOKIE | VTAP_FEATURE_UNPARSED))
+		TH_LOG("features %#llx", res.features);
 }
 
 static int write_file(const char *path, const char *s)

@@ -24,15 +24,22 @@ modprobe -a veth sch_ingress cls_bpf
 
 le32() { printf '%d %d %d %d ' $(($1 & 255)) $(($1 >> 8 & 255)) $(($1 >> 16 & 255)) $(($1 >> 24 & 255)); }
 le16() { printf '%d %d ' $(($1 & 255)) $(($1 >> 8 & 255)); }
+le64() { python3 -c "import sys; print(' '.join(str(b) for b in int(sys.argv[1]).to_bytes(8, 'little')))" "$1"; }
 
-# struct vtap_port: port_id, slot, flags, vm_uuid[16], nsess[2], sess[2][8]
-port_value() {	# PORT_ID SLOT SESSION_OUT SESSION_IN
+# struct vtap_port: port_id, slot, flags, vm_uuid[16], nsess[2], sess[2][8],
+# cookie[2][8] (the sessions' cookies)
+port_value() {	# PORT_ID SLOT SESSION_OUT SESSION_IN COOKIE_OUT COOKIE_IN
 	local i
 	le32 "$1"; le32 "$2"; le32 0
 	for i in $(seq 16); do printf '0 '; done
 	le16 1; le16 1
 	le16 "$3"; for i in $(seq 7); do le16 0; done
 	le16 "$4"; for i in $(seq 7); do le16 0; done
+	le64 "$5"; for i in $(seq 7); do le64 0; done
+	le64 "$6"; for i in $(seq 7); do le64 0; done
+}
+cookie_of() {	# NS SESSION
+	nsx "$1" "$VTAPCTL" -j session show "$2" | json_get 'd[0]["cookie"]'
 }
 
 matched() {	# NS SESSION: the session's matched counter
@@ -70,8 +77,9 @@ t "attach to clsact ingress and egress of the veth" attach
 
 ifindex=$(ip -n "$hv" -o link show vnet1 | cut -d: -f1)
 # shellcheck disable=SC2046
+c7=$(cookie_of "$hv" s1)
 t "port entry: vnet1 -> session 7 both ways" \
-	bpftool map update pinned "$PIN/maps/ports" key $(le32 "$ifindex") value $(port_value 5 0 7 7)
+	bpftool map update pinned "$PIN/maps/ports" key $(le32 "$ifindex") value $(port_value 5 0 7 7 "$c7" "$c7")
 t "traffic passes the programs" ip netns exec "$vm1" ping -c 5 -i 0.2 -W 2 192.0.2.254
 t "the kfunc ran for every packet, both directions" expect_ge "matched" "$(matched "$hv" s1)" 10
 tfail "rmmod refused while attached" rmmod vtap
@@ -99,5 +107,20 @@ teardown_with_session() {
 }
 t "namespace teardown with a session inside" teardown_with_session
 t "rmmod after namespace teardown" busywait 10000 rmmod vtap
+
+# A vtap.ko without BTF (a build with no vmlinux to base it on) has no
+# kfunc: it loads, says so, manages sessions, and INFO does not claim it.
+nobtf() {
+	local ko=$VTAP_OUT/vtap-nobtf.ko out
+	objcopy --remove-section=.BTF --remove-section=.BTF.ext \
+		"$VTAP_TOP/kmod/vtap.ko" "$ko" || return 1
+	insmod "$ko" || return 1
+	dmesg | tail -n 20 | grep -q 'vtap: no kfunc' || { echo "no warning"; return 1; }
+	out=$("$VTAPCTL" info) && echo "$out" || return 1
+	case $out in *kfunc*) echo "kfunc claimed"; return 1 ;; esac
+	"$VTAPCTL" session add nb encap gre remote 198.51.100.2 && "$VTAPCTL" session del nb &&
+	rmmod vtap
+}
+t "without BTF: the module loads and manages sessions, INFO has no kfunc" nobtf
 t "no kernel warnings" sh -c "! dmesg | grep -E 'WARNING:|BUG:|Oops|refcount_t|Call Trace'"
 finish
