@@ -33,6 +33,7 @@ __used noinline int bpf_vtap_mirror(struct __sk_buff *skb_ctx, u32 session_id,
 {
 	struct sk_buff *skb = (struct sk_buff *)skb_ctx;
 	struct vtap_session *s;
+	int ret;
 
 	if (unlikely(flags & ~VTAP_MIRROR_F_ALL))
 		return -EINVAL;
@@ -40,17 +41,26 @@ __used noinline int bpf_vtap_mirror(struct __sk_buff *skb_ctx, u32 session_id,
 		return -EPERM;
 	if (unlikely(!skb->dev))
 		return -ENODEV;
+	/*
+	 * Device egress holds only rcu_read_lock_bh() (__dev_queue_xmit(): a
+	 * neighbour's queue, AF_PACKET); the route and neighbour lookups below
+	 * want rcu_read_lock(), as ip_finish_output2() takes it.
+	 */
+	rcu_read_lock();
 	s = xa_load(&vtap_net(dev_net(skb->dev))->sessions, session_id);
 	if (!s)
-		return -ENOENT;
+		ret = -ENOENT;
 	/*
 	 * Another session than the flow's: its session was deleted and the id
 	 * given to a new one, or the device moved to another namespace with
 	 * its programs (a session of that namespace has the same id).
 	 */
-	if (unlikely(s->cookie != cookie))
-		return -ESTALE;
-	return vtap_mirror(skb, s, port_id, flags);
+	else if (unlikely(s->cookie != cookie))
+		ret = -ESTALE;
+	else
+		ret = vtap_mirror(skb, s, port_id, flags);
+	rcu_read_unlock();
+	return ret;
 }
 
 BTF_SET8_START(vtap_kfunc_ids)

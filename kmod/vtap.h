@@ -34,8 +34,9 @@
  * lock: it finds a session with xa_load() under RCU and only reads it,
  * apart from the per-CPU counters, which are updated with this_cpu
  * operations inside u64_stats sections.  Egress runs under
- * rcu_read_lock_bh() only (__dev_queue_xmit()), so the data path's
- * dereferences accept either flavour: vtap_params_rcu().  A session is
+ * rcu_read_lock_bh() only (__dev_queue_xmit()): the kfunc takes
+ * rcu_read_lock() for the rest (the neighbour and route lookups ask for
+ * it); vtap_params_rcu() accepts either flavour.  A session is
  * published (xa_store()) only once it is complete: its id and cookie are
  * set before readers can find it.
  *
