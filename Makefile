@@ -5,6 +5,11 @@
 #   make               build everything (module with BTF, BPF objects, vtapctl)
 #   make check         the whole test suite (host, guest, then debug-kernel tier)
 #   make demo          boot the test VM and mirror two VMs' traffic to a collector
+#   make fuzz          fuzz-decode (libFuzzer on the collector's decoder, FUZZ_TIME
+#                      seconds) then fuzz-netlink (FUZZ_NL_COUNT random and mutated
+#                      messages to the genetlink family, in the test VM)
+#                      then fuzz-packet (FUZZ_PKT_COUNT random and mutated frames
+#                      through mirrored tap and veth ports, in the test VM)
 #   make install       vtap.ko (+ depmod), vtapctl, man pages, completion, docs;
 #                      DESTDIR=, PREFIX= (/usr/local); make uninstall
 #   make dkms-install  the module's sources to /usr/src/vtap-VERSION for DKMS
@@ -61,7 +66,7 @@ VTAPCTL		:= $(BUILD)/vtapctl
 all: module bpf user selftests
 
 help:
-	$(Q)sed -n '3,21p' $(TOP)/Makefile | sed 's/^# \{0,1\}//'
+	$(Q)sed -n '3,26p' $(TOP)/Makefile | sed 's/^# \{0,1\}//'
 
 deps:
 	$(Q)$(TOP)/tools/deps
@@ -178,6 +183,15 @@ $(ST_GUEST)/genl_policy: selftests/guest/genl_policy.c include/uapi/linux/vtap.h
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(ST_CFLAGS) -o $@ $<
 
+# The netlink fuzzer that selftests/guest/fuzz_netlink.sh runs in the test VM.
+# Not in $(ST_GUEST): selftests/run runs every program there as a guest test.
+GENL_FUZZ	:= $(BUILD)/fuzz/genl_fuzz
+selftests: $(GENL_FUZZ)
+
+$(GENL_FUZZ): selftests/fuzz/genl_fuzz.c include/uapi/linux/vtap.h
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(USER_CFLAGS) -o $@ $<
+
 $(ST_HOST)/unit_util: selftests/host/unit_util.c user/util.c user/util.h
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(ST_CFLAGS) -o $@ selftests/host/unit_util.c user/util.c
@@ -214,14 +228,48 @@ $(ST_HOST)/fuzz_decode_replay: selftests/fuzz/fuzz_decode.c selftests/fuzz/repla
 	$(Q)$(CC) $(ST_CFLAGS) $(ST_SAN) -DFUZZ_DIR='"$(TOP)/selftests/fuzz"' -o $@ \
 		selftests/fuzz/fuzz_decode.c selftests/fuzz/replay.c user/decode.c user/pcapng.c
 
-# make fuzz: libFuzzer (clang) on the decoder for FUZZ_TIME seconds, from the
-# seeds in selftests/fuzz/corpus/ (made by `collect_pkt.py seeds`); new
+# make fuzz: fuzz-decode, then fuzz-netlink, then fuzz-packet.
+# make fuzz-decode: libFuzzer (clang) on the decoder for FUZZ_TIME seconds, from
+# the seeds in selftests/fuzz/corpus/ (made by `collect_pkt.py seeds`); new
 # inputs go to build/fuzz/corpus/, a crash to build/fuzz/crash-*: copy it to
 # selftests/fuzz/regress/ once fixed, the host tier replays it from then on.
+# make fuzz-netlink: build/fuzz/genl_fuzz in the test VM
+# (selftests/guest/fuzz_netlink.sh): FUZZ_NL_COUNT random and mutated
+# messages to vtap's genetlink family, unprivileged then privileged; a kernel
+# WARN/oops/KASAN, a hang, a malformed reply or a change that should not have
+# happened fails it, and the seed and the message in hex are printed
+# (VTAP_FUZZ_NL_SEED=N repeats a run).
+# make fuzz-packet: selftests/guest/fuzz_packet.sh in the test VM: twice
+# FUZZ_PKT_COUNT random and mutated frames (selftests/lib/pktfuzz.py), from a
+# tap with virtio_net_hdr metadata and from a veth, through ports that seven
+# sessions mirror while the VMs ping each other; a kernel WARN/oops/KASAN, a
+# hang, a lost ping, a changed frame or counters that do not add up fail it
+# (VTAP_FUZZ_PKT_SEED=N repeats a run, `pktfuzz.py show` prints a frame).
 FUZZ_TIME	?= 60
+FUZZ_NL_COUNT	?= 10000
+FUZZ_PKT_COUNT	?= 20000
 FUZZ_BIN	:= $(BUILD)/fuzz/fuzz_decode
-.PHONY: fuzz
-fuzz: $(FUZZ_BIN)
+.PHONY: fuzz fuzz-decode fuzz-netlink fuzz-packet
+fuzz:		# one after the other, also under make -j
+	$(Q)$(MAKE) --no-print-directory -C $(TOP) fuzz-decode
+	$(Q)$(MAKE) --no-print-directory -C $(TOP) fuzz-netlink
+	$(Q)$(MAKE) --no-print-directory -C $(TOP) fuzz-packet
+
+fuzz-netlink:
+	$(Q)$(MAKE) --no-print-directory -C $(TOP) all
+	$(Q)VTAP_FUZZ_NL_COUNT=$(FUZZ_NL_COUNT) \
+		VTAP_FUZZ_NL_SEED=$${VTAP_FUZZ_NL_SEED:-$$(od -An -N3 -tu4 /dev/urandom | tr -d ' ')} \
+		$(TOP)/tools/vm/run -t 1200 \
+		$(TOP)/selftests/guest/fuzz_netlink.sh
+
+fuzz-packet:
+	$(Q)$(MAKE) --no-print-directory -C $(TOP) all
+	$(Q)VTAP_FUZZ_PKT_COUNT=$(FUZZ_PKT_COUNT) \
+		VTAP_FUZZ_PKT_SEED=$${VTAP_FUZZ_PKT_SEED:-$$(od -An -N3 -tu4 /dev/urandom | tr -d ' ')} \
+		$(TOP)/tools/vm/run -t 1500 \
+		$(TOP)/selftests/guest/fuzz_packet.sh
+
+fuzz-decode: $(FUZZ_BIN)
 	$(Q)mkdir -p $(BUILD)/fuzz/corpus
 	$(Q)$(FUZZ_BIN) -max_total_time=$(FUZZ_TIME) -timeout=10 -rss_limit_mb=2048 \
 		-max_len=4096 -print_final_stats=1 -artifact_prefix=$(BUILD)/fuzz/ \
