@@ -10,6 +10,9 @@
 #   arrived, no drops
 # - a full queue (queue_len 0) costs every copy, each counted in drop_queue
 #   and in the port's dropped counter, and never a VM frame
+# - CPU 1 offline and online under traffic (deferred=2): copies resume
+# - the VM's device deleted while its copies are queued (KASAN in the debug
+#   tier; an iifname netfilter rule never matches a copy)
 # - rmmod right after a ping flood with deferred=2: no leak (kmemleak in the
 #   debug tier), no warning, and the parameters take back their defaults
 #
@@ -76,6 +79,70 @@ for mode in 1 2; do
 	t "deferred=$mode, queue_len 0: 20 pings each way, none lost; every copy counted (drop_queue, port dropped)" \
 		full_queue $mode
 done
+
+# CPU 1 offline and online again, five times, while vm1 pings with
+# deferred=2 (CPU 0's copies go to CPU 1's inbox while it is online): copies
+# resume each time, and none is stranded in a dead CPU's inbox.
+hotplug() {
+	local cpu=/sys/devices/system/cpu/cpu1/online i s0 s1 q0 q1 rc=0
+	[ -w $cpu ] || { echo "no CPU hotplug here"; return 1; }
+	setp deferred 2 && vtap_session hot gre 4 && vtap_flow hot vnet1 both || return 1
+	in_nsx "$NS_VM1" ping -q -c 400 -i 0.01 -W 2 "$VM2_IP4" >"$TOPO_RUN/hot-ping" 2>&1 &
+	for i in 1 2 3 4 5; do
+		echo 0 >$cpu || rc=1
+		sleep 0.2
+		echo 1 >$cpu || rc=1
+		sleep 0.2
+	done
+	wait $! || { cat "$TOPO_RUN/hot-ping"; rc=1; }
+	[ "$(cat $cpu)" = 1 ] || { echo "cpu1 stayed offline"; return 1; }
+	sleep 0.5
+	s0=$(vctl -j session show hot | json_get 'd[0]["stats"]["sent"]')
+	q0=$(vctl -j session show hot | json_get 'd[0]["stats"]["drop_queue"]')
+	in_nsx "$NS_VM1" ping -q -c 20 -i 0.02 -W 2 "$VM2_IP4" >/dev/null || rc=1
+	sleep 0.5
+	s1=$(vctl -j session show hot | json_get 'd[0]["stats"]["sent"]')
+	q1=$(vctl -j session show hot | json_get 'd[0]["stats"]["drop_queue"]')
+	vctl -j session show hot
+	expect_eq "copies of the last 20 pings (both ways)" $((s1 - s0)) 40 &&
+	expect_eq "drop_queue since" "$q1" "$q0" && vctl session del hot && return $rc
+}
+t "deferred=2: CPU 1 offline and online 5 times under traffic; copies resume, none stranded" hotplug
+
+# A VM's device deleted while its copies wait in a queue: a queued copy
+# holds no pointer to it (KASAN in the debug tier would see a use after
+# free), and no netfilter rule sees it as the copy's input device.
+devdel() {	# MODE
+	local ns rc=0 nft='' pid
+	setp deferred "$1" || return 1
+	netns_new ns || return 1
+	ip link add eth0 netns "$ns" address 02:00:00:00:09:01 type veth peer name vnet9 netns "$NS_HV" &&
+	ip -n "$NS_HV" link set vnet9 up && ip -n "$ns" link set eth0 up &&
+	vctl port add vnet9 id 90 && vtap_session "dd$1" gre 4 && vctl flow add session "dd$1" port vnet9 dir out ||
+		return 1
+	if in_ns "$NS_HV" nft add table inet vtt 2>/dev/null; then
+		nft=1
+		in_ns "$NS_HV" nft add chain inet vtt post '{ type filter hook postrouting priority 0; }' &&
+		in_ns "$NS_HV" nft add rule inet vtt post iifname vnet9 counter || rc=1
+	fi
+	in_ns "$ns" /usr/bin/python3 "$VTAP_TOP/selftests/lib/datapath.py" pktout eth0 3000 ff:ff:ff:ff:ff:ff \
+		>/dev/null 2>&1 &
+	pid=$!
+	sleep 0.3
+	ip -n "$NS_HV" link del vnet9 || rc=1
+	wait $pid
+	sleep 0.5
+	vctl -j session show "dd$1"
+	expect_ge "dd$1 sent" "$(vctl -j session show "dd$1" | json_get 'd[0]["stats"]["sent"]')" 1 || rc=1
+	if [ -n "$nft" ]; then
+		in_ns "$NS_HV" nft list table inet vtt | grep -q 'counter packets 0 ' || { echo "iifname matched"; rc=1; }
+		in_ns "$NS_HV" nft delete table inet vtt
+	fi
+	vctl port del ifindex "$(vctl -j port show | json_get '[p["ifindex"] for p in d if p.get("stale")][0]')" || rc=1
+	vctl session del "dd$1" && ip netns del "$ns" && return $rc
+}
+t "deferred=1: the VM's device deleted while its copies are queued" devdel 1
+t "deferred=2: likewise" devdel 2
 
 # Copies queued (deferred=2) by a ping flood, then the ports go and the
 # module with them.
