@@ -273,7 +273,7 @@ static bool vtap_neigh_ready(struct dst_entry *dst, const struct vtap_params *p)
 	struct net_device *dev = dst->dev;
 	struct neighbour *n;
 
-	if (dst->xfrm)
+	if (dst_xfrm(dst))
 		return true;
 	if (p->family == AF_INET) {
 		const struct rtable *rt = (const struct rtable *)dst;
