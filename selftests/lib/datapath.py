@@ -24,6 +24,8 @@ copies of it are right.  Standard library only.
                                   and controls, out of DEV (AF_PACKET)
   gre-send DST N                  N GRE-TEB packets to DST (raw socket)
   pktout DEV N DMAC               N frames out of DEV through AF_PACKET
+  flood DEV N DMAC KIND DST       N frames (KIND udp, or gre: GRE-TEB to DST)
+                                  out of DEV as fast as it goes; prints pps
   tcp-send DST PORT BYTES MSS     one TCP connection with that MSS; prints
                                   the seconds it took (until the sink closed)
   sink PORT FILE                  accept TCP connections (IPv4 and IPv6),
@@ -382,6 +384,24 @@ def cmd_sink(a):
 		c.close()
 
 
+def cmd_flood(a):
+	dev, n, dmac, kind, dst = a[0], int(a[1]), mac(a[2]), a[3], a[4]
+	inner = b"\x02\0\0\0\0\x09\x02\0\0\0\0\x08\x08\x00" + udp4("203.0.113.1", "203.0.113.2", 1, 9)
+	if kind == "gre":
+		gre = struct.pack("!HHI", 0x1000, 0x6558, 1) + inner
+		ip = ip4_hdr("192.0.2.1", dst, len(gre), 1, proto=47) + gre
+	else:
+		ip = udp4("192.0.2.1", dst, 7, 9, payload=b"u" * (len(inner) + 4))
+	frame = dmac + b"\x02\0\0\0\0\x07\x08\x00" + ip
+	s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+	s.bind((dev, 0))
+	send = s.send
+	t0 = time.monotonic()
+	for _ in range(n):
+		send(frame)
+	print("%.0f" % (n / (time.monotonic() - t0)))
+
+
 def cmd_tcp_send(a):
 	dst, port, nbytes, mss = a[0], int(a[1]), int(a[2]), int(a[3])
 	s = socket.socket(socket.AF_INET6 if ":" in dst else socket.AF_INET, socket.SOCK_STREAM)
@@ -471,7 +491,7 @@ def main():
 	cmds = {
 		"tap-create": cmd_tap_create, "gso-send": cmd_gso_send, "gso-check": cmd_gso_check,
 		"sink": cmd_sink, "sctp-init": cmd_sctp_init, "sctp-check": cmd_sctp_check, "shapes": cmd_shapes,
-		"gre-send": cmd_gre_send, "pktout": cmd_pktout, "tcp-send": cmd_tcp_send,
+		"gre-send": cmd_gre_send, "pktout": cmd_pktout, "flood": cmd_flood, "tcp-send": cmd_tcp_send,
 		"nl-del": cmd_nl_del, "nl-new": cmd_nl_new, "nl-del-many": cmd_nl_del_many, "copies": cmd_copies,
 		"inner-gre": cmd_inner_gre,
 	}

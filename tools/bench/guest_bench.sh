@@ -205,6 +205,29 @@ hx "$VTAPCTL" port del vnet1 >/dev/null
 hx "$VTAPCTL" session del n >/dev/null
 kernel_mirror mirred-nic 6
 
+# ---- the loop guard under a GRE flood ----------------------------------------
+# 1023 sessions, 8 of them on vnet1, and a VM sending GRE-TEB to the
+# collector's address as fast as it can, against the same frames as UDP:
+# what the loop guard costs a GRE frame (once a walk over every session of
+# the namespace per session of the flow).  Copies go to col as usual.
+GUARD_N=${VTAP_BENCH_GUARD_FRAMES:-20000}
+DPY="/usr/bin/python3 $TOP/selftests/lib/datapath.py"
+hx $DPY nl-new 1015 g 198.51.100.2 >/dev/null
+hx "$VTAPCTL" port add vnet1 id 1 >/dev/null
+for i in 0 1 2 3 4 5 6 7; do hx "$VTAPCTL" flow add session g$i port vnet1 dir out >/dev/null; done
+declare -A guard_pps
+for kind in udp gre; do
+	all=""
+	for i in $(seq "$ROUNDS"); do
+		all+="$(nsenter --net=/run/netns/$NS_VM $DPY flood eth0 "$GUARD_N" "$hvmac" $kind 198.51.100.2) "
+	done
+	guard_pps[$kind]=$(echo $all | tr ' ' '\n' | sort -n | sed -n "$(( (ROUNDS + 1) / 2 ))p")
+	printf 'guard %-4s VM %8s pps, 1023 sessions, 8 on the port  (runs: %s)\n' \
+		"$kind" "${guard_pps[$kind]}" "$all"
+done
+hx "$VTAPCTL" port del vnet1 >/dev/null
+hx $DPY nl-del-many 1015 g >/dev/null
+
 # ---- memory --------------------------------------------------------------
 # What each object costs the kernel, read from a memory cgroup.  Every
 # vtapctl below runs in cgroup "vtapbench" and in a namespace of its own
@@ -285,6 +308,7 @@ ip netns del "$NS_MEM"
 		echo "tcp $c ${tcp_mbit[$c]:-0} ${tcp_cps[$c]:-0}"
 	done
 	for o in session netns port rule; do echo "mem $o ${mem_b[$o]}"; done
+	echo "guard ${guard_pps[udp]:-0} ${guard_pps[gre]:-0}"
 	echo "mem_n $MEM_SESSIONS 1 $MEM_PORTS $MEM_RULES"
 } | python3 -c '
 import json, sys
@@ -298,6 +322,8 @@ for l in sys.stdin:
     elif f[0] == "mem":
         r["mem"][f[1]] = dict(zip(("kernel", "slab", "percpu", "vmalloc", "kmalloc"),
                                   map(int, f[2:])))
+    elif f[0] == "guard":
+        r["guard"] = {"udp_pps": float(f[1]), "gre_pps": float(f[2])}
     elif f[0] == "mem_n":
         r["mem_n"] = dict(zip(("session", "netns", "port", "rule"), map(int, f[1:])))
     else:

@@ -43,6 +43,11 @@ def main():
         for c, v in tcp.items():
             rows.append(("VM TCP", c, f"{v['mbit_s']:.0f} (copies {v['copies_s']:.0f}/s)",
                          "Mbit/s", ""))
+        g = guest.get("guard")
+        if g:
+            rows.append(("loop guard", "GRE flood, 1023 sessions: VM pps gre / udp",
+                         f"{ratio(g['gre_pps'], g['udp_pps'])} ({g['gre_pps']:.0f} / {g['udp_pps']:.0f})",
+                         "", ">= 0.9"))
         off = pps.get("off", {}).get("vm_pps", 0)
         toff = tcp.get("off", {}).get("mbit_s", 0)
         for c, t in (("nomatch", ">= 0.98"), ("inline", ">= 0.85"), ("deferred", ""),
