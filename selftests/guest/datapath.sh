@@ -263,24 +263,8 @@ if have_esp; then
 	pings 5
 	sleep 0.3
 	t "capture complete" cap_stop col
-	ipsec_check() {
-		python3 -c "
-	import sys; sys.path.insert(0, '$VTAP_TOP/selftests/lib'); import vtapcap
-	esp = {4: 0, 6: 0}; gre = {4: 0, 6: 0}
-	for p in vtapcap.read_pcap('$OUT/ipsec-col.pcap'):
-		d = p.data
-		if d[12:14] == b'\x08\x00':
-			fam, proto = 4, d[23]
-		elif d[12:14] == b'\x86\xdd':
-			fam, proto = 6, d[20]
-		else:
-			continue
-		if proto == 50: esp[fam] += 1
-		if proto == 47: gre[fam] += 1
-	print('ESP', esp, 'GRE in clear', gre)
-	sys.exit(0 if esp[4] >= 10 and esp[6] >= 10 and not gre[4] and not gre[6] else 1)"
-	}
-	t "the underlay carries ESP only: no GRE in clear, over IPv4 or IPv6" ipsec_check
+	t "the underlay carries ESP only: no GRE in clear, over IPv4 or IPv6" \
+		$DP esp-check "$OUT/ipsec-col.pcap" 10
 	t "and the sessions counted them sent" \
 		sh -c "[ $(st ipsec4 sent) -ge 10 ] && [ $(st ipsec6 sent) -ge 10 ]"
 	ip -n "$NS_HV" xfrm policy flush

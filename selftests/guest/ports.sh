@@ -317,7 +317,9 @@ ghost() {	# a flow to a session deleted behind vtapctl's back
 import json, struct, sys
 e = {x.get("formatted", x)["key"]: x.get("formatted", x)["value"] for x in json.load(sys.stdin)}['"$TAP0"']
 sess = e["sess"][0] + [500] + [0] * 7
-b = struct.pack("<III16BHH16H", e["port_id"], e["slot"], e["flags"], *e["vm_uuid"], 1, 1, *sess)
+cookie = e["cookie"][0] + [0x5e55105e55] + [0] * 7	# no session has it
+b = struct.pack("<III16BHH16H16Q", e["port_id"], e["slot"], e["flags"], *e["vm_uuid"], 1, 1,
+		*sess, *cookie)
 print(" ".join(str(x) for x in b))')
 	# shellcheck disable=SC2046,SC2086
 	bpftool map update pinned "$HVDIR/ports" key $(printf '%d %d %d %d' $((TAP0 & 255)) $((TAP0 >> 8 & 255)) 0 0) \
@@ -469,8 +471,10 @@ no_filters() {
 }
 t "no vtap filters left" no_filters
 has_clsact() { inns "$1" tc qdisc show dev "$2" | grep -q clsact; }
-no_clsact() { ! has_clsact "" vnet1 && ! has_clsact "$hv2" vnet1; }
-t "vnet1 (hv, hv2): our clsact is gone" no_clsact
+# Removing a qdisc from a device that is up resets its queues and can drop
+# the VM's packets: port del leaves clsact, even the one it made.
+kept_ours() { has_clsact "" vnet1 && has_clsact "$hv2" vnet1; }
+t "vnet1 (hv, hv2): the clsact port add made stays, empty of vtap's filters" kept_ours
 kept() { has_clsact "" vnet2 && tc filter show dev vnet2 egress | grep -q 'pref 10 matchall'; }
 t "vnet2: the clsact we found and its filter stay" kept
 kept_tap() { has_clsact "" tap0 && tc filter show dev tap0 ingress | grep -q 'pref 10 matchall'; }

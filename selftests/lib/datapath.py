@@ -35,6 +35,8 @@ copies of it are right.  Standard library only.
                                   cleanup, as another tool would)
   nl-new N PREFIX REMOTE4         N gre sessions PREFIX0.. (raw netlink)
   nl-del-many N PREFIX            delete them
+  esp-check COL N                 at least N ESP packets over IPv4 and over
+                                  IPv6 in COL, and no GRE in clear
   copies COL KEY                  count copies with that key or session id
   inner-gre COL KEY               copies whose inner frame is itself GRE
 """
@@ -478,6 +480,23 @@ def cmd_nl_new(a):
 	print("%d sessions" % n)
 
 
+def cmd_esp_check(a):
+	esp, gre = {4: 0, 6: 0}, {4: 0, 6: 0}
+	for p in vtapcap.read_pcap(a[0]):
+		d = p.data
+		if d[12:14] == b"\x08\x00":
+			fam, proto = 4, d[23]
+		elif d[12:14] == b"\x86\xdd":
+			fam, proto = 6, d[20]
+		else:
+			continue
+		esp[fam] += proto == 50
+		gre[fam] += proto == 47
+	print("ESP", esp, "GRE in clear", gre)
+	if min(esp.values()) < int(a[1]) or any(gre.values()):
+		fail("the underlay carried GRE in clear, or too little ESP")
+
+
 def cmd_copies(a):
 	print(len(copies_of(a[0], int(a[1]))))
 
@@ -493,6 +512,7 @@ def main():
 		"sink": cmd_sink, "sctp-init": cmd_sctp_init, "sctp-check": cmd_sctp_check, "shapes": cmd_shapes,
 		"gre-send": cmd_gre_send, "pktout": cmd_pktout, "flood": cmd_flood, "tcp-send": cmd_tcp_send,
 		"nl-del": cmd_nl_del, "nl-new": cmd_nl_new, "nl-del-many": cmd_nl_del_many, "copies": cmd_copies,
+		"esp-check": cmd_esp_check,
 		"inner-gre": cmd_inner_gre,
 	}
 	if len(sys.argv) < 2 or sys.argv[1] not in cmds:
