@@ -50,7 +50,10 @@ hv flow add session rand port "$VM1_PORT" dir out
 # 10 000 frames are too many for tcpdump under TCG: the collector's own
 # interface counters count the copies (the underlay carries nothing else).
 col0=$(dev_stat "$NS_COL" ul1 rx_packets)
-t "10 000 frames from vm1" blast "$NS_VM1" "$VM2_IP4" 10000 18
+# The debug kernel (5-6 times slower): the same check over fewer frames.
+NSAMPLE=10000
+[[ $(uname -r) == *vtapdbg* ]] && NSAMPLE=3000
+t "$NSAMPLE frames from vm1" blast "$NS_VM1" "$VM2_IP4" $NSAMPLE 18
 sleep 1
 m=$(stat_of every matched); s=$(stat_of every sent)
 t "every: exactly 1 in 10 sent ($s of $m)" expect_eq "sent" "$s" "$((m / 10))"
@@ -60,7 +63,7 @@ within() {	# GOT EXPECTED TOLERANCE
 	local d=$(($1 - $2))
 	[ ${d#-} -le "$3" ] || { echo "got $1, expected $2 +- $3"; return 1; }
 }
-# Binomial(n, 1/10): sd = sqrt(n * 0.09) = 30 for n = 10 000; allow 5 sd.
+# Binomial(n, 1/10): sd = sqrt(n * 0.09) = 30 for n = 10 000 (16 for 3000); allow 5 sd.
 t "random: $r of $rm within 5 standard deviations of 1/10" within "$r" "$((rm / 10))" \
 	"$(python3 -c "import math; print(int(5 * math.sqrt($rm * 0.09)) + 1)")"
 t "the collector received every copy sent" expect_eq "copies" \
