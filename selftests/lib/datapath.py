@@ -49,6 +49,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import vtapcap  # noqa: E402
+from broker_check import copies as copies_of  # noqa: E402
 
 TUNSETIFF = 0x400454ca
 TUNSETPERSIST = 0x400454cb
@@ -223,18 +224,6 @@ def cmd_gso_send(a):
 	os.close(fd)
 	vtapcap.write_pcap(out, sent)
 	print("%d GSO frames written" % len(sent))
-
-
-def copies_of(pcap, key):
-	out = []
-	for i, p in enumerate(vtapcap.read_pcap(pcap)):
-		c = vtapcap.decode(p, i + 1)
-		if not c.gre or c.inner is None:
-			continue
-		cid = c.erspan["sid"] if c.erspan else c.gre.get("key")
-		if cid == key:
-			out.append(c)
-	return out
 
 
 def cmd_gso_check(a):
