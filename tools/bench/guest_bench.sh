@@ -173,7 +173,8 @@ kernel_mirror() {	# CASE KEY
 		erspan_ver 1 erspan 1
 	hx ip link set es1 addrgenmode none
 	hx ip link set es1 up
-	hx tc qdisc add dev vnet1 clsact
+	# vtapctl port del leaves its clsact on vnet1 (see vtapctl.8)
+	hx tc qdisc replace dev vnet1 clsact
 	hx tc filter add dev vnet1 ingress matchall action mirred egress mirror dev es1
 	measure "$1"
 	tcp_measure "$1"
