@@ -737,15 +737,23 @@ bool vtap_port_remove_session(struct vtap_port *p, int dir, __u32 sid)
 int vtap_port_forget_stale(struct vtap_port *p, const struct session_info *sv,
 			   int nsv)
 {
-	int d, i, n = 0;
+	int d, i, j, n = 0;
 
-	for (d = 0; d < VTAP_NDIRS; d++)
-		for (i = 0; i < p->nsess[d] && i < VTAP_PORT_MAX_SESSIONS; i++)
+	for (d = 0; d < VTAP_NDIRS; d++) {
+		for (i = j = 0; i < p->nsess[d] && i < VTAP_PORT_MAX_SESSIONS; i++) {
 			if (!session_name_cookie(sv, nsv, p->sess[d][i], p->cookie[d][i])) {
-				vtap_port_remove_session(p, d, p->sess[d][i]);
 				n++;
-				i--;
+				continue;
 			}
+			p->sess[d][j] = p->sess[d][i];
+			p->cookie[d][j++] = p->cookie[d][i];
+		}
+		for (i = j; i < VTAP_PORT_MAX_SESSIONS; i++) {
+			p->sess[d][i] = 0;
+			p->cookie[d][i] = 0;
+		}
+		p->nsess[d] = (__u16)j;
+	}
 	return n;
 }
 
