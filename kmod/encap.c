@@ -554,7 +554,7 @@ static struct sk_buff *vtap_copy_head(const struct sk_buff *skb,
 /*
  * The checksum the VM's stack left to the device (CHECKSUM_PARTIAL), as
  * the wire carries it: computed over @src from its checksum start to its
- * end, written into @dst (the frame itself, or its cut copy: their bytes
+ * end, written into @dst (the frame itself, or its whole copy: their bytes
  * are at the same offsets) when the field is inside @dst.  An Internet
  * checksum, or SCTP's CRC32c (csum_not_inet).  Never a warning: a start or
  * field outside the frame is left as it is.
@@ -581,6 +581,23 @@ static int vtap_csum_complete(struct sk_buff *dst, const struct sk_buff *src)
 		*(__sum16 *)(dst->data + field) = csum_fold(csum) ?: CSUM_MANGLED_0;
 	}
 	return 0;
+}
+
+/*
+ * Can a whole copy's checksum be left to the device (CHECKSUM_PARTIAL kept),
+ * as it was for the VM's frame?  Not when the session masks bytes (the
+ * checksum is the frame's, over what the VM sent), nor for SCTP's CRC32c,
+ * nor when the field is outside the linear head, where the kernel's
+ * skb_checksum_help() refuses it with a warning.
+ */
+static bool vtap_csum_offload(const struct sk_buff *skb,
+			      const struct vtap_params *p)
+{
+	int field = skb_checksum_start_offset(skb) + skb->csum_offset;
+
+	return !p->mask_len && !skb->csum_not_inet &&
+	       skb_checksum_start_offset(skb) >= 0 &&
+	       field + (int)sizeof(__sum16) <= (int)skb_headlen(skb);
 }
 
 /* Overwrite the session's mask range of a copy (private after this). */
@@ -636,7 +653,7 @@ static int vtap_xmit_one(struct vtap_xmit *x, struct sk_buff *skb)
 	struct vtap_session *s = x->s;
 	struct vtap_params *p = x->p;
 	unsigned int len = skb->len, cut = len;
-	bool truncated;
+	bool truncated, offload = false;
 	unsigned int mode;
 
 	if (p->snaplen && cut > p->snaplen) {
@@ -655,7 +672,21 @@ static int vtap_xmit_one(struct vtap_xmit *x, struct sk_buff *skb)
 		goto drop;
 	}
 
-	if (truncated || skb_is_gso(skb)) {
+	/*
+	 * A copy that is cut carries its L4 checksum as the VM's stack left
+	 * it: nothing can verify it without the bytes cut away, and it is not
+	 * computed (for a frame whose checksum was left to the NIC, the field
+	 * holds the pseudo-header sum).
+	 */
+	if (truncated && !skb_cloned(skb) && !skb_is_gso(skb)) {
+		/*
+		 * vtap's own segment (or a frame whose head the VLAN push made
+		 * private): its head and frag array are its own, the pages it
+		 * shares are only read.  Trimmed where it is.
+		 */
+		if (pskb_trim(skb, cut))
+			goto drop_nomem;
+	} else if (truncated || skb_is_gso(skb)) {
 		/*
 		 * Just the bytes sent, in a buffer of their own: a cut clone
 		 * would still share the VM's data and skb_shared_info, and a
@@ -666,16 +697,17 @@ static int vtap_xmit_one(struct vtap_xmit *x, struct sk_buff *skb)
 
 		if (!n)
 			goto drop_nomem;
-		if (skb->ip_summed == CHECKSUM_PARTIAL &&
-		    (!skb_is_gso(skb) || !truncated) && vtap_csum_complete(n, skb)) {
+		if (skb->ip_summed == CHECKSUM_PARTIAL && !truncated &&
+		    vtap_csum_complete(n, skb)) {
 			kfree_skb(n);
 			goto drop_nomem;
 		}
 		consume_skb(skb);
 		skb = n;
-	} else if (skb->ip_summed == CHECKSUM_PARTIAL &&
-		   vtap_csum_complete(skb, skb)) {
-		goto drop_nomem;
+	} else if (skb->ip_summed == CHECKSUM_PARTIAL) {
+		offload = vtap_csum_offload(skb, p);
+		if (!offload && vtap_csum_complete(skb, skb))
+			goto drop_nomem;
 	}
 	if (vtap_mask(skb, p) || skb_cow_head(skb, x->headroom))
 		goto drop_nomem;
@@ -683,9 +715,20 @@ static int vtap_xmit_one(struct vtap_xmit *x, struct sk_buff *skb)
 	skb_scrub_packet(skb, true);
 	/* Sent by vtap, not received: no input device (nor a stale one). */
 	skb->dev = NULL;
-	skb->ip_summed = CHECKSUM_NONE;
-	skb->encapsulation = 0;
 	skb_reset_inner_headers(skb);
+	if (offload) {
+		/*
+		 * As the kernel's tunnels (iptunnel_handle_offloads()): the
+		 * inner checksum is left to the underlay device if its
+		 * hw_enc_features can do it, else validate_xmit_skb()
+		 * completes it; csum_start is head-relative and follows the
+		 * data through skb_cow_head() and the pushes below.
+		 */
+		skb->encapsulation = 1;
+	} else {
+		skb->ip_summed = CHECKSUM_NONE;
+		skb->encapsulation = 0;
+	}
 	skb_set_owner_w(skb, x->vn->sk[p->family == AF_INET6]);
 	vtap_push_encap(skb, s, p, x->port_id, x->flags, truncated);
 
@@ -860,13 +903,15 @@ int vtap_mirror(struct sk_buff *skb, struct vtap_session *s, u32 port_id,
 		vtap_stats_inc(s, VTAP_A_STATS_GSO);
 	if (segment) {
 		/* ...GSO super-packets cut into the segments they stand for. */
-		if (skb_unclone(nskb, GFP_ATOMIC)) {
-			kfree_skb(nskb);
-			err = -ENOMEM;
-			vtap_stats_inc(s, VTAP_A_STATS_DROP_NOMEM);
-			goto out;
-		}
-		segs = skb_gso_segment(nskb, 0);
+		/*
+		 * As validate_xmit_skb() segments a clone for a device that
+		 * lacks TSO: with SG, the segments share the frame's pages
+		 * (their headers are their own), and with HW_CSUM their
+		 * checksums stay CHECKSUM_PARTIAL, completed once per copy
+		 * that needs it, or by the underlay device.  Neither writes
+		 * the frame (skb_segment() gives each segment its own head).
+		 */
+		segs = skb_gso_segment(nskb, NETIF_F_SG | NETIF_F_HW_CSUM);
 		if (IS_ERR_OR_NULL(segs)) {
 			/*
 			 * One segment's worth (a NIC sends it as it is), or

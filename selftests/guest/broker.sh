@@ -147,9 +147,43 @@ t "gso slice: one copy per super-packet, whole (cut only past the path MTU)" \
 	expect_eq "super-packet copies" "$(big_copies)" "$(stat_of whole gso)"
 t "no copy of anything but the rule's flow in seg" sh -c \
 	"[ \$(python3 $VTAP_TOP/selftests/lib/vtapcap.py decode $OUT/gso.pcap | grep 'key 6 ' | grep -vc 'TCP\|tcp') = 0 ]"
+
+# The same with ul0's transmit checksumming on: whole segment copies leave
+# their TCP checksum to the underlay (CHECKSUM_PARTIAL, as mirred's do); a
+# veth hands them on so, and the collector sees the pseudo-header sum.
+hv session del whole
+in_ns "$NS_HV" ethtool -K ul0 tx on >/dev/null
+in_ns "$NS_VM2" sh -c 'ncat -l 5001 >/dev/null &'
+sleep 0.5
+cap_start col "$NS_COL" ul1 "$OUT/gso-partial.pcap"
+cap_start wire "$NS_HV" "$VM2_PORT" "$OUT/gso-partial-wire.pcap"
+cap_wait col wire
+t "vm1 sends 64 kB over TCP (underlay checksum offload on)" \
+	in_ns "$NS_VM1" sh -c "head -c 65536 /dev/urandom | ncat --send-only $VM2_IP4 5001"
+sleep 1
+t "captures complete" cap_stop col wire
+t "offload on: copies leave the checksum to the device, the rest byte-identical to the wire" \
+	$CHECK gso "$OUT/gso-partial.pcap" 6 "$OUT/gso-partial-wire.pcap" "$VM1_MAC" 5001 partial
+in_ns "$NS_HV" ethtool -K ul0 tx off >/dev/null
+
+# A 1500-byte underlay: full-sized segments do not fit with GRE, each copy
+# is cut to the path MTU, where it is (no checksum computed over the rest).
+in_ns "$NS_HV" ip link set ul0 mtu 1500
+in_ns "$NS_COL" ip link set ul1 mtu 1500
+in_ns "$NS_VM2" sh -c 'ncat -l 5001 >/dev/null &'
+sleep 0.5
+cap_start col "$NS_COL" ul1 "$OUT/gso-cut.pcap"
+cap_start wire "$NS_HV" "$VM2_PORT" "$OUT/gso-cut-wire.pcap"
+cap_wait col wire
+t "vm1 sends 64 kB over TCP (underlay MTU 1500)" \
+	in_ns "$NS_VM1" sh -c "head -c 65536 /dev/urandom | ncat --send-only $VM2_IP4 5001"
+sleep 1
+t "captures complete" cap_stop col wire
+t "segment copies cut to the path MTU: prefixes, the checksum not computed" \
+	$CHECK gso "$OUT/gso-cut.pcap" 6 "$OUT/gso-cut-wire.pcap" "$VM1_MAC" 5001 cut
+
 t "rule del" hv rule del session seg num 10 dir out
 hv session del seg
-hv session del whole
 
 # ---- path MTU ---------------------------------------------------------------
 in_ns "$NS_HV" ip link set ul0 mtu 1500

@@ -10,8 +10,14 @@ each subcommand prints what it found and exits non-zero on a mismatch.
   mask PCAP ID OFF LEN BYTE VMPCAP MAC copies masked; the rest byte-identical
                                        to the frames of MAC in VMPCAP (a
                                        capture where checksums are complete)
-  gso PCAP KEY WIREPCAP MAC PORT       copies of a TCP flow == its segments on
-                                       the wire (WIREPCAP), in order
+  gso PCAP KEY WIREPCAP MAC PORT [partial|cut]
+                                       copies of a TCP flow == its segments on
+                                       the wire (WIREPCAP), in order; with
+                                       partial, every copy's TCP checksum is
+                                       the one left to the device (the
+                                       pseudo-header sum), completed here;
+                                       with cut, copies cut to the path MTU
+                                       are prefixes whose checksum is that
   mtu PCAP ID MTU                      no outer packet over MTU, no fragment,
                                        DF set, oversized copies have T set
 """
@@ -32,6 +38,19 @@ def copies(pcap, ident):
 		if cid == ident:
 			out.append(c)
 	return out
+
+
+def csum(data):
+	"""The ones' complement sum of DATA, unfolded."""
+	if len(data) % 2:
+		data += b"\0"
+	return sum(int.from_bytes(data[i:i + 2], "big") for i in range(0, len(data), 2))
+
+
+def fold(s):
+	while s >> 16:
+		s = (s & 0xffff) + (s >> 16)
+	return s
 
 
 def fail(msg):
@@ -103,22 +122,67 @@ def cmd_gso(a):
 		t = 14 + (f[14] & 15) * 4
 		return int.from_bytes(f[t + 4:t + 8], "big")
 
+	def complete(f):
+		"""The TCP checksum of an IPv4 frame whose checksum was left to
+		the device (CHECKSUM_PARTIAL: the field holds the pseudo-header
+		sum), completed as the device would; None if the field is not
+		that."""
+		ihl = (f[14] & 15) * 4
+		t = 14 + ihl
+		tot = int.from_bytes(f[16:18], "big")
+		seg = bytearray(f[t:14 + tot])
+		pseudo = f[26:30] + f[30:34] + bytes([0, 6]) + len(seg).to_bytes(2, "big")
+		if seg[16:18] != fold(csum(pseudo)).to_bytes(2, "big"):
+			# Complete already (the VM's stack did it: a RST), or wrong.
+			return f if fold(csum(pseudo + bytes(seg))) == 0xffff else None
+		seg[16:18] = (~fold(csum(bytes(seg))) & 0xffff).to_bytes(2, "big")
+		return f[:t] + bytes(seg) + f[14 + tot:]
+
 	wire = vm_frames(a[2], a[3], tcp_to_port)
 	# In the order vtap made them (GRE sequence), not the order they arrived:
 	# copies made on two CPUs may cross on the underlay (seen on the debug
 	# kernel: sequence 33 arrived before 30-32).
 	cs.sort(key=lambda c: c.gre["seq"] if c.gre.get("seq") is not None else -1)
 	got = [c.inner for c in cs if tcp_to_port(c.inner)]
+	if len(a) > 5 and a[5] == "partial":
+		done = [complete(f) for f in got]
+		if None in done:
+			i = done.index(None)
+			fail(f"copy {i} (seq {tcp_seq(got[i])}): its TCP checksum is neither complete "
+			     "nor the one left to the device")
+		left = sum(1 for f, d in zip(got, done) if f != d)
+		big = sum(1 for f, d in zip(got, done) if f == d and len(f) > 1000)
+		print(f"{left} of {len(done)} copies left their TCP checksum to the underlay device")
+		if big or not left:
+			fail(f"{big} full-sized copies had their checksum computed by vtap")
+		got = done
 	# The copies are the segments of everything the VM sent; the wire
 	# capture (downstream) misses what was lost on the way, which TCP then
 	# sent again.  So: every wire segment is a copy, byte for byte and in
 	# order, and every copy the wire lacks is a segment sent again later.
+	cut_mode = len(a) > 5 and a[5] == "cut"
+	ncut = 0
+
+	def same(c, w):
+		"""Is copy C the wire segment W?  In cut mode a copy shorter
+		than its frame is W's prefix but for the TCP checksum, which
+		must be the one the VM's stack left to its NIC (not computed)."""
+		if c == w or not cut_mode or len(c) >= len(w):
+			return c == w
+		t = 14 + (w[14] & 15) * 4
+		seg = len(w) - t
+		pseudo = w[26:34] + bytes([0, 6]) + seg.to_bytes(2, "big")
+		return (len(c) >= t + 18 and c[t + 16:t + 18] == fold(csum(pseudo)).to_bytes(2, "big")
+			and c[:t + 16] + w[t + 16:t + 18] + c[t + 18:] == w[:len(c)])
+
 	j = 0
 	missing = []
 	for w in wire:
 		k = j
-		while k < len(got) and got[k] != w:
+		while k < len(got) and not same(got[k], w):
 			k += 1
+		if cut_mode and k < len(got) and got[k] != w:
+			ncut += 1
 		if k == len(got):
 			fail(f"a wire segment ({len(w)} bytes, seq {tcp_seq(w)}) matches no copy, in order")
 		missing += got[j:k]
@@ -129,6 +193,11 @@ def cmd_gso(a):
 		if tcp_seq(m) not in resent:
 			fail(f"copy of seq {tcp_seq(m)} ({len(m)} bytes) is not on the wire, not even sent again")
 	big = sum(1 for w in wire if len(w) > 1000)
+	if cut_mode:
+		print(f"{ncut} copies cut, each a prefix of its segment with the TCP checksum "
+		      "as the VM left it to its NIC")
+		if not ncut:
+			fail("no copy was cut")
 	print(f"{len(wire)} wire segments all byte-identical copies, in order; {len(missing)} more "
 	      f"copies of segments lost downstream and sent again; {big} full-sized")
 	if not big:
