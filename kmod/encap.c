@@ -49,6 +49,14 @@
 /* Nesting guard: set while this CPU transmits a copy. */
 static DEFINE_PER_CPU(u8, vtap_xmit_depth);
 
+/*
+ * IPv4 identification of the copies: every copy has DF set, an atomic
+ * datagram whose ID nothing reassembles by (RFC 6864 lets it take any
+ * value); a per-CPU counter keeps it varying without the shared state of
+ * __ip_select_ident().
+ */
+static DEFINE_PER_CPU(u16, vtap_ip_id);
+
 static int vtap_gre_hlen(const struct vtap_params *p)
 {
 	/* GRE base header + sequence number, + key for GRE-TEB with a key. */
@@ -552,6 +560,49 @@ static struct sk_buff *vtap_copy_head(const struct sk_buff *skb,
 }
 
 /*
+ * A small frame is copied rather than cloned: a clone would need a private
+ * head for the outer headers anyway (an allocation and a copy of the same
+ * bytes), and cloning writes the frame's shared info (its data reference
+ * count) twice.  The copy keeps what the rest of the path reads: headers'
+ * offsets, the VLAN tag held outside the frame, the checksum left to the
+ * device.
+ */
+#define VTAP_COPY_SMALL 256
+
+static struct sk_buff *vtap_copy_small(const struct sk_buff *skb, int maclen,
+				       unsigned int headroom)
+{
+	struct sk_buff *n = alloc_skb(headroom + VLAN_HLEN + maclen + skb->len,
+				      GFP_ATOMIC);
+	int off;
+
+	if (!n)
+		return NULL;
+	skb_reserve(n, headroom + VLAN_HLEN);
+	memcpy(skb_put(n, maclen), skb_mac_header(skb), maclen);
+	if (skb_copy_bits(skb, 0, skb_put(n, skb->len), skb->len)) {
+		kfree_skb(n);
+		return NULL;
+	}
+	n->protocol = skb->protocol;
+	skb_reset_mac_header(n);
+	off = maclen + skb_network_offset(skb);
+	skb_set_network_header(n, off >= 0 && off <= (int)n->len ? off : maclen);
+	off = maclen + skb_transport_offset(skb);
+	if (skb_transport_header_was_set(skb) && off >= 0 && off <= (int)n->len)
+		skb_set_transport_header(n, off);
+	__vlan_hwaccel_copy_tag(n, skb);
+	if (skb->ip_summed == CHECKSUM_PARTIAL) {
+		n->ip_summed = CHECKSUM_PARTIAL;
+		n->csum_start = skb_headroom(n) + maclen +
+				skb_checksum_start_offset(skb);
+		n->csum_offset = skb->csum_offset;
+		n->csum_not_inet = skb->csum_not_inet;
+	}
+	return n;
+}
+
+/*
  * The checksum the VM's stack left to the device (CHECKSUM_PARTIAL), as
  * the wire carries it: computed over @src from its checksum start to its
  * end, written into @dst (the frame itself, or its whole copy: their bytes
@@ -734,7 +785,17 @@ static int vtap_xmit_one(struct vtap_xmit *x, struct sk_buff *skb)
 
 	skb_push(skb, x->iphlen);
 	skb_reset_network_header(skb);
-	skb_dst_set(skb, dst_clone(x->dst));
+	mode = READ_ONCE(deferred);
+	/*
+	 * Sent inline, the copy uses the frame's reference to the route
+	 * (held until vtap_mirror() returns, under RCU): anything that keeps
+	 * it longer takes its own (skb_dst_force() at a qdisc, nf_queue).  A
+	 * queued copy holds one.
+	 */
+	if (mode)
+		skb_dst_set(skb, dst_clone(x->dst));
+	else
+		skb_dst_set_noref(skb, x->dst);
 	if (p->family == AF_INET) {
 		struct iphdr *iph = ip_hdr(skb);
 
@@ -747,7 +808,7 @@ static int vtap_xmit_one(struct vtap_xmit *x, struct sk_buff *skb)
 		iph->saddr = x->s4;
 		iph->daddr = p->remote4;
 		iph->tot_len = htons(skb->len);
-		__ip_select_ident(x->net, iph, 1);
+		iph->id = htons(this_cpu_inc_return(vtap_ip_id));
 		skb->protocol = htons(ETH_P_IP);
 	} else {
 		struct ipv6hdr *ip6 = ipv6_hdr(skb);
@@ -761,7 +822,6 @@ static int vtap_xmit_one(struct vtap_xmit *x, struct sk_buff *skb)
 		skb->protocol = htons(ETH_P_IPV6);
 	}
 
-	mode = READ_ONCE(deferred);
 	if (mode)
 		return vtap_enqueue(x->net, skb, s, mode);
 	return vtap_send(x->net, skb, s);
@@ -886,10 +946,16 @@ int vtap_mirror(struct sk_buff *skb, struct vtap_session *s, u32 port_id,
 		goto out_dst;
 	}
 
-	nskb = skb_clone(skb, GFP_ATOMIC);
-	if (unlikely(!nskb))
-		goto nomem;
-	__skb_push(nskb, maclen);
+	if (!skb_is_gso(skb) && skb->len + maclen <= VTAP_COPY_SMALL) {
+		nskb = vtap_copy_small(skb, maclen, x.headroom);
+		if (unlikely(!nskb))
+			goto nomem;
+	} else {
+		nskb = skb_clone(skb, GFP_ATOMIC);
+		if (unlikely(!nskb))
+			goto nomem;
+		__skb_push(nskb, maclen);
+	}
 
 	/* What the wire would carry: the VLAN tag in the frame, ... */
 	if (skb_vlan_tag_present(nskb)) {

@@ -125,16 +125,19 @@ struct vtap_pcpu_stats {
 };
 
 struct vtap_session {
+	/* Read by every copy on every CPU, written only by the control path. */
 	u32 id;
 	u64 cookie;			/* random, never 0; see VTAP_A_SESSION_COOKIE */
-	refcount_t refs;		/* the table's, plus one per queued copy */
-	atomic_t seq;			/* GRE sequence number of the next copy */
-	atomic_t sample_count;		/* frames seen, for VTAP_SAMPLE_EVERY */
-	atomic64_t rate_tat;		/* GCRA theoretical arrival time, ns */
-	char name[VTAP_NAME_MAX];
 	struct vtap_params __rcu *params;
 	struct vtap_pcpu_stats __percpu *stats;
+	char name[VTAP_NAME_MAX];
 	struct rcu_head rcu;
+
+	/* Written by copies: a cache line of their own. */
+	atomic_t seq ____cacheline_aligned_in_smp; /* GRE sequence of the next copy */
+	atomic_t sample_count;		/* frames seen, for VTAP_SAMPLE_EVERY */
+	atomic64_t rate_tat;		/* GCRA theoretical arrival time, ns */
+	refcount_t refs;		/* the table's, plus one per queued copy */
 };
 
 /* main.c */
