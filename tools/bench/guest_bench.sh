@@ -8,34 +8,44 @@
 #   inline    vtap mirroring 100%, copies sent from the VM's path
 #   deferred  the same with deferred=1 (this CPU's queue + tasklet)
 #   remote    the same with deferred=2 (the next CPU's queue + tasklet)
+#   slice     (TCP only) inline with gso slice
 #   mirred    the kernel's own: tc matchall + mirred egress mirror -> erspan
 #   inline-nic, remote-nic, mirred-nic: the same with a dummy device as the
 #             underlay (a NIC whose transmit costs nothing) instead of the
 #             veth to col
 # Load: the kernel's pktgen on vm1's eth0 (a veth; its peer vnet1 in hv is
-# the monitored port), 64-byte UDP frames.  ROUNDS runs per case.
-# Then TCP (iperf3, large frames, GSO) from vm1 to vm2 through hv, the same
-# cases plus "slice" (vtap with gso slice); then memory per session, port
-# and rule.
+# the monitored port), 64-byte UDP frames; then TCP (iperf3, large frames,
+# GSO) from vm1 to vm2 through hv.  The cases are interleaved: ROUNDS
+# rounds, each running every case once (in reverse order every other round,
+# so that a drift of the machine weighs on all alike), and a case's ratio to
+# "off" is taken within each round; the median over the rounds is reported
+# with its spread (min..max).  Then the loop guard and memory per session,
+# port and rule.
 #
 #   vm1 eth0 ==veth==> hv vnet1 (192.0.2.254)     hv ul0 ==veth==> col ul1
-#   vm2 eth0 ==veth==> hv vnet2 (203.0.113.254)
+#   vm2 eth0 ==veth==> hv vnet2 (203.0.113.254)   hv ud0 (dummy: the "NIC")
 # The collector counts what reaches ul1 (rx_packets, counted by the veth
 # before anything else) and drops it at its TC ingress: a collector is a
 # remote box, its receive path is not the hypervisor's cost.  COL_STACK=1
 # lets the copies climb col's IP stack instead (GRE receive, ICMP errors),
-# as this benchmark did at first.
+# as this benchmark did at first.  The NIC model's copies are counted by
+# ud0's tx_packets.
 # Results also go to $VTAP_OUT/guest.json for tools/bench/table.py.
 set -uo pipefail
 TOP=${VTAP_TOP:?}
 VTAPCTL=$TOP/build/vtapctl
 COUNT=${VTAP_BENCH_COUNT:-${COUNT:-200000}}
-ROUNDS=${VTAP_BENCH_ROUNDS:-${ROUNDS:-3}}
-TCP_SECS=${VTAP_BENCH_TCP_SECS:-3}
+ROUNDS=${VTAP_BENCH_ROUNDS:-${ROUNDS:-5}}
+TCP_SECS=${VTAP_BENCH_TCP_SECS:-5}
 MEM_SESSIONS=${VTAP_BENCH_SESSIONS:-300}
 MEM_PORTS=${VTAP_BENCH_PORTS:-100}
 MEM_RULES=${VTAP_BENCH_RULES:-256}
 COL_STACK=${VTAP_BENCH_COL_STACK:-0}
+PARTS=${VTAP_BENCH_PARTS:-"pps tcp guard memory"}
+part() { [[ " $PARTS " == *" $1 "* ]]; }
+declare -A mem_b guard_pps
+PPS_CASES=${VTAP_BENCH_PPS_CASES:-"off nomatch inline deferred remote mirred inline-nic remote-nic mirred-nic"}
+TCP_CASES=${VTAP_BENCH_TCP_CASES:-"off nomatch inline slice remote mirred inline-nic mirred-nic"}
 pre=vb$$
 NS_VM=$pre-vm NS_HV=$pre-hv NS_COL=$pre-col NS_VM2=$pre-vm2
 hx() { nsenter --net=/run/netns/$NS_HV "$@"; }
@@ -48,20 +58,24 @@ cleanup() {
 }
 NS_MEM=$pre-mem
 trap cleanup EXIT
-modprobe -a veth pktgen sch_ingress cls_bpf act_mirred cls_matchall ip_gre 2>/dev/null
+modprobe -a veth dummy pktgen sch_ingress cls_bpf act_mirred cls_matchall ip_gre 2>/dev/null
 
 ip netns add "$NS_VM"; ip netns add "$NS_HV"; ip netns add "$NS_COL"; ip netns add "$NS_VM2"
 ip link add eth0 netns "$NS_VM" type veth peer name vnet1 netns "$NS_HV"
 ip link add eth0 netns "$NS_VM2" type veth peer name vnet2 netns "$NS_HV"
 ip link add ul0 netns "$NS_HV" type veth peer name ul1 netns "$NS_COL"
+ip -n "$NS_HV" link add ud0 type dummy
 ip -n "$NS_VM" addr add 192.0.2.1/24 dev eth0
 ip -n "$NS_VM2" addr add 203.0.113.1/24 dev eth0
 ip -n "$NS_HV" addr add 192.0.2.254/24 dev vnet1
 ip -n "$NS_HV" addr add 203.0.113.254/24 dev vnet2
-ip -n "$NS_HV" addr add 198.51.100.1/24 dev ul0
-ip -n "$NS_COL" addr add 198.51.100.2/24 dev ul1
+# Two underlays: col behind ul0 (198.51.100.2), and a collector behind the
+# dummy "NIC" ud0 (198.51.100.130).
+ip -n "$NS_HV" addr add 198.51.100.1/25 dev ul0
+ip -n "$NS_COL" addr add 198.51.100.2/25 dev ul1
+ip -n "$NS_HV" addr add 198.51.100.129/25 dev ud0
 for l in "$NS_VM eth0" "$NS_VM2 eth0" "$NS_HV vnet1" "$NS_HV vnet2" "$NS_HV ul0" "$NS_COL ul1" \
-	 "$NS_VM lo" "$NS_VM2 lo"; do
+	 "$NS_HV ud0" "$NS_VM lo" "$NS_VM2 lo"; do
 	set -- $l
 	ip -n "$1" link set "$2" up
 done
@@ -84,133 +98,121 @@ for c in "count $COUNT" "pkt_size 60" "delay 0" "dst 192.0.2.254" "dst_mac $hvma
 	pg "$c" eth0
 done
 
-# Copies counted where they reach the underlay's far end: col's ul1 (veth),
-# or, with the NIC model below, what hv's dummy transmitted.
-UL_COUNT=(ip netns exec "$NS_COL" cat /sys/class/net/ul1/statistics/rx_packets)
-col_rx() { "${UL_COUNT[@]}"; }
-run() {	# prints "VM_PPS MIRRORED_PPS"
+# vtap's sessions, one per kind of case, and the kernel's erspan devices.
+hx "$VTAPCTL" session add b encap erspan2 id 5 remote 198.51.100.2 >/dev/null
+hx "$VTAPCTL" session add r encap erspan2 id 7 remote 198.51.100.2 >/dev/null
+hx "$VTAPCTL" rule add session r num 1 dir out accept proto sctp >/dev/null
+hx "$VTAPCTL" session add sl encap erspan2 id 8 remote 198.51.100.2 gso slice >/dev/null
+hx "$VTAPCTL" session add n encap erspan2 id 6 remote 198.51.100.130 >/dev/null
+for e in "es1 198.51.100.1 198.51.100.2 5" "es2 198.51.100.129 198.51.100.130 6"; do
+	set -- $e
+	hx ip link add "$1" type erspan local "$2" remote "$3" seq key "$4" erspan_ver 1 erspan 1
+	hx ip link set "$1" addrgenmode none
+	hx ip link set "$1" up
+done
+# vtapctl port del leaves its clsact on vnet1 (see vtapctl.8): the cases
+# share it, so that no case grafts a qdisc.
+hx tc qdisc replace dev vnet1 clsact
+
+# A case: its setup and teardown, and where its copies are counted.
+vtap_case() {	# up|down SESSION DEFERRED
+	if [ "$1" = up ]; then
+		echo "$3" > /sys/module/vtap/parameters/deferred
+		hx "$VTAPCTL" port add vnet1 id 1 >/dev/null &&
+		hx "$VTAPCTL" flow add session "$2" port vnet1 dir out >/dev/null
+	else
+		hx "$VTAPCTL" port del vnet1 >/dev/null
+		echo 0 > /sys/module/vtap/parameters/deferred
+	fi
+}
+mirred_case() {	# up|down DEV
+	if [ "$1" = up ]; then
+		hx tc filter add dev vnet1 ingress pref 1 matchall action mirred egress mirror dev "$2"
+	else
+		hx tc filter del dev vnet1 ingress pref 1
+	fi
+}
+case_do() {	# up|down CASE
+	case $2 in
+	off) ;;
+	nomatch) vtap_case "$1" r 0 ;;
+	inline) vtap_case "$1" b 0 ;;
+	deferred) vtap_case "$1" b 1 ;;
+	remote) vtap_case "$1" b 2 ;;
+	slice) vtap_case "$1" sl 0 ;;
+	mirred) mirred_case "$1" es1 ;;
+	inline-nic) vtap_case "$1" n 0 ;;
+	remote-nic) vtap_case "$1" n 2 ;;
+	mirred-nic) mirred_case "$1" es2 ;;
+	*) echo "unknown case $2"; return 1 ;;
+	esac
+}
+col_rx() {	# CASE: copies counted so far where its underlay ends
+	case $1 in
+	*-nic) ip netns exec "$NS_HV" cat /sys/class/net/ud0/statistics/tx_packets ;;
+	*) ip netns exec "$NS_COL" cat /sys/class/net/ul1/statistics/rx_packets ;;
+	esac
+}
+
+run() {	# CASE: prints "VM_PPS MIRRORED_PPS"
 	local rx0 rx1 res pps usec
-	rx0=$(col_rx)
+	rx0=$(col_rx "$1")
 	pg start pgctrl
 	sleep 0.3
-	rx1=$(col_rx)
+	rx1=$(col_rx "$1")
 	res=$(nsenter --net=/run/netns/$NS_VM cat /proc/net/pktgen/eth0 | grep -A1 '^Result: OK')
 	usec=$(echo "$res" | sed -n 's/^Result: OK: \([0-9]*\)(.*/\1/p')
 	pps=$(echo "$res" | sed -n 's/^ *\([0-9]*\)pps.*/\1/p')
 	echo "$pps $(( (rx1 - rx0) * 1000000 / (usec > 0 ? usec : 1) ))"
 }
 
-declare -A vm_pps mir_pps
-measure() {	# CASE
-	local i out all_vm="" all_mir=""
-	for i in $(seq "$ROUNDS"); do
-		out=$(run)
-		all_vm+="${out% *} "
-		all_mir+="${out#* } "
-	done
-	vm_pps[$1]=$(echo $all_vm | tr ' ' '\n' | sort -n | sed -n "$(( (ROUNDS + 1) / 2 ))p")
-	mir_pps[$1]=$(echo $all_mir | tr ' ' '\n' | sort -n | sed -n "$(( (ROUNDS + 1) / 2 ))p")
-	printf '%-10s VM %8s pps   mirrored %8s pps   (runs: %s)\n' "$1" "${vm_pps[$1]}" "${mir_pps[$1]}" "$all_vm"
-}
-
 # TCP: iperf3 from vm1 to vm2 (through hv: vnet1's ingress is the monitored
 # direction), large frames with GSO.  Prints "MBIT_S COPIES_PER_S".
-declare -A tcp_mbit tcp_cps
-tcp_run() {
+tcp_run() {	# CASE
 	local rx0 rx1 out
 	ip netns exec "$NS_VM2" iperf3 -s -D -1 -B 203.0.113.1 >/dev/null 2>&1
 	sleep 0.3
-	rx0=$(col_rx)
+	rx0=$(col_rx "$1")
 	out=$(ip netns exec "$NS_VM" iperf3 -c 203.0.113.1 -t "$TCP_SECS" -J 2>/dev/null)
-	rx1=$(col_rx)
+	rx1=$(col_rx "$1")
 	echo "$out" | python3 -c "import json, sys
 j = json.load(sys.stdin)['end']['sum_received']
 print('%.0f %.0f' % (j['bits_per_second'] / 1e6, ($rx1 - $rx0) / j['seconds']))" \
 		2>/dev/null || echo "0 0"
 }
-tcp_measure() {	# CASE
-	local i out all_m="" all_c=""
-	for i in $(seq "$ROUNDS"); do
-		out=$(tcp_run)
-		all_m+="${out% *} "
-		all_c+="${out#* } "
+
+# Every round runs every case once; results as lines "KIND CASE ROUND A B".
+RAW=/tmp/vb-raw.txt
+: > "$RAW"
+rounds() {	# KIND(pps|tcp) CASES...
+	local kind=$1 r c out order
+	shift
+	for r in $(seq "$ROUNDS"); do
+		order="$*"
+		[ $((r % 2)) = 0 ] && order=$(echo "$order" | tr ' ' '\n' | tac | tr '\n' ' ')
+		for c in $order; do
+			case_do up "$c" || continue
+			if [ "$kind" = pps ]; then out=$(run "$c"); else out=$(tcp_run "$c"); fi
+			case_do down "$c"
+			echo "$kind $c $r $out" >> "$RAW"
+			printf '%s round %d %-10s %s\n' "$kind" "$r" "$c" "$out"
+		done
 	done
-	tcp_mbit[$1]=$(echo $all_m | tr ' ' '\n' | sort -n | sed -n "$(( (ROUNDS + 1) / 2 ))p")
-	tcp_cps[$1]=$(echo $all_c | tr ' ' '\n' | sort -n | sed -n "$(( (ROUNDS + 1) / 2 ))p")
-	printf '%-10s TCP %6s Mbit/s   copies %8s /s   (runs: %s)\n' "$1" "${tcp_mbit[$1]}" "${tcp_cps[$1]}" "$all_m"
 }
-
-echo "pktgen: $COUNT x 64-byte frames from vm1, $ROUNDS runs per case (median)"
-measure off
-tcp_measure off
-
-hx "$VTAPCTL" session add b encap erspan2 id 5 remote 198.51.100.2 >/dev/null
-hx "$VTAPCTL" port add vnet1 id 1 >/dev/null
-hx "$VTAPCTL" flow add session b port vnet1 dir out >/dev/null
-hx "$VTAPCTL" rule add session b num 1 dir out accept proto sctp >/dev/null
-measure nomatch
-tcp_measure nomatch
-hx "$VTAPCTL" rule del session b num 1 dir out >/dev/null
-echo 0 > /sys/module/vtap/parameters/deferred
-measure inline
-tcp_measure inline
-hx "$VTAPCTL" session set b gso slice >/dev/null
-tcp_measure slice
-hx "$VTAPCTL" session set b gso segment >/dev/null
-echo 1 > /sys/module/vtap/parameters/deferred
-measure deferred
-echo 2 > /sys/module/vtap/parameters/deferred
-measure remote
-tcp_measure remote
-echo 0 > /sys/module/vtap/parameters/deferred
-hx "$VTAPCTL" -j session show b | python3 -c "import json,sys; s=json.load(sys.stdin)[0]['stats']; print('vtap counters:', {k: v for k, v in s.items() if v})"
-hx "$VTAPCTL" port del vnet1 >/dev/null
-hx "$VTAPCTL" session del b >/dev/null
-
-# The kernel's own mirror: matchall + mirred to an erspan device.
-kernel_mirror() {	# CASE KEY
-	hx ip link add es1 type erspan local 198.51.100.1 remote 198.51.100.2 seq key "$2" \
-		erspan_ver 1 erspan 1
-	hx ip link set es1 addrgenmode none
-	hx ip link set es1 up
-	# vtapctl port del leaves its clsact on vnet1 (see vtapctl.8)
-	hx tc qdisc replace dev vnet1 clsact
-	hx tc filter add dev vnet1 ingress matchall action mirred egress mirror dev es1
-	measure "$1"
-	tcp_measure "$1"
-	hx tc qdisc del dev vnet1 clsact
-	hx ip link del es1
-}
-kernel_mirror mirred 5
-
-# The same three with the underlay a NIC at zero cost: a dummy device in hv
-# (its transmit frees the frame) instead of the veth to col.  Above, every
-# copy is also received by col's namespace on the same two vCPUs (up to its
-# TC ingress drop), work that a real collector does on another machine;
-# here the copy's cost ends at the hypervisor's device.  A real NIC's
-# transmit lies between the two models.
-hx ip addr del 198.51.100.1/24 dev ul0
-hx ip link add ud0 type dummy
-hx ip addr add 198.51.100.1/24 dev ud0
-hx ip link set ud0 up
-UL_COUNT=(ip netns exec "$NS_HV" cat /sys/class/net/ud0/statistics/tx_packets)
-hx "$VTAPCTL" session add n encap erspan2 id 6 remote 198.51.100.2 >/dev/null
-hx "$VTAPCTL" port add vnet1 id 1 >/dev/null
-hx "$VTAPCTL" flow add session n port vnet1 dir out >/dev/null
-measure inline-nic
-tcp_measure inline-nic
-echo 2 > /sys/module/vtap/parameters/deferred
-measure remote-nic
-echo 0 > /sys/module/vtap/parameters/deferred
-hx "$VTAPCTL" port del vnet1 >/dev/null
-hx "$VTAPCTL" session del n >/dev/null
-kernel_mirror mirred-nic 6
+echo "pktgen: $COUNT x 64-byte frames from vm1; TCP ${TCP_SECS}s; $ROUNDS interleaved rounds"
+part pps && rounds pps $PPS_CASES
+part tcp && rounds tcp $TCP_CASES
+hx "$VTAPCTL" -j session show b | python3 -c "import json,sys; s=json.load(sys.stdin)[0]['stats']; print('vtap counters (b):', {k: v for k, v in s.items() if v})"
+for s in b r sl n; do hx "$VTAPCTL" session del $s >/dev/null; done
+hx ip link del es1
+hx ip link del es2
 
 # ---- the loop guard under a GRE flood ----------------------------------------
 # 1023 sessions, 8 of them on vnet1, and a VM sending GRE-TEB to the
 # collector's address as fast as it can, against the same frames as UDP:
 # what the loop guard costs a GRE frame (once a walk over every session of
 # the namespace per session of the flow).  Copies go to col as usual.
+if part guard; then
 GUARD_N=${VTAP_BENCH_GUARD_FRAMES:-20000}
 DPY="/usr/bin/python3 $TOP/selftests/lib/datapath.py"
 hx $DPY nl-new 1015 g 198.51.100.2 >/dev/null
@@ -228,6 +230,7 @@ for kind in udp gre; do
 done
 hx "$VTAPCTL" port del vnet1 >/dev/null
 hx $DPY nl-del-many 1015 g >/dev/null
+fi
 
 # ---- memory --------------------------------------------------------------
 # What each object costs the kernel, read from a memory cgroup.  Every
@@ -239,6 +242,7 @@ hx $DPY nl-del-many 1015 g >/dev/null
 # every kmalloc-* slab cache of the whole machine (/proc/slabinfo), which
 # also sees what 6.1 does not charge to a cgroup (tc's clsact qdisc and
 # cls_bpf filters: most of a port) and the noise of everything else.
+if part memory; then
 CG=/sys/fs/cgroup/vtapbench
 echo +memory >/sys/fs/cgroup/cgroup.subtree_control
 mkdir -p "$CG"
@@ -297,18 +301,14 @@ mem_b[rule]=$(per "$m0" "$m1" "$MEM_RULES")
 echo "memory, bytes per object (kernel slab percpu vmalloc kmalloc): session ${mem_b[session]}," \
 	"namespace ${mem_b[netns]}, port ${mem_b[port]}, rule ${mem_b[rule]}"
 ip netns del "$NS_MEM"
+fi
 
 # ---- results -------------------------------------------------------------
 {
 	echo "count $COUNT"; echo "rounds $ROUNDS"; echo "tcp_secs $TCP_SECS"
 	echo "col_stack $COL_STACK"
-	for c in off nomatch inline deferred remote mirred inline-nic remote-nic mirred-nic; do
-		echo "pps $c ${vm_pps[$c]:-0} ${mir_pps[$c]:-0}"
-	done
-	for c in off nomatch inline slice remote mirred inline-nic mirred-nic; do
-		echo "tcp $c ${tcp_mbit[$c]:-0} ${tcp_cps[$c]:-0}"
-	done
-	for o in session netns port rule; do echo "mem $o ${mem_b[$o]}"; done
+	cat "$RAW"
+	part memory && for o in session netns port rule; do echo "mem $o ${mem_b[$o]}"; done
 	echo "guard ${guard_pps[udp]:-0} ${guard_pps[gre]:-0}"
 	echo "mem_n $MEM_SESSIONS 1 $MEM_PORTS $MEM_RULES"
 } | python3 -c '
@@ -316,10 +316,12 @@ import json, sys
 r = {"pps": {}, "tcp": {}, "mem": {}}
 for l in sys.stdin:
     f = l.split()
-    if f[0] == "pps":
-        r["pps"][f[1]] = {"vm_pps": float(f[2]), "mirrored_pps": float(f[3])}
-    elif f[0] == "tcp":
-        r["tcp"][f[1]] = {"mbit_s": float(f[2]), "copies_s": float(f[3])}
+    if f[0] in ("pps", "tcp"):
+        # per round, in round order: "KIND CASE ROUND A B"
+        keys = ("vm_pps", "mirrored_pps") if f[0] == "pps" else ("mbit_s", "copies_s")
+        c = r[f[0]].setdefault(f[1], {keys[0]: [], keys[1]: []})
+        c[keys[0]].append(float(f[3]))
+        c[keys[1]].append(float(f[4]) if len(f) > 4 else 0.0)
     elif f[0] == "mem":
         r["mem"][f[1]] = dict(zip(("kernel", "slab", "percpu", "vmalloc", "kmalloc"),
                                   map(int, f[2:])))

@@ -23,6 +23,28 @@ def ratio(a, b):
     return f"{a / b:.2f}" if a and b else "n/a"
 
 
+def med(v):
+    """The median of a list (or a number, as older results have it)."""
+    if not isinstance(v, list):
+        return v or 0
+    v = sorted(v)
+    n = len(v)
+    if not n:
+        return 0
+    return v[n // 2] if n % 2 else (v[n // 2 - 1] + v[n // 2]) / 2
+
+
+def spread(v, digits=2):
+    """The median of the rounds, with their range: "0.91 (0.88..0.93)"."""
+    if not isinstance(v, list):
+        v = [v]
+    if not v:
+        return "n/a"
+    f = f"{{:.{digits}f}}"
+    m = f.format(med(v))
+    return m if len(v) < 2 else f"{m} ({f.format(min(v))}..{f.format(max(v))})"
+
+
 def main():
     host = load(sys.argv[1]) if len(sys.argv) > 1 else None
     guest = load(sys.argv[2]) if len(sys.argv) > 2 else None
@@ -32,41 +54,70 @@ def main():
         base = next((r["median_ns"] for r in host if r["case"].startswith("empty")), 0)
         for r in host:
             net = "" if r["case"].startswith("empty") else f" (+{r['median_ns'] - base} over empty)"
-            target = "<= 40" if r["case"].startswith("IPv4  16 rules") else ""
+            # Issue 13's targets, over the empty program.
+            c = r["case"].split(None, 1)[-1]
+            target = next((t for k, t in (("unmonitored", "+ <= 3"), ("monitored", "+ <= 6"),
+                                          (" 16 rules", "+ <= 25"), ("256 rules", "+ <= 60"))
+                           if k in " " + c), "")
             rows.append(("classifier", r["case"].replace("  ", " "),
                          f"{r['median_ns']}{net}", "ns/pkt", target))
     if guest:
         pps, tcp, mem = guest.get("pps", {}), guest.get("tcp", {}), guest.get("mem", {})
+        rounds = guest.get("rounds", "?")
         for c, v in pps.items():
-            rows.append(("VM 64B", c, f"{v['vm_pps']:.0f} (mirrored {v['mirrored_pps']:.0f})",
-                         "pps", ""))
+            rows.append(("VM 64B", c, f"{spread(v['vm_pps'], 0)} (mirrored "
+                         f"{med(v['mirrored_pps']):.0f})", "pps", ""))
         for c, v in tcp.items():
-            rows.append(("VM TCP", c, f"{v['mbit_s']:.0f} (copies {v['copies_s']:.0f}/s)",
-                         "Mbit/s", ""))
+            rows.append(("VM TCP", c, f"{spread(v['mbit_s'], 0)} (copies "
+                         f"{med(v['copies_s']):.0f}/s)", "Mbit/s", ""))
         g = guest.get("guard")
         if g:
             rows.append(("loop guard", "GRE flood, 1023 sessions: VM pps gre / udp",
                          f"{ratio(g['gre_pps'], g['udp_pps'])} ({g['gre_pps']:.0f} / {g['udp_pps']:.0f})",
                          "", ">= 0.9"))
-        off = pps.get("off", {}).get("vm_pps", 0)
-        toff = tcp.get("off", {}).get("mbit_s", 0)
-        for c, t in (("nomatch", ">= 0.98"), ("inline", ">= 0.85"), ("deferred", ""),
-                     ("remote", ">= 0.85"), ("mirred", ""), ("inline-nic", ">= 0.85"),
-                     ("remote-nic", ">= 0.85"), ("mirred-nic", "")):
+
+        def per_round(a, b, f):
+            """f(a[i], b[i]) for the rounds both ran (the same round)."""
+            return [f(x, y) for x, y in zip(a, b) if x and y]
+
+        off = pps.get("off", {}).get("vm_pps", [])
+        for c, t in (("nomatch", ">= 0.98"), ("inline", ""), ("deferred", ""),
+                     ("remote", ""), ("mirred", ""), ("inline-nic", ">= 0.85"),
+                     ("remote-nic", ""), ("mirred-nic", "")):
             if c in pps:
-                rows.append(("ratio", f"VM pps {c} / off", ratio(pps[c]["vm_pps"], off), "", t))
-        for c, t in (("nomatch", ">= 0.98"), ("inline", ">= 0.85"), ("slice", ""),
-                     ("remote", ">= 0.85"), ("mirred", ""), ("inline-nic", ">= 0.85"),
-                     ("mirred-nic", "")):
-            if c in tcp:
-                rows.append(("ratio", f"TCP Mbit/s {c} / off", ratio(tcp[c]["mbit_s"], toff),
-                             "", t))
+                rows.append(("ratio", f"VM pps {c} / off",
+                             spread(per_round(pps[c]["vm_pps"], off, lambda x, y: x / y)), "", t))
+        # What one copy costs the VM: 1/pps(case) - 1/pps(off), in us of the
+        # guest's time, within each round.
+        cost = {}
+        for c in ("inline", "deferred", "remote", "mirred", "inline-nic", "remote-nic",
+                  "mirred-nic"):
+            if c in pps:
+                cost[c] = per_round(pps[c]["vm_pps"], off, lambda x, y: 1e6 / x - 1e6 / y)
+                rows.append(("per copy", f"64B: {c}", spread(cost[c]), "us", ""))
         for sfx in ("", "-nic"):
-            mir = pps.get("mirred" + sfx, {}).get("mirrored_pps", 0)
             for c in ("inline" + sfx, "remote" + sfx):
-                if c in pps:
-                    rows.append(("ratio", f"mirrored pps vtap {c} / kernel mirred{sfx}",
-                                 ratio(pps[c]["mirrored_pps"], mir), "", ">= 1.5"))
+                if c in cost and "mirred" + sfx in cost:
+                    a, b = med(cost["mirred" + sfx]), med(cost[c])
+                    v = (f"{a / b:.2f}" if b > 0.05 else f"vtap's within noise of 0 ({b:.2f} us)")
+                    rows.append(("ratio", f"per-copy cost kernel mirred{sfx} / vtap {c}",
+                                 f"{v} ({a:.2f} / {b:.2f} us)", "",
+                                 ">= 1.5" if c.startswith("inline") else ""))
+        toff = tcp.get("off", {}).get("mbit_s", [])
+        for c, t in (("nomatch", ">= 0.98"), ("inline", ""), ("slice", ">= 0.9"),
+                     ("remote", ""), ("mirred", ""), ("inline-nic", ""), ("mirred-nic", "")):
+            if c in tcp:
+                rows.append(("ratio", f"TCP Mbit/s {c} / off",
+                             spread(per_round(tcp[c]["mbit_s"], toff, lambda x, y: x / y)), "", t))
+        for sfx in ("", "-nic"):
+            m = tcp.get("mirred" + sfx, {}).get("mbit_s", [])
+            for c in ("inline" + sfx, "remote" + sfx):
+                if c in tcp and m:
+                    rows.append(("ratio", f"TCP Mbit/s vtap {c} / kernel mirred{sfx}",
+                                 spread(per_round(tcp[c]["mbit_s"], m, lambda x, y: x / y)), "",
+                                 ">= 1.2" if c.startswith("inline") else ""))
+        rows.append(("note", f"guest: median of {rounds} interleaved rounds (min..max)",
+                     "", "", ""))
         n = guest.get("mem_n", {})
         names = {"session": "per session", "netns": "per namespace (maps, programs)",
                  "port": "per port", "rule": "per rule"}
