@@ -565,19 +565,33 @@ static struct sk_buff *vtap_copy_head(const struct sk_buff *skb,
  * bytes), and cloning writes the frame's shared info (its data reference
  * count) twice.  The copy keeps what the rest of the path reads: headers'
  * offsets, the VLAN tag held outside the frame, the checksum left to the
- * device.
+ * device.  The kfunc runs with BHs off: the per-CPU caches of
+ * napi_alloc_frag() and napi_build_skb() are this context's.
  */
 #define VTAP_COPY_SMALL 256
 
 static struct sk_buff *vtap_copy_small(const struct sk_buff *skb, int maclen,
 				       unsigned int headroom)
 {
-	struct sk_buff *n = alloc_skb(headroom + VLAN_HLEN + maclen + skb->len,
-				      GFP_ATOMIC);
+	unsigned int size = SKB_DATA_ALIGN(headroom + VLAN_HLEN + maclen + skb->len) +
+			    SKB_DATA_ALIGN(sizeof(struct skb_shared_info));
+	struct sk_buff *n;
+	void *data;
 	int off;
 
-	if (!n)
+	/*
+	 * From this CPU's page fragment cache (BHs are off), as drivers'
+	 * receive buffers: no kmalloc, whose memory init_on_alloc would
+	 * clear on every copy.
+	 */
+	data = napi_alloc_frag(size);
+	if (!data)
 		return NULL;
+	n = napi_build_skb(data, size);
+	if (!n) {
+		skb_free_frag(data);
+		return NULL;
+	}
 	skb_reserve(n, headroom + VLAN_HLEN);
 	memcpy(skb_put(n, maclen), skb_mac_header(skb), maclen);
 	if (skb_copy_bits(skb, 0, skb_put(n, skb->len), skb->len)) {

@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0
-"""table.py HOST_JSON GUEST_JSON: the one table `make bench` prints.
+"""table.py HOST_JSON GUEST_JSON [ICOUNT_JSON]: the table `make bench` prints.
 
 HOST_JSON is `build/bpf_bench -j` (ns per packet under BPF_PROG_TEST_RUN),
-GUEST_JSON what tools/bench/guest_bench.sh wrote in the test VM.  Either may
+GUEST_JSON what tools/bench/guest_bench.sh wrote in the test VM, ICOUNT_JSON
+what it wrote in the cost-model VM (VTAP_VM_ICOUNT: guest time counts
+instructions).  Either may
 be missing (that part is then left out).  See Documentation/performance.md
 for what each number means.
 """
@@ -45,9 +47,76 @@ def spread(v, digits=2):
     return m if len(v) < 2 else f"{m} ({f.format(min(v))}..{f.format(max(v))})"
 
 
+def guest_rows(guest, tag=""):
+    """The throughput rows of one guest run; TAG names the time it was
+    measured in ("" wall-clock, "icount" the instruction-count model)."""
+    rows = []
+    pps, tcp, mem = guest.get("pps", {}), guest.get("tcp", {}), guest.get("mem", {})
+    rounds = guest.get("rounds", "?")
+    for c, v in pps.items():
+        rows.append(("VM 64B", c, f"{spread(v['vm_pps'], 0)} (mirrored "
+                     f"{med(v['mirrored_pps']):.0f})", "pps", ""))
+    for c, v in tcp.items():
+        rows.append(("VM TCP", c, f"{spread(v['mbit_s'], 0)} (copies "
+                     f"{med(v['copies_s']):.0f}/s)", "Mbit/s", ""))
+    g = guest.get("guard")
+    if g and g.get("udp_pps"):
+        rows.append(("loop guard", "GRE flood, 1023 sessions: VM pps gre / udp",
+                     f"{ratio(g['gre_pps'], g['udp_pps'])} ({g['gre_pps']:.0f} / {g['udp_pps']:.0f})",
+                     "", ">= 0.9"))
+
+    def per_round(a, b, f):
+        """f(a[i], b[i]) for the rounds both ran (the same round)."""
+        return [f(x, y) for x, y in zip(a, b) if x and y]
+
+    off = pps.get("off", {}).get("vm_pps", [])
+    for c, t in (("nomatch", ">= 0.98"), ("inline", ""), ("deferred", ""),
+                 ("remote", ""), ("mirred", ""), ("inline-nic", ">= 0.85"),
+                 ("remote-nic", ""), ("mirred-nic", "")):
+        if c in pps:
+            rows.append(("ratio", f"VM pps {c} / off",
+                         spread(per_round(pps[c]["vm_pps"], off, lambda x, y: x / y)), "", t))
+    # What one copy costs the VM: 1/pps(case) - 1/pps(off), in us of the
+    # guest's time, within each round.
+    cost = {}
+    for c in ("inline", "deferred", "remote", "mirred", "inline-nic", "remote-nic",
+              "mirred-nic"):
+        if c in pps:
+            cost[c] = per_round(pps[c]["vm_pps"], off, lambda x, y: 1e6 / x - 1e6 / y)
+            rows.append(("per copy", f"64B: {c}", spread(cost[c]), "us", ""))
+    for sfx in ("", "-nic"):
+        for c in ("inline" + sfx, "remote" + sfx):
+            if c in cost and "mirred" + sfx in cost:
+                a, b = med(cost["mirred" + sfx]), med(cost[c])
+                v = (f"{a / b:.2f}" if b > 0.05 else f"vtap's within noise of 0 ({b:.2f} us)")
+                rows.append(("ratio", f"per-copy cost kernel mirred{sfx} / vtap {c}",
+                             f"{v} ({a:.2f} / {b:.2f} us)", "",
+                             ">= 1.5" if c.startswith("inline") else ""))
+    toff = tcp.get("off", {}).get("mbit_s", [])
+    for c, t in (("nomatch", ">= 0.98"), ("inline", ""), ("slice", ">= 0.9"),
+                 ("remote", ""), ("mirred", ""), ("inline-nic", ""), ("mirred-nic", "")):
+        if c in tcp:
+            rows.append(("ratio", f"TCP Mbit/s {c} / off",
+                         spread(per_round(tcp[c]["mbit_s"], toff, lambda x, y: x / y)), "", t))
+    for sfx in ("", "-nic"):
+        m = tcp.get("mirred" + sfx, {}).get("mbit_s", [])
+        for c in ("inline" + sfx, "remote" + sfx):
+            if c in tcp and m:
+                rows.append(("ratio", f"TCP Mbit/s vtap {c} / kernel mirred{sfx}",
+                             spread(per_round(tcp[c]["mbit_s"], m, lambda x, y: x / y)), "",
+                             ">= 1.2" if c.startswith("inline") else ""))
+    rows.append(("note", f"median of {rounds} interleaved rounds (min..max)" +
+                 (", guest time counts instructions (QEMU -icount), one vCPU" if tag else ""),
+                 "", "", ""))
+    if tag:
+        rows = [(f"{tag}: {r[0]}",) + tuple(r[1:]) for r in rows]
+    return rows
+
+
 def main():
     host = load(sys.argv[1]) if len(sys.argv) > 1 else None
     guest = load(sys.argv[2]) if len(sys.argv) > 2 else None
+    icount = load(sys.argv[3]) if len(sys.argv) > 3 else None
     rows = []   # (section, what, value, unit, target)
 
     if host:
@@ -62,62 +131,8 @@ def main():
             rows.append(("classifier", r["case"].replace("  ", " "),
                          f"{r['median_ns']}{net}", "ns/pkt", target))
     if guest:
-        pps, tcp, mem = guest.get("pps", {}), guest.get("tcp", {}), guest.get("mem", {})
-        rounds = guest.get("rounds", "?")
-        for c, v in pps.items():
-            rows.append(("VM 64B", c, f"{spread(v['vm_pps'], 0)} (mirrored "
-                         f"{med(v['mirrored_pps']):.0f})", "pps", ""))
-        for c, v in tcp.items():
-            rows.append(("VM TCP", c, f"{spread(v['mbit_s'], 0)} (copies "
-                         f"{med(v['copies_s']):.0f}/s)", "Mbit/s", ""))
-        g = guest.get("guard")
-        if g:
-            rows.append(("loop guard", "GRE flood, 1023 sessions: VM pps gre / udp",
-                         f"{ratio(g['gre_pps'], g['udp_pps'])} ({g['gre_pps']:.0f} / {g['udp_pps']:.0f})",
-                         "", ">= 0.9"))
-
-        def per_round(a, b, f):
-            """f(a[i], b[i]) for the rounds both ran (the same round)."""
-            return [f(x, y) for x, y in zip(a, b) if x and y]
-
-        off = pps.get("off", {}).get("vm_pps", [])
-        for c, t in (("nomatch", ">= 0.98"), ("inline", ""), ("deferred", ""),
-                     ("remote", ""), ("mirred", ""), ("inline-nic", ">= 0.85"),
-                     ("remote-nic", ""), ("mirred-nic", "")):
-            if c in pps:
-                rows.append(("ratio", f"VM pps {c} / off",
-                             spread(per_round(pps[c]["vm_pps"], off, lambda x, y: x / y)), "", t))
-        # What one copy costs the VM: 1/pps(case) - 1/pps(off), in us of the
-        # guest's time, within each round.
-        cost = {}
-        for c in ("inline", "deferred", "remote", "mirred", "inline-nic", "remote-nic",
-                  "mirred-nic"):
-            if c in pps:
-                cost[c] = per_round(pps[c]["vm_pps"], off, lambda x, y: 1e6 / x - 1e6 / y)
-                rows.append(("per copy", f"64B: {c}", spread(cost[c]), "us", ""))
-        for sfx in ("", "-nic"):
-            for c in ("inline" + sfx, "remote" + sfx):
-                if c in cost and "mirred" + sfx in cost:
-                    a, b = med(cost["mirred" + sfx]), med(cost[c])
-                    v = (f"{a / b:.2f}" if b > 0.05 else f"vtap's within noise of 0 ({b:.2f} us)")
-                    rows.append(("ratio", f"per-copy cost kernel mirred{sfx} / vtap {c}",
-                                 f"{v} ({a:.2f} / {b:.2f} us)", "",
-                                 ">= 1.5" if c.startswith("inline") else ""))
-        toff = tcp.get("off", {}).get("mbit_s", [])
-        for c, t in (("nomatch", ">= 0.98"), ("inline", ""), ("slice", ">= 0.9"),
-                     ("remote", ""), ("mirred", ""), ("inline-nic", ""), ("mirred-nic", "")):
-            if c in tcp:
-                rows.append(("ratio", f"TCP Mbit/s {c} / off",
-                             spread(per_round(tcp[c]["mbit_s"], toff, lambda x, y: x / y)), "", t))
-        for sfx in ("", "-nic"):
-            m = tcp.get("mirred" + sfx, {}).get("mbit_s", [])
-            for c in ("inline" + sfx, "remote" + sfx):
-                if c in tcp and m:
-                    rows.append(("ratio", f"TCP Mbit/s vtap {c} / kernel mirred{sfx}",
-                                 spread(per_round(tcp[c]["mbit_s"], m, lambda x, y: x / y)), "",
-                                 ">= 1.2" if c.startswith("inline") else ""))
-        rows.append(("note", f"guest: median of {rounds} interleaved rounds (min..max)",
-                     "", "", ""))
+        rows += guest_rows(guest)
+        mem = guest.get("mem", {})
         n = guest.get("mem_n", {})
         names = {"session": "per session", "netns": "per namespace (maps, programs)",
                  "port": "per port", "rule": "per rule"}
@@ -135,6 +150,8 @@ def main():
                              f" ({m['bytes_memlock'] // 1024} KiB / {m['max_entries']})",
                              "bytes", ""))
 
+    if icount:
+        rows += guest_rows(icount, "icount")
     w = [max(len(str(r[i])) for r in rows + [("section", "case", "value", "unit", "target")])
          for i in range(5)]
     fmt = "| {:<%d} | {:<%d} | {:>%d} | {:<%d} | {:<%d} |" % tuple(w)
