@@ -37,6 +37,7 @@
 #include <net/ip6_route.h>
 #include <net/ipv6.h>
 #include <net/ndisc.h>
+#include <net/netfilter/nf_conntrack.h>
 #include <net/route.h>
 #include <net/sock.h>
 
@@ -780,6 +781,16 @@ static int vtap_xmit_one(struct vtap_xmit *x, struct sk_buff *skb)
 	skb_scrub_packet(skb, true);
 	/* Sent by vtap, not received: no input device (nor a stale one). */
 	skb->dev = NULL;
+#if IS_ENABLED(CONFIG_NF_CONNTRACK)
+	/*
+	 * Untracked, as if a "notrack" rule had matched: a copy belongs to no
+	 * connection, and tracking it would make every copy of every session
+	 * to a collector look up, and share, one GRE entry.  The netfilter
+	 * hooks still see it: a firewall's rules on OUTPUT and POSTROUTING
+	 * apply to copies as to anything the host sends.
+	 */
+	nf_ct_set(skb, NULL, IP_CT_UNTRACKED);
+#endif
 	skb_reset_inner_headers(skb);
 	if (offload) {
 		/*

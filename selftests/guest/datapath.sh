@@ -18,6 +18,7 @@
 #  - an unresolved neighbour: copies counted as drop_xmit, not as sent
 #  - a local IPv6 address removed: the session stops sending from it
 #  - copies are no input device's: an `iifname` netfilter rule never matches
+#  - copies are untracked by conntrack, but a firewall's drop applies to them
 #  - frames whose shape hides what the rules need: mirrored and counted
 #    (unparsed), or skipped with `unparsed skip`
 #  - a flow or rule left by a deleted session feeds no later session with
@@ -316,6 +317,47 @@ if nft list tables >/dev/null 2>&1; then
 	hv session del nft >/dev/null
 else
 	skip "nftables" "this kernel has none"
+fi
+
+# ---- copies and conntrack: untracked, but still filtered ----------------------------
+# A hypervisor's stateful firewall (conntrack loaded) must not track copies: they
+# belong to no connection, and every copy of every session would share one GRE
+# entry.  The firewall's rules still see them: a drop on OUTPUT drops copies,
+# counted as drop_xmit.
+if nft list tables >/dev/null 2>&1 && modprobe nf_conntrack 2>/dev/null; then
+	nft_ct_setup() {
+		in_ns "$NS_HV" nft -f - <<-'EOF'
+	table inet vtct {
+		chain out {
+			type filter hook output priority 0;
+			meta l4proto gre ct state untracked counter
+			meta l4proto gre ct state new,established,related,invalid counter
+		}
+	}
+	EOF
+	}
+	nft_ct_counter() {	# N: the packets of the chain's Nth rule's counter
+		in_ns "$NS_HV" nft -j list chain inet vtct out | /usr/bin/python3 -c "
+import json, sys
+rules = [o['rule'] for o in json.load(sys.stdin)['nftables'] if 'rule' in o]
+print([e['counter']['packets'] for e in rules[int(sys.argv[1])]['expr'] if 'counter' in e][0])" "$1"
+	}
+	t "nft: a stateful firewall counting GRE by conntrack state" nft_ct_setup
+	t "session ct" sess ct encap gre key 312 remote "$COL_UL4"
+	pings 5
+	t "copies mirrored" expect_ge sent "$(st ct sent)" 10
+	t "every copy untracked by conntrack" expect_ge untracked "$(nft_ct_counter 0)" 10
+	t "no copy tracked" expect_eq tracked "$(nft_ct_counter 1)" 0
+	t "nft: drop GRE to the collector on output" \
+		in_ns "$NS_HV" nft add rule inet vtct out ip daddr "$COL_UL4" meta l4proto gre drop
+	sent0=$(st ct sent)
+	pings 3
+	t "the firewall's drop applies to copies" expect_eq sent "$(st ct sent)" "$sent0"
+	t "counted as drop_xmit" expect_ge drop_xmit "$(st ct drop_xmit)" 6
+	in_ns "$NS_HV" nft delete table inet vtct
+	hv session del ct >/dev/null
+else
+	skip "conntrack" "this kernel has no nftables or conntrack"
 fi
 
 # ---- frames whose shape hides what the rules need ---------------------------------
