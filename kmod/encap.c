@@ -858,6 +858,182 @@ drop:
 	return -ENOBUFS;
 }
 
+/*
+ * vtap's own TCP segmentation, for the shape almost every TCP super-packet
+ * has: Ethernet, up to two VLAN tags, IPv4 or IPv6 (no extension header),
+ * TCP, the headers in the linear head, the payload in page fragments (and
+ * maybe the head), no frag_list, no zero-copy pages, not encapsulated.
+ * Each segment is built as skb_gso_segment() with SG and HW_CSUM would
+ * build it, byte for byte (tcp_gso_segment(), inet_gso_segment(),
+ * ipv6_gso_segment()): the same headers, IPv4 ids and checksum, TCP
+ * sequence, flags and pseudo-header checksum, with CHECKSUM_PARTIAL.  What
+ * differs is where it lives: a head from this CPU's page-fragment cache
+ * holding the headers, with the outer headers' room in front, instead of
+ * a kmalloc'ed head sized by the VM's headroom (which init_on_alloc
+ * clears, and which was the larger part of segmenting); the payload is the
+ * frame's pages, referenced, never written.  Each segment goes out at once
+ * (vtap_xmit_one()), so one lives at a time.
+ *
+ * Return: -EOPNOTSUPP for any other shape (the caller falls back to
+ * skb_gso_segment()), else 0 or -ENOBUFS as vtap_xmit_one().
+ */
+static int vtap_segment_tcp(struct vtap_xmit *x, const struct sk_buff *skb)
+{
+	const struct skb_shared_info *si = skb_shinfo(skb);
+	unsigned int gso_type = si->gso_type, mss = si->gso_size;
+	unsigned int headlen = skb_headlen(skb), nhoff = ETH_HLEN;
+	unsigned int thoff, thlen, hlen, payload, lin, off, seglen, i;
+	unsigned int fi = 0, foff = 0;
+	__sum16 check0, newcheck;
+	const struct tcphdr *th;
+	u32 oldlen, seq0;
+	bool v4, fixedid;
+	__be16 proto;
+	int err = 0;
+	u16 id0 = 0;
+
+	if (gso_type & ~(SKB_GSO_TCPV4 | SKB_GSO_TCPV6 | SKB_GSO_DODGY |
+			 SKB_GSO_TCP_ECN | SKB_GSO_TCP_FIXEDID))
+		return -EOPNOTSUPP;
+	if (!mss || skb_has_frag_list(skb) || (si->flags & SKBFL_ZEROCOPY_ENABLE) ||
+	    skb->encapsulation || headlen < ETH_HLEN)
+		return -EOPNOTSUPP;
+	proto = *(const __be16 *)(skb->data + 12);
+	for (i = 0; i < 2 && eth_type_vlan(proto); i++) {
+		if (headlen < nhoff + VLAN_HLEN)
+			return -EOPNOTSUPP;
+		proto = *(const __be16 *)(skb->data + nhoff + 2);
+		nhoff += VLAN_HLEN;
+	}
+	v4 = proto == htons(ETH_P_IP);
+	fixedid = gso_type & SKB_GSO_TCP_FIXEDID;
+	if (v4 && (gso_type & SKB_GSO_TCPV4)) {
+		const struct iphdr *iph = (const void *)(skb->data + nhoff);
+
+		if (headlen < nhoff + sizeof(*iph) || iph->version != 4 ||
+		    iph->ihl < 5 || iph->protocol != IPPROTO_TCP ||
+		    (fixedid && !(iph->frag_off & htons(IP_DF))))
+			return -EOPNOTSUPP;
+		thoff = nhoff + iph->ihl * 4;
+		id0 = ntohs(iph->id);
+	} else if (proto == htons(ETH_P_IPV6) && (gso_type & SKB_GSO_TCPV6)) {
+		const struct ipv6hdr *ip6 = (const void *)(skb->data + nhoff);
+
+		if (headlen < nhoff + sizeof(*ip6) || ip6->version != 6 ||
+		    ip6->nexthdr != IPPROTO_TCP)
+			return -EOPNOTSUPP;
+		thoff = nhoff + sizeof(*ip6);
+	} else {
+		return -EOPNOTSUPP;
+	}
+	if (headlen < thoff + sizeof(*th) ||
+	    skb_checksum_start_offset(skb) != (int)thoff)
+		return -EOPNOTSUPP;
+	th = (const void *)(skb->data + thoff);
+	thlen = th->doff * 4;
+	hlen = thoff + thlen;
+	if (thlen < sizeof(*th) || headlen < hlen || skb->len <= hlen + mss)
+		return -EOPNOTSUPP;
+
+	payload = skb->len - hlen;
+	lin = headlen - hlen;		/* payload bytes in the head */
+	oldlen = ~(skb->len - thoff);
+	seq0 = ntohl(th->seq);
+	check0 = th->check;
+	newcheck = ~csum_fold(csum_add(csum_unfold(check0),
+				       (__force __wsum)htonl(oldlen + thlen + mss)));
+
+	for (i = 0, off = 0; off < payload; i++, off += seglen) {
+		unsigned int copy, rem, size, nfr = 0;
+		struct sk_buff *n;
+		struct tcphdr *nth;
+		void *data;
+
+		seglen = min(mss, payload - off);
+		copy = off < lin ? min(seglen, lin - off) : 0;
+		size = SKB_DATA_ALIGN(x->headroom + hlen + copy) +
+		       SKB_DATA_ALIGN(sizeof(struct skb_shared_info));
+		data = napi_alloc_frag(size);
+		n = data ? napi_build_skb(data, size) : NULL;
+		if (!n) {
+			if (data)
+				skb_free_frag(data);
+			vtap_stats_inc(x->s, VTAP_A_STATS_DROP_NOMEM);
+			err = -ENOBUFS;
+			/* Skip this segment's pages. */
+			for (rem = seglen - copy; rem; ) {
+				unsigned int take = min(rem, skb_frag_size(&si->frags[fi]) - foff);
+
+				rem -= take;
+				foff += take;
+				if (foff == skb_frag_size(&si->frags[fi])) {
+					fi++;
+					foff = 0;
+				}
+			}
+			continue;
+		}
+		skb_reserve(n, x->headroom);
+		memcpy(skb_put(n, hlen), skb->data, hlen);
+		if (copy)
+			memcpy(skb_put(n, copy), skb->data + hlen + off, copy);
+		for (rem = seglen - copy; rem; nfr++) {
+			const skb_frag_t *f = &si->frags[fi];
+			unsigned int take = min(rem, skb_frag_size(f) - foff);
+
+			__skb_fill_page_desc(n, nfr, skb_frag_page(f),
+					     skb_frag_off(f) + foff, take);
+			__skb_frag_ref(&skb_shinfo(n)->frags[nfr]);
+			rem -= take;
+			foff += take;
+			if (foff == skb_frag_size(f)) {
+				fi++;
+				foff = 0;
+			}
+		}
+		skb_shinfo(n)->nr_frags = nfr;
+		skb_shinfo(n)->flags |= si->flags & SKBFL_SHARED_FRAG;
+		n->data_len = seglen - copy;
+		n->len += n->data_len;
+		n->truesize += n->data_len;
+
+		n->protocol = skb->protocol;
+		skb_reset_mac_header(n);
+		skb_set_network_header(n, nhoff);
+		skb_set_transport_header(n, thoff);
+		skb_reset_mac_len(n);
+		if (v4) {
+			struct iphdr *iph = ip_hdr(n);
+
+			if (!fixedid)
+				iph->id = htons(id0 + i);
+			iph->tot_len = htons(n->len - nhoff);
+			ip_send_check(iph);
+		} else {
+			ipv6_hdr(n)->payload_len =
+				htons(n->len - nhoff - sizeof(struct ipv6hdr));
+		}
+		nth = tcp_hdr(n);
+		nth->seq = htonl(seq0 + off);
+		if (i)
+			nth->cwr = 0;
+		if (off + seglen < payload) {
+			nth->fin = 0;
+			nth->psh = 0;
+			nth->check = newcheck;
+		} else {
+			nth->check = ~csum_fold(csum_add(csum_unfold(check0),
+					(__force __wsum)htonl(oldlen + thlen + seglen)));
+		}
+		n->ip_summed = CHECKSUM_PARTIAL;
+		n->csum_start = skb_headroom(n) + thoff;
+		n->csum_offset = offsetof(struct tcphdr, check);
+		if (vtap_xmit_one(x, n))
+			err = -ENOBUFS;
+	}
+	return err;
+}
+
 /* Sampling: is this frame one of the 1 in p->sample? */
 static bool vtap_sampled(struct vtap_session *s, const struct vtap_params *p)
 {
@@ -994,6 +1170,12 @@ int vtap_mirror(struct sk_buff *skb, struct vtap_session *s, u32 port_id,
 		vtap_stats_inc(s, VTAP_A_STATS_GSO);
 	if (segment) {
 		/* ...GSO super-packets cut into the segments they stand for. */
+		err = vtap_segment_tcp(&x, nskb);
+		if (err != -EOPNOTSUPP) {
+			consume_skb(nskb);
+			goto out;
+		}
+		err = 0;
 		/*
 		 * As validate_xmit_skb() segments a clone for a device that
 		 * lacks TSO: with SG, the segments share the frame's pages
