@@ -157,13 +157,13 @@ bench:
 # The cost model: the same cases in a guest whose clock counts instructions
 # (QEMU -icount, one vCPU), so that a ratio does not move with the host's
 # load; the remote cases need a second CPU and are left out.
-ICOUNT_CASES	:= off nomatch inline deferred mirred inline-nic mirred-nic
+ICOUNT_CASES	:= off nomatch inline deferred mirred inline-nic mirred-nic off-ct inline-ct mirred-ct
 .PHONY: bench-icount bench-icount-run
 bench-icount-run:
 	$(Q)echo "== in the cost-model VM (QEMU -icount, one vCPU): throughput, mirrored pps"
 	$(Q)rm -f $(BUILD)/bench/icount/guest.json
 	$(Q)VTAP_VM_OUT=$(BUILD)/bench/icount VTAP_VM_KEEP=1 VTAP_VM_ICOUNT=2 \
-		VTAP_BENCH_PARTS="pps tcp" VTAP_BENCH_ROUNDS=3 VTAP_BENCH_COUNT=50000 \
+		VTAP_BENCH_PARTS="pps tcp" VTAP_BENCH_ROUNDS=5 VTAP_BENCH_COUNT=50000 \
 		VTAP_BENCH_TCP_SECS=3 VTAP_BENCH_PPS_CASES="$(ICOUNT_CASES)" \
 		VTAP_BENCH_TCP_CASES="$(ICOUNT_CASES) slice" \
 		$(TOP)/tools/vm/run -t 1800 $(TOP)/tools/bench/guest_bench.sh

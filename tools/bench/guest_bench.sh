@@ -13,6 +13,10 @@
 #   inline-nic, remote-nic, mirred-nic: the same with a dummy device as the
 #             underlay (a NIC whose transmit costs nothing) instead of the
 #             veth to col
+#   off-ct, inline-ct, mirred-ct: off, inline and mirred on a hypervisor
+#             with a stateful firewall (an nftables table in hv whose input,
+#             forward and output chains use conntrack); their ratios are
+#             to off-ct (run in the cost model: make bench-icount)
 # Load: the kernel's pktgen on vm1's eth0 (a veth; its peer vnet1 in hv is
 # the monitored port), 64-byte UDP frames; then TCP (iperf3, large frames,
 # GSO) from vm1 to vm2 through hv.  The cases are interleaved: ROUNDS
@@ -132,8 +136,27 @@ mirred_case() {	# up|down DEV
 		hx tc filter del dev vnet1 ingress pref 1
 	fi
 }
+ct_case() {	# up|down: hv's stateful firewall
+	if [ "$1" = up ]; then
+		hx nft -f - <<-'EOF'
+		table inet vtbfw {
+			chain vin { type filter hook input priority 0; ct state established,related accept; ct state new accept; }
+			chain vfwd { type filter hook forward priority 0; ct state established,related accept; ct state new accept; }
+			chain vout { type filter hook output priority 0; ct state established,related accept; ct state new accept; }
+		}
+		EOF
+	else
+		hx nft delete table inet vtbfw
+	fi
+}
 case_do() {	# up|down CASE
 	case $2 in
+	*-ct)
+		if [ "$1" = up ]; then
+			ct_case up && case_do up "${2%-ct}"
+		else
+			case_do down "${2%-ct}"; ct_case down
+		fi ;;
 	off) ;;
 	nomatch) vtap_case "$1" r 0 ;;
 	inline) vtap_case "$1" b 0 ;;
@@ -148,7 +171,7 @@ case_do() {	# up|down CASE
 	esac
 }
 col_rx() {	# CASE: copies counted so far where its underlay ends
-	case $1 in
+	case ${1%-ct} in
 	*-nic) ip netns exec "$NS_HV" cat /sys/class/net/ud0/statistics/tx_packets ;;
 	*) ip netns exec "$NS_COL" cat /sys/class/net/ul1/statistics/rx_packets ;;
 	esac

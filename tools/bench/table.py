@@ -69,22 +69,28 @@ def guest_rows(guest, tag=""):
         """f(a[i], b[i]) for the rounds both ran (the same round)."""
         return [f(x, y) for x, y in zip(a, b) if x and y]
 
-    off = pps.get("off", {}).get("vm_pps", [])
+    def base(c):
+        """A case's baseline: off, or off-ct for the firewall's cases."""
+        return "off-ct" if c.endswith("-ct") else "off"
+
     for c, t in (("nomatch", ">= 0.98"), ("inline", ""), ("deferred", ""),
                  ("remote", ""), ("mirred", ""), ("inline-nic", ">= 0.85"),
-                 ("remote-nic", ""), ("mirred-nic", "")):
+                 ("remote-nic", ""), ("mirred-nic", ""), ("off-ct", ""),
+                 ("inline-ct", ""), ("mirred-ct", "")):
+        off = pps.get(base(c) if c != "off-ct" else "off", {}).get("vm_pps", [])
         if c in pps:
-            rows.append(("ratio", f"VM pps {c} / off",
+            rows.append(("ratio", f"VM pps {c} / {base(c) if c != 'off-ct' else 'off'}",
                          spread(per_round(pps[c]["vm_pps"], off, lambda x, y: x / y)), "", t))
     # What one copy costs the VM: 1/pps(case) - 1/pps(off), in us of the
     # guest's time, within each round.
     cost = {}
     for c in ("inline", "deferred", "remote", "mirred", "inline-nic", "remote-nic",
-              "mirred-nic"):
+              "mirred-nic", "inline-ct", "mirred-ct"):
+        off = pps.get(base(c), {}).get("vm_pps", [])
         if c in pps:
             cost[c] = per_round(pps[c]["vm_pps"], off, lambda x, y: 1e6 / x - 1e6 / y)
             rows.append(("per copy", f"64B: {c}", spread(cost[c]), "us", ""))
-    for sfx in ("", "-nic"):
+    for sfx in ("", "-nic", "-ct"):
         for c in ("inline" + sfx, "remote" + sfx):
             if c in cost and "mirred" + sfx in cost:
                 a, b = med(cost["mirred" + sfx]), med(cost[c])
@@ -92,13 +98,15 @@ def guest_rows(guest, tag=""):
                 rows.append(("ratio", f"per-copy cost kernel mirred{sfx} / vtap {c}",
                              f"{v} ({a:.2f} / {b:.2f} us)", "",
                              ">= 1.5" if c.startswith("inline") else ""))
-    toff = tcp.get("off", {}).get("mbit_s", [])
     for c, t in (("nomatch", ">= 0.98"), ("inline", ""), ("slice", ">= 0.9"),
-                 ("remote", ""), ("mirred", ""), ("inline-nic", ""), ("mirred-nic", "")):
+                 ("remote", ""), ("mirred", ""), ("inline-nic", ""), ("mirred-nic", ""),
+                 ("off-ct", ""), ("inline-ct", ""), ("mirred-ct", "")):
+        b = base(c) if c != "off-ct" else "off"
+        toff = tcp.get(b, {}).get("mbit_s", [])
         if c in tcp:
-            rows.append(("ratio", f"TCP Mbit/s {c} / off",
+            rows.append(("ratio", f"TCP Mbit/s {c} / {b}",
                          spread(per_round(tcp[c]["mbit_s"], toff, lambda x, y: x / y)), "", t))
-    for sfx in ("", "-nic"):
+    for sfx in ("", "-nic", "-ct"):
         m = tcp.get("mirred" + sfx, {}).get("mbit_s", [])
         for c in ("inline" + sfx, "remote" + sfx):
             if c in tcp and m:
