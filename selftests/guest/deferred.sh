@@ -128,7 +128,12 @@ devdel() {	# MODE
 	in_ns "$ns" /usr/bin/python3 "$VTAP_TOP/selftests/lib/datapath.py" pktout eth0 3000 ff:ff:ff:ff:ff:ff \
 		>/dev/null 2>&1 &
 	pid=$!
-	sleep 0.3
+	# Delete the device once copies flow (python starts slowly under TCG:
+	# a fixed delay once deleted it before the first frame).
+	for _ in $(seq 100); do
+		[ "$(vctl -j session show "dd$1" | json_get 'd[0]["stats"]["matched"]')" -gt 0 ] && break
+		sleep 0.1
+	done
 	ip -n "$NS_HV" link del vnet9 || rc=1
 	wait $pid
 	sleep 0.5
