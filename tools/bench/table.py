@@ -51,7 +51,7 @@ def guest_rows(guest, tag=""):
     """The throughput rows of one guest run; TAG names the time it was
     measured in ("" wall-clock, "icount" the instruction-count model)."""
     rows = []
-    pps, tcp, mem = guest.get("pps", {}), guest.get("tcp", {}), guest.get("mem", {})
+    pps, tcp = guest.get("pps", {}), guest.get("tcp", {})
     rounds = guest.get("rounds", "?")
     for c, v in pps.items():
         rows.append(("VM 64B", c, f"{spread(v['vm_pps'], 0)} (mirrored "
@@ -71,15 +71,15 @@ def guest_rows(guest, tag=""):
 
     def base(c):
         """A case's baseline: off, or off-ct for the firewall's cases."""
-        return "off-ct" if c.endswith("-ct") else "off"
+        return "off-ct" if c.endswith("-ct") and c != "off-ct" else "off"
 
     for c, t in (("nomatch", ">= 0.98"), ("inline", ""), ("deferred", ""),
                  ("remote", ""), ("mirred", ""), ("inline-nic", ">= 0.85"),
                  ("remote-nic", ""), ("mirred-nic", ""), ("off-ct", ""),
                  ("inline-ct", ""), ("mirred-ct", "")):
-        off = pps.get(base(c) if c != "off-ct" else "off", {}).get("vm_pps", [])
+        off = pps.get(base(c), {}).get("vm_pps", [])
         if c in pps:
-            rows.append(("ratio", f"VM pps {c} / {base(c) if c != 'off-ct' else 'off'}",
+            rows.append(("ratio", f"VM pps {c} / {base(c)}",
                          spread(per_round(pps[c]["vm_pps"], off, lambda x, y: x / y)), "", t))
     # What one copy costs the VM: 1/pps(case) - 1/pps(off), in us of the
     # guest's time, within each round.
@@ -101,10 +101,9 @@ def guest_rows(guest, tag=""):
     for c, t in (("nomatch", ">= 0.98"), ("inline", ""), ("slice", ">= 0.9"),
                  ("remote", ""), ("mirred", ""), ("inline-nic", ""), ("mirred-nic", ""),
                  ("off-ct", ""), ("inline-ct", ""), ("mirred-ct", "")):
-        b = base(c) if c != "off-ct" else "off"
-        toff = tcp.get(b, {}).get("mbit_s", [])
+        toff = tcp.get(base(c), {}).get("mbit_s", [])
         if c in tcp:
-            rows.append(("ratio", f"TCP Mbit/s {c} / {b}",
+            rows.append(("ratio", f"TCP Mbit/s {c} / {base(c)}",
                          spread(per_round(tcp[c]["mbit_s"], toff, lambda x, y: x / y)), "", t))
     for sfx in ("", "-nic", "-ct"):
         m = tcp.get("mirred" + sfx, {}).get("mbit_s", [])
