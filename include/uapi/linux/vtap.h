@@ -27,6 +27,10 @@
  *             VTAP_A_SESSION_LOCAL4 or
  *             VTAP_A_SESSION_LOCAL6     same family as the remote, optional
  *             VTAP_A_SESSION_KEY        u32, GRE key (gre only)
+ *             VTAP_A_SESSION_VNI        u32, 0..VTAP_VXLAN_VNI_MAX (vxlan only;
+ *                                       default: the session id)
+ *             VTAP_A_SESSION_DPORT      u16, UDP destination port, 1..65535
+ *                                       (vxlan only; default VTAP_VXLAN_PORT)
  *             VTAP_A_SESSION_TTL        u8, 1..255 (default 64)
  *             VTAP_A_SESSION_TOS        u8 (default 0)
  *             VTAP_A_SESSION_HWID       u8, 0..63 (erspan3 only)
@@ -54,7 +58,8 @@
  * VTAP_CMD_SESSION_GET (do and dump, unprivileged)
  *   request:  VTAP_A_SESSION_NAME or VTAP_A_SESSION_ID (do only)
  *   reply:    VTAP_A_SESSION_NAME, _ID, _ENCAP, _REMOTE4|6, _LOCAL4|6 (if set),
- *             _KEY (if set), _TTL, _TOS, _HWID, _GRA (erspan3), _SNAPLEN,
+ *             _KEY (if set), _VNI and _DPORT (vxlan), _TTL, _TOS, _HWID,
+ *             _GRA (erspan3), _SNAPLEN,
  *             _SAMPLE, _SAMPLE_MODE, _MASK_* (if set), _RATE, _RATE_UNIT and
  *             _BURST (if set), _FLAGS
  *             VTAP_A_SESSION_COOKIE     u64, random, fixed for the session's life:
@@ -66,9 +71,9 @@
  * The order of work on a frame: sampling, copy (GSO segmented unless
  * VTAP_SESSION_F_GSO_SLICE), slice to SNAPLEN, cut to the path MTU, rate
  * budget, mask, encapsulate.  A copy cut by SNAPLEN or the path MTU has the
- * ERSPAN T bit set; its original length is the one its own headers state
- * (the inner IPv4 total length or IPv6 payload length), which the collector
- * uses.  The rate budget is charged per copy actually sent: one per copy
+ * ERSPAN T bit set (GRE and VXLAN have no such bit); its original length
+ * is the one its own headers state (the inner IPv4 total length or IPv6
+ * payload length), which the collector uses.  The rate budget is charged per copy actually sent: one per copy
  * (pps) or the copy's bits before encapsulation, after slicing (bps); it is
  * a GCRA token bucket: BURST units may go at once.
  *
@@ -89,6 +94,8 @@
 #define VTAP_NAME_MAX		32	/* including the terminating NUL */
 #define VTAP_SESSION_ID_MAX	1023	/* ERSPAN session ids are 10 bits */
 #define VTAP_ERSPAN_HWID_MAX	63
+#define VTAP_VXLAN_VNI_MAX	0xffffff	/* 24 bits */
+#define VTAP_VXLAN_PORT		4789		/* IANA's port for VXLAN */
 
 enum vtap_cmd {
 	VTAP_CMD_UNSPEC,
@@ -108,6 +115,7 @@ enum vtap_encap {
 	VTAP_ENCAP_GRE,		/* GRE-TEB (0x6558), key and sequence */
 	VTAP_ENCAP_ERSPAN2,	/* ERSPAN Type II (0x88BE) */
 	VTAP_ENCAP_ERSPAN3,	/* ERSPAN Type III (0x22EB) */
+	VTAP_ENCAP_VXLAN,	/* VXLAN (RFC 7348) over UDP */
 
 	__VTAP_ENCAP_MAX
 };
@@ -177,6 +185,7 @@ enum vtap_feature {
 	VTAP_FEATURE_DEFERRED	= 1ULL << 10,	/* deferred transmit queue */
 	VTAP_FEATURE_COOKIE	= 1ULL << 11,	/* session cookies, checked per copy */
 	VTAP_FEATURE_UNPARSED	= 1ULL << 12,	/* unparsed frames: mirror or skip */
+	VTAP_FEATURE_VXLAN	= 1ULL << 13,	/* VXLAN encapsulation */
 };
 
 enum vtap_info_attrs {
@@ -220,6 +229,8 @@ enum vtap_session_attrs {
 	VTAP_A_SESSION_BURST,
 	VTAP_A_SESSION_FLAGS,
 	VTAP_A_SESSION_COOKIE,
+	VTAP_A_SESSION_VNI,
+	VTAP_A_SESSION_DPORT,
 
 	__VTAP_A_SESSION_MAX
 };
