@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The encapsulator: copy a VM's frame, wrap it in GRE-TEB or ERSPAN II/III,
- * route it to the session's collector over IPv4 or IPv6 and send it.
+ * The encapsulator: copy a VM's frame, wrap it in GRE-TEB, ERSPAN II/III or
+ * VXLAN, route it to the session's collector over IPv4 or IPv6 and send it.
  *
  * Runs in the TC path of the VM's device (softirq, or with BHs disabled),
  * under RCU, for each session that wants the frame.  The finished copy is
@@ -28,7 +28,9 @@
 #include <linux/sctp.h>
 #include <linux/smp.h>
 #include <linux/ipv6.h>
+#include <linux/jhash.h>
 #include <linux/skbuff.h>
+#include <linux/udp.h>
 #include <net/addrconf.h>
 #include <net/arp.h>
 #include <net/dst_cache.h>
@@ -40,6 +42,9 @@
 #include <net/netfilter/nf_conntrack.h>
 #include <net/route.h>
 #include <net/sock.h>
+#include <net/udp.h>
+#include <net/ip6_checksum.h>
+#include <net/vxlan.h>
 
 #include "vtap.h"
 #include "vtap_bpf.h"
@@ -66,7 +71,11 @@ static int vtap_gre_hlen(const struct vtap_params *p)
 
 static int vtap_encap_hlen(const struct vtap_params *p)
 {
-	int len = vtap_gre_hlen(p);
+	int len;
+
+	if (p->encap == VTAP_ENCAP_VXLAN)
+		return sizeof(struct udphdr) + sizeof(struct vxlanhdr);
+	len = vtap_gre_hlen(p);
 
 	if (p->encap == VTAP_ENCAP_ERSPAN2)
 		len += ERSPAN2_HLEN;
@@ -231,7 +240,12 @@ static struct dst_entry *vtap_route4(struct net *net, struct vtap_params *p,
 	memset(&fl4, 0, sizeof(fl4));
 	fl4.daddr = p->remote4;
 	fl4.saddr = p->has_local ? p->local4 : 0;	/* must be the host's */
-	fl4.flowi4_proto = IPPROTO_GRE;
+	if (p->encap == VTAP_ENCAP_VXLAN) {
+		fl4.flowi4_proto = IPPROTO_UDP;
+		fl4.fl4_dport = htons(p->dport);
+	} else {
+		fl4.flowi4_proto = IPPROTO_GRE;
+	}
 	fl4.flowi4_tos = RT_TOS(p->tos);
 	/* With flowi4_proto set, this is also the IPsec (xfrm) lookup. */
 	rt = ip_route_output_key(net, &fl4);
@@ -259,7 +273,12 @@ static struct dst_entry *vtap_route6(struct net *net, struct vtap_params *p,
 			return NULL;
 		fl6.saddr = p->local6;
 	}
-	fl6.flowi6_proto = IPPROTO_GRE;
+	if (p->encap == VTAP_ENCAP_VXLAN) {
+		fl6.flowi6_proto = IPPROTO_UDP;
+		fl6.fl6_dport = htons(p->dport);
+	} else {
+		fl6.flowi6_proto = IPPROTO_GRE;
+	}
 	/* The route, then the IPsec (xfrm) bundle that covers the copies. */
 	dst = ip6_dst_lookup_flow(net, NULL, &fl6, NULL);
 	if (IS_ERR(dst))
@@ -535,10 +554,53 @@ struct vtap_xmit {
 	};
 	u32 port_id;
 	u32 flags;
+	__be16 sport;			/* VXLAN: UDP source port of the copies */
 	unsigned int max_inner;		/* bytes of a frame that fit the path */
 	unsigned int headroom;		/* outer headers and the link layer */
 	int iphlen;
 };
+
+/*
+ * VXLAN (RFC 7348): the UDP and VXLAN headers in front of the copy.  The
+ * UDP checksum is zero over IPv4 and computed over IPv6 (vtap_xmit_one()),
+ * as the kernel's vxlan device does by default (RFC 6935 and 6936 allow a
+ * zero checksum over IPv6 only where both ends agree).  VXLAN carries no
+ * sequence number and no truncation bit.
+ */
+static void vtap_push_vxlan(struct sk_buff *skb, const struct vtap_xmit *x)
+{
+	const struct vtap_params *p = x->p;
+	struct vxlanhdr *vxh;
+	struct udphdr *uh;
+
+	vxh = skb_push(skb, sizeof(*vxh));
+	vxh->vx_flags = VXLAN_HF_VNI;
+	vxh->vx_vni = vxlan_vni_field(cpu_to_be32(p->has_vni ? p->vni : x->s->id));
+	uh = skb_push(skb, sizeof(*uh));
+	skb_reset_transport_header(skb);
+	uh->source = x->sport;
+	uh->dest = htons(p->dport);
+	uh->len = htons(skb->len);
+	uh->check = 0;
+}
+
+/*
+ * VXLAN's UDP source port, once per frame: as the kernel's vxlan device
+ * picks it (udp_flow_src_port()), a hash of the inner flow scaled into the
+ * namespace's local port range, so that ECMP and the collector's RSS spread
+ * the flows and keep each one in order.  The hash is the symmetric one,
+ * computed without writing the VM's skb (skb_get_hash() would store it
+ * there): both directions of a conversation travel as one UDP flow.
+ */
+static __be16 vtap_vxlan_sport(struct net *net, const struct sk_buff *skb)
+{
+	u32 hash = __skb_get_hash_symmetric(skb);
+	int min, max;
+
+	inet_get_local_port_range(net, &min, &max);
+	hash ^= hash << 16;
+	return htons((((u64)hash * (max - min)) >> 32) + min);
+}
 
 /*
  * A private linear copy of the first @len bytes of @skb (data at its
@@ -806,7 +868,10 @@ static int vtap_xmit_one(struct vtap_xmit *x, struct sk_buff *skb)
 		skb->encapsulation = 0;
 	}
 	skb_set_owner_w(skb, x->vn->sk[p->family == AF_INET6]);
-	vtap_push_encap(skb, s, p, x->port_id, x->flags, truncated);
+	if (p->encap == VTAP_ENCAP_VXLAN)
+		vtap_push_vxlan(skb, x);
+	else
+		vtap_push_encap(skb, s, p, x->port_id, x->flags, truncated);
 
 	skb_push(skb, x->iphlen);
 	skb_reset_network_header(skb);
@@ -829,7 +894,8 @@ static int vtap_xmit_one(struct vtap_xmit *x, struct sk_buff *skb)
 		iph->tos = p->tos;
 		iph->frag_off = htons(IP_DF);
 		iph->ttl = p->ttl;
-		iph->protocol = IPPROTO_GRE;
+		iph->protocol = p->encap == VTAP_ENCAP_VXLAN ? IPPROTO_UDP
+							     : IPPROTO_GRE;
 		iph->saddr = x->s4;
 		iph->daddr = p->remote4;
 		iph->tot_len = htons(skb->len);
@@ -840,11 +906,21 @@ static int vtap_xmit_one(struct vtap_xmit *x, struct sk_buff *skb)
 
 		ip6_flow_hdr(ip6, p->tos, 0);
 		ip6->payload_len = htons(skb->len - sizeof(*ip6));
-		ip6->nexthdr = IPPROTO_GRE;
+		ip6->nexthdr = p->encap == VTAP_ENCAP_VXLAN ? IPPROTO_UDP
+							    : IPPROTO_GRE;
 		ip6->hop_limit = p->ttl;
 		ip6->saddr = x->s6;
 		ip6->daddr = p->remote6;
 		skb->protocol = htons(ETH_P_IPV6);
+		/*
+		 * As udp_tunnel6_xmit_skb(): with the inner checksum left to
+		 * the device, the outer one is computed now (local checksum
+		 * offload); else it is left to the device, or to
+		 * validate_xmit_skb() for one that cannot.
+		 */
+		if (p->encap == VTAP_ENCAP_VXLAN)
+			udp6_set_csum(false, skb, &ip6->saddr, &ip6->daddr,
+				      skb->len - sizeof(*ip6));
 	}
 
 	if (mode)
@@ -1146,6 +1222,8 @@ int vtap_mirror(struct sk_buff *skb, struct vtap_session *s, u32 port_id,
 		err = why == VTAP_A_STATS_DROP_LOOP ? -ELOOP : -ENOBUFS;
 		goto out_dst;
 	}
+	if (p->encap == VTAP_ENCAP_VXLAN)
+		x.sport = vtap_vxlan_sport(x.net, skb);
 
 	if (!skb_is_gso(skb) && skb->len + maclen <= VTAP_COPY_SMALL) {
 		nskb = vtap_copy_small(skb, maclen, x.headroom);

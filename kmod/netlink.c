@@ -28,6 +28,11 @@ static struct netlink_range_validation vtap_snaplen_range = {
 	.max = 65535,
 };
 
+static struct netlink_range_validation vtap_vni_range = {
+	.min = 0,
+	.max = VTAP_VXLAN_VNI_MAX,
+};
+
 static struct netlink_range_validation vtap_rate_range = {
 	.min = 0,
 	.max = VTAP_RATE_MAX,
@@ -64,6 +69,8 @@ static const struct nla_policy vtap_session_policy[VTAP_A_SESSION_MAX + 1] = {
 	[VTAP_A_SESSION_FLAGS]	 = NLA_POLICY_MASK(NLA_U32, __VTAP_SESSION_F_ALL),
 	[VTAP_A_SESSION_COOKIE]	 = { .type = NLA_REJECT,
 				     .reject_message = "the cookie is the kernel's choice" },
+	[VTAP_A_SESSION_VNI]	 = NLA_POLICY_FULL_RANGE(NLA_U32, &vtap_vni_range),
+	[VTAP_A_SESSION_DPORT]	 = NLA_POLICY_MIN(NLA_U16, 1),
 };
 
 /* SESSION_DEL and SESSION_GET: which session, nothing else. */
@@ -86,7 +93,7 @@ static u64 vtap_features(void)
 	       VTAP_FEATURE_ERSPAN2 | VTAP_FEATURE_ERSPAN3 | VTAP_FEATURE_IPV6 |
 	       VTAP_FEATURE_SAMPLE | VTAP_FEATURE_SLICE | VTAP_FEATURE_RATE |
 	       VTAP_FEATURE_GSO | VTAP_FEATURE_DEFERRED | VTAP_FEATURE_COOKIE |
-	       VTAP_FEATURE_UNPARSED |
+	       VTAP_FEATURE_UNPARSED | VTAP_FEATURE_VXLAN |
 	       (vtap_kfunc_registered ? VTAP_FEATURE_KFUNC : 0);
 }
 
@@ -196,6 +203,10 @@ static int vtap_session_fill(struct sk_buff *msg, const struct vtap_session *s,
 			goto err_cancel;
 	}
 	if (p->has_key && nla_put_u32(msg, VTAP_A_SESSION_KEY, p->key))
+		goto err_cancel;
+	if (p->encap == VTAP_ENCAP_VXLAN &&
+	    (nla_put_u32(msg, VTAP_A_SESSION_VNI, p->has_vni ? p->vni : s->id) ||
+	     nla_put_u16(msg, VTAP_A_SESSION_DPORT, p->dport)))
 		goto err_cancel;
 	if (p->encap == VTAP_ENCAP_ERSPAN3 &&
 	    (nla_put_u8(msg, VTAP_A_SESSION_HWID, p->hwid) ||
@@ -465,7 +476,7 @@ static int vtap_params_parse(struct genl_info *info, struct vtap_params *p,
 	if (tb[VTAP_A_SESSION_KEY]) {
 		if (p->encap != VTAP_ENCAP_GRE) {
 			NL_SET_ERR_MSG_ATTR(extack, tb[VTAP_A_SESSION_KEY],
-					    "a key is only for encap gre (ERSPAN uses the session id)");
+					    "a key is only for encap gre (ERSPAN uses the session id, VXLAN the vni)");
 			return -EINVAL;
 		}
 		p->key = nla_get_u32(tb[VTAP_A_SESSION_KEY]);
@@ -487,6 +498,21 @@ static int vtap_params_parse(struct genl_info *info, struct vtap_params *p,
 			p->hwid = nla_get_u8(tb[VTAP_A_SESSION_HWID]);
 		if (tb[VTAP_A_SESSION_GRA])
 			p->gra = nla_get_u8(tb[VTAP_A_SESSION_GRA]);
+	}
+	if (tb[VTAP_A_SESSION_VNI] || tb[VTAP_A_SESSION_DPORT]) {
+		struct nlattr *a = tb[VTAP_A_SESSION_VNI] ?: tb[VTAP_A_SESSION_DPORT];
+
+		if (p->encap != VTAP_ENCAP_VXLAN) {
+			NL_SET_ERR_MSG_ATTR(extack, a,
+					    "vni and dstport are only for encap vxlan");
+			return -EINVAL;
+		}
+		if (tb[VTAP_A_SESSION_VNI]) {
+			p->vni = nla_get_u32(tb[VTAP_A_SESSION_VNI]);
+			p->has_vni = true;
+		}
+		if (tb[VTAP_A_SESSION_DPORT])
+			p->dport = nla_get_u16(tb[VTAP_A_SESSION_DPORT]);
 	}
 	return vtap_params_parse_broker(info, p);
 }
@@ -555,6 +581,7 @@ static int vtap_nl_session_new(struct sk_buff *skb, struct genl_info *info)
 		return -ENOMEM;
 	p->ttl = 64;
 	p->sample = 1;
+	p->dport = VTAP_VXLAN_PORT;
 	err = vtap_params_parse(info, p, true);
 	if (err)
 		goto err_params;

@@ -90,6 +90,7 @@ struct vtap_params {
 	u8 gra;				/* enum vtap_gra */
 	bool has_key;
 	bool has_local;
+	bool has_vni;			/* else the VNI is the session id */
 	u8 sample_mode;			/* enum vtap_sample_mode */
 	u8 rate_unit;			/* enum vtap_rate_unit */
 	u8 mask_byte;
@@ -97,6 +98,8 @@ struct vtap_params {
 	u16 mask_len;			/* 0: no mask */
 	u32 flags;			/* VTAP_SESSION_F_* */
 	u32 key;
+	u32 vni;			/* VXLAN network identifier */
+	u16 dport;			/* VXLAN's UDP destination port */
 	u32 snaplen;			/* 0: whole frames */
 	u32 sample;			/* 1 in N; 1: all */
 	u32 burst;			/* as given, 0 if defaulted */

@@ -73,9 +73,10 @@
  * budget, mask, encapsulate.  A copy cut by SNAPLEN or the path MTU has the
  * ERSPAN T bit set (GRE and VXLAN have no such bit); its original length
  * is the one its own headers state (the inner IPv4 total length or IPv6
- * payload length), which the collector uses.  The rate budget is charged per copy actually sent: one per copy
- * (pps) or the copy's bits before encapsulation, after slicing (bps); it is
- * a GCRA token bucket: BURST units may go at once.
+ * payload length), which the collector uses.  The rate budget is charged
+ * per copy actually sent: one per copy (pps) or the copy's bits before
+ * encapsulation, after slicing (bps); it is a GCRA token bucket: BURST
+ * units may go at once.
  *
  * Requests are checked against a policy per command: SESSION_DEL and the
  * doit of SESSION_GET take only NAME and ID, INFO_GET and the dump take no
