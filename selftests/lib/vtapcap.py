@@ -1,21 +1,26 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0
-"""vtapcap: decode and check vtap's mirror traffic (GRE-TEB, ERSPAN II/III).
+"""vtapcap: decode and check vtap's mirror traffic (GRE-TEB, ERSPAN II/III, VXLAN).
 
 Python 3 standard library only (no scapy): runs on the host and in the test
 VM.  A library (imported by selftests/host/vtapcap_unit.py) and a command:
 
-  vtapcap.py decode PCAP [--count N]
-      one line per packet: outer header, GRE, ERSPAN fields, inner frame
+  vtapcap.py decode PCAP [--count N] [--vxlan-port P]...
+      one line per packet: outer header, GRE, ERSPAN or UDP and VXLAN
+      fields, inner frame; UDP to port 4789 (and each P) is VXLAN
   vtapcap.py check SPEC [--results FILE]
       compare the collector's capture with the VMs' own captures, as the SPEC
       file says (format below); prints "ok KEY" / "not ok KEY" lines with the
       reasons below them, and writes them to FILE for selftests/lib/mirror.sh
       `verdict KEY`; exit status 1 if any check failed
-  vtapcap.py tshark PCAP [--results FILE]
+  vtapcap.py tshark PCAP [--results FILE] [--vxlan-port P]...
       decode a collector capture with tshark too and check that it sees every
-      GRE/ERSPAN copy with the same fields as this decoder (key "tshark")
+      GRE/ERSPAN/VXLAN copy with the same fields as this decoder (key
+      "tshark"; VXLAN: UDP ports, length and checksum, flags, VNI, reserved
+      bits, the inner Ethernet header); fails if there is no ERSPAN or
+      VXLAN copy at all
   vtapcap.py summary PCAP [--vm LABEL=MAC]... [--port ID=LABEL]... [--frames N]
+          [--vxlan-port P]...
       what arrived, per session, port and direction, with the first frames
   vtapcap.py merge OUT PCAP...
       merge captures (same link type) in time order into one pcap
@@ -35,11 +40,19 @@ SPEC: one directive per line, "#" comments, KEY VALUE pairs after the type:
         its whole life, so its counters must equal what arrived; cos: the
         ERSPAN COS of untagged frames (default: 0 or the IP precedence);
         drops: drop counters that may be non-zero
+  session NAME encap vxlan src ADDR dst ADDR [vni N] [id N] [dport P]
+          [sport MIN-MAX] [ttl N] [tos N] [complete yes] [drops ...]
+        a VXLAN session (RFC 7348), known by (src, dst, dport, vni); vni
+        defaults to id (one of them is needed), dport to 4789, sport (the
+        range of the UDP source port, the namespace's ip_local_port_range)
+        to 32768-60999; seq0 is accepted and ignored (no sequence number)
   mirror NAME session S vm VM dir {in|out|both} [index N] [min N] [until T]
   mirror NAME plain PCAP vm VM dir {in|out|both} [min N]
         a stream of copies: one port of VM in a session (index = ERSPAN II
         index or ERSPAN III platform sub-header port index, i.e. the port
-        id), or the inner frames a decapsulating device delivered (plain);
+        id; a GRE or VXLAN session has one mirror and no index), or the
+        inner frames a decapsulating device (gretap, erspan, vxlan)
+        delivered (plain);
         min: frames the VM must have sent/received in each direction of the
         mirror; until: the mirror ended at T (the session was deleted), no
         copies of later frames
@@ -48,9 +61,23 @@ Checks (result keys): MIRROR.frames (every frame the VM sent/received in the
 window arrived exactly once, byte-identical, in order; nothing else),
 MIRROR.headers (index, D bit), SESSION.headers (outer IP, GRE flags and key,
 ERSPAN fields), SESSION.seq (every number from seq0 once; rising within each
-port and direction), SESSION.counters (complete sessions),
-collector.unknown (GRE to the collector that belongs to no session) and
-collector.nested (a copy of a GRE packet: vtap mirrored its own output).
+port and direction), SESSION.counters (complete sessions: sent = copies
+that arrived, bytes = their outer IP packets' or frames' length, no drops),
+collector.unknown (GRE, or VXLAN, to the collector that belongs to no
+session) and collector.nested (a copy of a GRE or VXLAN packet: vtap
+mirrored its own output).
+
+VXLAN sessions: SESSION.headers checks the outer IPv4 (DF, TTL, TOS,
+header checksum) or IPv6 (hop limit, traffic class), the UDP destination
+port, the UDP length, the UDP checksum (0 on IPv4; on IPv6 never 0 and
+valid), the source port (within sport, and one per inner flow, the same
+both ways: flow = IP addresses and L4 ports unordered, and protocol; ARP
+and other non-IP frames, and copies cut before the ports, only the range),
+the VXLAN flags (0x08), reserved bits (0) and VNI.  SESSION.seq and
+MIRROR.headers pass with a note (nothing to check: no sequence number, no
+port index or direction); order is MIRROR.frames's.  UDP between a VXLAN
+session's addresses to another port, or with another VNI, is
+collector.unknown.
 """
 
 import argparse
@@ -76,6 +103,13 @@ TS_TOLERANCE = 1.0	# s between an ERSPAN III timestamp and the capture time
 DEFAULT_TTL = 64
 DEFAULT_TOS = 0
 DEFAULT_LAG = 0.5
+# VXLAN (RFC 7348): UDP to port 4789 (or the session's dport), flags byte
+# 0x08 (I: the VNI is valid), the source port a hash of the inner flow within
+# the namespace's ip_local_port_range (Linux's default below).
+VXLAN_PORT = 4789
+VXLAN_FLAGS = 0x08
+VXLAN_HLEN = 8
+DEFAULT_SPORT = (32768, 60999)
 
 LINKTYPE_ETHERNET = 1
 
@@ -206,22 +240,37 @@ class Copy:
 		self.iplen = None		# outer IP packet length
 		self.df = None
 		self.gre = None			# dict: flags, proto, key, seq, csum
+		self.udp = None			# dict: sport, dport, len, csum, csum_ok
+		self.vxlan = None		# dict: flags, res1, vni, res2
 		self.erspan = None		# dict of ERSPAN fields
 		self.inner = None		# the mirrored frame (bytes)
 		self.problems = []		# malformed outer headers
 
+	@property
+	def is_copy(self):
+		"""GRE (GRE-TEB, ERSPAN) or VXLAN: what a session sends."""
+		return bool(self.gre or self.vxlan)
+
 	def stream(self):
-		"""(family, src, dst, proto, key-or-session-id): the session it is on."""
+		"""(family, src, dst, proto, key-or-session-id) of a GRE copy,
+		("vxlan", family, src, dst, dport, vni) of a VXLAN one: the
+		session it is on."""
+		if self.vxlan:
+			return ("vxlan", self.family, self.src, self.dst, self.udp["dport"],
+				self.vxlan["vni"])
 		if not self.gre:
 			return None
 		ident = self.erspan["sid"] if self.erspan else self.gre["key"]
 		return (self.family, self.src, self.dst, self.gre["proto"], ident)
 
 
-def decode(pkt, num=0):
+def decode(pkt, num=0, vxlan_ports=None):
 	"""Decode a collector packet; returns a Copy (its .gre is None if the
-	packet is not GRE over IPv4/IPv6)."""
+	packet is not GRE over IPv4/IPv6, its .vxlan None if it is not UDP to
+	one of vxlan_ports, default {4789}: then .udp has the UDP header)."""
 	c = Copy(pkt, num)
+	if vxlan_ports is None:
+		vxlan_ports = (VXLAN_PORT,)
 	d = bytes(pkt.data)
 	if pkt.linktype != LINKTYPE_ETHERNET or len(d) < 14:
 		return c
@@ -241,7 +290,8 @@ def decode(pkt, num=0):
 		c.df = bool(frag & 0x4000)
 		c.src = ipaddress.ip_address(d[off + 12:off + 16])
 		c.dst = ipaddress.ip_address(d[off + 16:off + 20])
-		if d[off + 9] != 47:
+		nh = d[off + 9]
+		if nh not in (47, 17):
 			return c
 		if ipv4_checksum(d[off:off + ihl]) != 0:
 			c.problems.append("bad outer IPv4 header checksum")
@@ -252,6 +302,7 @@ def decode(pkt, num=0):
 			c.problems.append("captured %d bytes of a %d-byte IPv4 packet"
 					  % (len(d) - off, tot))
 		pl = d[off + ihl:end]
+		whole = off + tot <= len(d)
 	elif etype == 0x86DD and len(d) >= off + 40:
 		if d[off] >> 4 != 6:
 			return c
@@ -272,10 +323,14 @@ def decode(pkt, num=0):
 				hl = (d[o + 1] + 1) * 8
 			nh = d[o]
 			o += hl
-		if nh != 47:
+		if nh not in (47, 17):
 			return c
 		pl = d[o:end]
+		whole = off + 40 + plen <= len(d)
 	else:
+		return c
+	if nh == 17:
+		_decode_udp(c, pl, whole, vxlan_ports)
 		return c
 	if len(pl) < 4:
 		c.problems.append("GRE header cut short")
@@ -335,6 +390,44 @@ def decode(pkt, num=0):
 	return c
 
 
+def _decode_udp(c, pl, whole, vxlan_ports):
+	"""UDP (c.udp), and VXLAN (c.vxlan, c.inner) if it goes to one of
+	vxlan_ports.  whole: the capture has the whole IP packet."""
+	if len(pl) < 8:
+		return
+	sport, dport, ulen, ck = struct.unpack("!HHHH", pl[:8])
+	u = {"sport": sport, "dport": dport, "len": ulen, "csum": ck, "csum_ok": None,
+	     "iplen": len(pl), "whole": whole, "payload": bytes(pl[8:])}
+	if whole and ck and ulen == len(pl):
+		if c.family == 6:
+			pseudo = c.src.packed + c.dst.packed + struct.pack("!IxxxB", ulen, 17)
+		else:
+			pseudo = c.src.packed + c.dst.packed + struct.pack("!xBH", 17, ulen)
+		u["csum_ok"] = ipv4_checksum(pseudo + bytes(pl)) == 0
+	c.udp = u
+	if dport in vxlan_ports:
+		decode_vxlan(c)
+
+
+def decode_vxlan(c):
+	"""Decode c's UDP payload as VXLAN (whatever its port)."""
+	u = c.udp
+	if _udp_len_bad(u):
+		c.problems.append("UDP length %d, the IP payload has %d bytes" % (u["len"], u["iplen"]))
+	pl = u["payload"]
+	if len(pl) < VXLAN_HLEN:
+		c.problems.append("VXLAN header cut short")
+		return
+	w0, w1 = struct.unpack("!II", pl[:8])
+	c.vxlan = {"flags": w0 >> 24, "res1": w0 & 0xFFFFFF, "vni": w1 >> 8, "res2": w1 & 0xFF}
+	c.inner = pl[VXLAN_HLEN:]
+
+
+def _udp_len_bad(u):
+	"""The UDP length field disagrees with the IP payload length."""
+	return u["len"] != u["iplen"] if u["whole"] else u["len"] < u["iplen"]
+
+
 def _base(w0, enname):
 	return {"ver": w0 >> 28, "vlan": (w0 >> 16) & 0xFFF, "cos": (w0 >> 13) & 7,
 		enname: (w0 >> 11) & 3, "t": (w0 >> 10) & 1, "sid": w0 & 0x3FF}
@@ -357,6 +450,70 @@ def _inner_proto(f):
 	if len(f) >= 54 and f[12:14] == b"\x86\xdd":
 		return f[20]
 	return None
+
+
+def _inner_ip(f):
+	"""(family, IP header offset) of an Ethernet frame, past VLAN tags,
+	or None if it is not IPv4/IPv6."""
+	off = 12
+	while len(f) >= off + 2 and f[off:off + 2] in (b"\x81\x00", b"\x88\xa8"):
+		off += 4
+	et = f[off:off + 2]
+	off += 2
+	if et == b"\x08\x00" and len(f) >= off + 20 and f[off] >> 4 == 4:
+		return 4, off
+	if et == b"\x86\xdd" and len(f) >= off + 40 and f[off] >> 4 == 6:
+		return 6, off
+	return None
+
+
+def inner_flow(f):
+	"""The flow of a mirrored frame, as VXLAN's source port hashes it:
+	(frozenset of the IP addresses, protocol, frozenset of the L4 ports),
+	the same both ways; the ports only for TCP, UDP, SCTP and UDP-Lite and
+	not for fragments.  None if the frame is not IP or is cut before what
+	the flow needs (a snaplen)."""
+	ip = _inner_ip(f)
+	if ip is None:
+		return None
+	fam, off = ip
+	if fam == 4:
+		ihl = (f[off] & 15) * 4
+		addrs = frozenset((f[off + 12:off + 16], f[off + 16:off + 20]))
+		proto = f[off + 9]
+		frag = struct.unpack("!H", f[off + 6:off + 8])[0] & 0x3FFF
+		l4 = off + ihl
+	else:
+		addrs = frozenset((f[off + 8:off + 24], f[off + 24:off + 40]))
+		proto, l4, frag = f[off + 6], off + 40, False
+		while proto in (0, 43, 60, 44):
+			if len(f) < l4 + 8:
+				return None
+			if proto == 44:
+				frag = True
+				proto, l4 = f[l4], l4 + 8
+			else:
+				proto, l4 = f[l4], l4 + (f[l4 + 1] + 1) * 8
+	if proto not in (6, 17, 132, 136) or frag:
+		return (addrs, proto, None)
+	if len(f) < l4 + 4:
+		return None
+	return (addrs, proto, frozenset((f[l4:l4 + 2], f[l4 + 2:l4 + 4])))
+
+
+def _inner_udp_dport(f):
+	"""The UDP destination port of an IP frame (no extension headers), or None."""
+	ip = _inner_ip(f)
+	if ip is None:
+		return None
+	fam, off = ip
+	if fam == 4 and f[off + 9] == 17:
+		l4 = off + (f[off] & 15) * 4
+	elif fam == 6 and f[off + 6] == 17:
+		l4 = off + 40
+	else:
+		return None
+	return struct.unpack("!H", f[l4 + 2:l4 + 4])[0] if len(f) >= l4 + 4 else None
 
 
 def frame_summary(f):
@@ -417,6 +574,15 @@ def _l4(proto, p, fam):
 
 
 def copy_summary(c):
+	if c.vxlan:
+		v, u = c.vxlan, c.udp
+		s = "#%d %s > %s UDP %d > %d VXLAN vni %d flags 0x%02x" % (
+			c.num, c.src, c.dst, u["sport"], u["dport"], v["vni"], v["flags"])
+		if v["res1"] or v["res2"]:
+			s += " reserved 0x%06x/0x%02x" % (v["res1"], v["res2"])
+		if c.inner is not None:
+			s += " | " + frame_summary(c.inner)
+		return s
 	if not c.gre:
 		return "#%d not GRE" % c.num
 	g = c.gre
@@ -486,9 +652,11 @@ def parse_spec(path):
 					     "cos": a.get("cos"),
 					     "drops": set(a.get("drops", "").split(",")) - {""},
 					     "complete": a.get("complete") == "yes", "mirrors": []}
-					if s["encap"] not in GRE_PROTO:
+					if s["encap"] not in GRE_PROTO and s["encap"] != "vxlan":
 						raise SpecError("line %d: unknown encap %s" % (lineno, s["encap"]))
-					if s["encap"] != "gre" and s["id"] is None:
+					if s["encap"] == "vxlan":
+						_vxlan_spec(s, a, lineno)
+					elif s["encap"] != "gre" and s["id"] is None:
 						raise SpecError("line %d: an ERSPAN session needs id" % lineno)
 					if s["gra"] not in GRA:
 						raise SpecError("line %d: gra is 100us or 100ns" % lineno)
@@ -523,9 +691,35 @@ def parse_spec(path):
 		if len(s["mirrors"]) > 1 and s["encap"] == "gre":
 			raise SpecError("session %s: GRE copies carry no port: one mirror per GRE session"
 					% s["name"])
+		if len(s["mirrors"]) > 1 and s["encap"] == "vxlan":
+			raise SpecError("session %s: VXLAN copies carry no port: one mirror per "
+					"VXLAN session" % s["name"])
+		if s["encap"] == "vxlan" and any(m["index"] is not None for m in s["mirrors"]):
+			raise SpecError("session %s: VXLAN copies carry no port index" % s["name"])
 		if len(s["mirrors"]) > 1 and any(m["index"] is None for m in s["mirrors"]):
 			raise SpecError("session %s: several mirrors need an index each" % s["name"])
 	return spec
+
+
+def _vxlan_spec(s, a, lineno):
+	"""The VXLAN keys of a session line: vni (default: id), dport, sport
+	MIN-MAX.  seq0 is accepted (mirror.sh writes it for every session) and
+	means nothing: VXLAN has no sequence number."""
+	if s["key"] is not None:
+		raise SpecError("line %d: a VXLAN session has no GRE key (vni N)" % lineno)
+	vni = a.get("vni", a.get("id"))
+	if vni is None:
+		raise SpecError("line %d: a VXLAN session needs vni or id" % lineno)
+	s["vni"] = int(vni)
+	s["dport"] = int(a.get("dport", VXLAN_PORT))
+	lo, _, hi = a.get("sport", "%d-%d" % DEFAULT_SPORT).partition("-")
+	s["sport"] = (int(lo), int(hi or lo))
+	if not 0 <= s["vni"] < 1 << 24:
+		raise SpecError("line %d: vni %d is not 24 bits" % (lineno, s["vni"]))
+	if not 0 < s["dport"] < 65536:
+		raise SpecError("line %d: dport %d" % (lineno, s["dport"]))
+	if not 0 < s["sport"][0] <= s["sport"][1] < 65536:
+		raise SpecError("line %d: sport %d-%d" % ((lineno,) + s["sport"]))
 
 
 # --- checks -------------------------------------------------------------------
@@ -534,8 +728,10 @@ class Results:
 	def __init__(self):
 		self.items = []		# (key, ok, [details])
 
-	def add(self, key, problems):
-		self.items.append((key, not problems, list(problems)))
+	def add(self, key, problems, notes=()):
+		"""A check's result: it failed if there are problems.  notes:
+		lines said either way (e.g. why a check does not apply)."""
+		self.items.append((key, not problems, list(problems) + list(notes)))
 
 	def failed(self):
 		return [k for k, ok, _ in self.items if not ok]
@@ -665,6 +861,55 @@ def check_session_headers(s, copies):
 	return probs
 
 
+def check_vxlan_headers(s, copies):
+	"""Outer IP, UDP and VXLAN header of every copy of a VXLAN session; the
+	source port within the range and one per inner flow, both ways."""
+	probs = []
+	lo, hi = s["sport"]
+	flows = {}		# inner flow: (source port, the first copy with it)
+	for c in copies:
+		p = list(c.problems)
+		u, v = c.udp, c.vxlan
+		if c.ttl != s["ttl"]:
+			p.append("ttl/hop limit %d, want %d" % (c.ttl, s["ttl"]))
+		if c.tos != s["tos"]:
+			p.append("tos/traffic class %d, want %d" % (c.tos, s["tos"]))
+		if c.family == 4 and not c.df:
+			p.append("DF not set")
+		if u["dport"] != s["dport"]:
+			p.append("UDP destination port %d, want %d" % (u["dport"], s["dport"]))
+		if not lo <= u["sport"] <= hi:
+			p.append("UDP source port %d outside %d-%d" % (u["sport"], lo, hi))
+		if c.family == 4 and u["csum"]:
+			p.append("UDP checksum 0x%04x on IPv4, want 0" % u["csum"])
+		elif c.family == 6 and not u["csum"]:
+			p.append("UDP checksum 0 on IPv6 (RFC 8200: never 0)")
+		elif c.family == 6 and u["csum_ok"] is False:
+			p.append("UDP checksum 0x%04x is wrong" % u["csum"])
+		elif c.family == 6 and u["csum_ok"] is None:
+			p.append("UDP checksum 0x%04x not verifiable: the capture lacks part of "
+				 "the packet" % u["csum"])
+		if v["flags"] != VXLAN_FLAGS:
+			p.append("VXLAN flags 0x%02x, want 0x%02x (I)" % (v["flags"], VXLAN_FLAGS))
+		if v["res1"] or v["res2"]:
+			p.append("VXLAN reserved bits set: 0x%06x, 0x%02x" % (v["res1"], v["res2"]))
+		if v["vni"] != s["vni"]:
+			p.append("vni %d, want %d" % (v["vni"], s["vni"]))
+		fl = inner_flow(c.inner or b"")
+		if fl is not None:
+			if fl not in flows:
+				flows[fl] = (u["sport"], c)
+			elif flows[fl][0] != u["sport"]:
+				first = flows[fl][1]
+				same = first.inner[6:12] == c.inner[6:12]
+				p.append("UDP source port %d, but copy #%d of the same flow (%s) had %d"
+					 % (u["sport"], first.num, "same direction" if same
+					    else "the other direction", flows[fl][0]))
+		if p:
+			probs.append("%s: %s" % (copy_summary(c), "; ".join(p)))
+	return probs
+
+
 def _ip_precedence(frame):
 	"""The IP precedence (top 3 bits of the TOS / traffic class) of an
 	untagged Ethernet frame, or 0."""
@@ -786,8 +1031,16 @@ def check_counters(s, copies, stats):
 
 def run_checks(spec):
 	res = Results()
-	col = [decode(p, i + 1) for i, p in enumerate(read_pcap(spec["collector"]))] \
+	vx = [s for s in spec["sessions"].values() if s["encap"] == "vxlan"]
+	ports = {VXLAN_PORT} | {s["dport"] for s in vx}
+	col = [decode(p, i + 1, ports) for i, p in enumerate(read_pcap(spec["collector"]))] \
 		if spec["collector"] else []
+	# UDP between a VXLAN session's addresses to another port is vtap's
+	# too (a wrong destination port): decode it as VXLAN, to report it.
+	vx_pairs = {(s["src"], s["dst"]) for s in vx}
+	for c in col:
+		if c.udp and not c.vxlan and (c.src, c.dst) in vx_pairs:
+			decode_vxlan(c)
 	vmframes = {}
 	for name, vm in spec["vms"].items():
 		frames = [(p.ts, bytes(p.data)) for p in read_pcap(vm["pcap"])]
@@ -800,31 +1053,42 @@ def run_checks(spec):
 	# Copies per session.
 	by_stream = {}
 	for s in spec["sessions"].values():
+		if s["encap"] == "vxlan":
+			by_stream[("vxlan", s["src"].version, s["src"], s["dst"], s["dport"],
+				   s["vni"])] = s
+			continue
 		ident = s["id"] if s["encap"] != "gre" else s["key"]
 		by_stream[(s["src"].version, s["src"], s["dst"], GRE_PROTO[s["encap"]], ident)] = s
 	per_session = {n: [] for n in spec["sessions"]}
 	unknown = []
 	for c in col:
-		if not c.gre:
+		if not c.is_copy:
 			continue
 		s = by_stream.get(c.stream())
 		if s is None:
-			# A stream with the right addresses but a wrong key or id
-			# is vtap's too: that is what the check is for.
+			# A stream with the right addresses but a wrong key, id,
+			# VNI or port is vtap's too: that is what the check is for.
 			if any(c.dst == x["dst"] for x in spec["sessions"].values()):
-				unknown.append(copy_summary(c))
+				unknown.append("%s to a collector that belongs to no session: %s"
+					       % ("VXLAN" if c.vxlan else "GRE", copy_summary(c)))
 			continue
 		per_session[s["name"]].append(c)
-	res.add("collector.unknown",
-		["GRE to a collector that belongs to no session: " + u for u in unknown])
-	# vtap never mirrors its own output: no copy carries a GRE packet.
-	res.add("collector.nested", ["a copy of a GRE packet: " + copy_summary(c) for c in col
-				     if c.inner and _inner_proto(c.inner) == 47])
+	res.add("collector.unknown", unknown)
+	# vtap never mirrors its own output: no copy carries a GRE packet, or a
+	# VXLAN one (UDP to a VXLAN port).
+	res.add("collector.nested",
+		["a copy of a GRE packet: " + copy_summary(c) for c in col
+		 if c.inner and _inner_proto(c.inner) == 47] +
+		["a copy of a VXLAN packet: " + copy_summary(c) for c in col
+		 if c.inner and c.is_copy and _inner_udp_dport(c.inner) in ports])
 
 	lag, window = spec["lag"], spec["window"]
 	for sname, s in spec["sessions"].items():
 		copies = per_session[sname]
-		probs = check_session_headers(s, copies)
+		if s["encap"] == "vxlan":
+			probs = check_vxlan_headers(s, copies)
+		else:
+			probs = check_session_headers(s, copies)
 		# Which mirror does each copy belong to?  By index when the
 		# copies carry one and the session has several ports.
 		by_index = {m["index"]: m for m in s["mirrors"]}
@@ -851,7 +1115,11 @@ def run_checks(spec):
 				st = [c for c in m.get("copies", []) if c.inner is not None
 				      and direction_of(c.inner, mac) == d]
 				streams.append(("%s dir %s" % (m["name"], d), st))
-		res.add(sname + ".seq", check_seq(s, copies, streams))
+		if s["encap"] == "vxlan":
+			res.add(sname + ".seq", [], ["not applicable: VXLAN carries no sequence "
+						     "number (order: the mirrors' .frames checks)"])
+		else:
+			res.add(sname + ".seq", check_seq(s, copies, streams))
 		if s["complete"] and stats is not None:
 			res.add(sname + ".counters", check_counters(s, copies, stats))
 
@@ -895,7 +1163,9 @@ def run_checks(spec):
 						c[2], e["d"], "sent" if d == "out" else "received", ERSPAN3_D[d]))
 		res.add(mname + ".frames", probs)
 		if m["session"]:
-			res.add(mname + ".headers", hdr)
+			vx = spec["sessions"][m["session"]]["encap"] == "vxlan"
+			res.add(mname + ".headers", hdr, ["not applicable: VXLAN copies carry no port "
+							  "index or direction"] if vx else [])
 	return res
 
 
@@ -905,12 +1175,25 @@ TSHARK_FIELDS = ["frame.number", "gre.proto", "gre.key", "gre.sequence_number",
 		 "erspan.version", "erspan.spanid", "erspan.index", "erspan.hw",
 		 "erspan.direction", "erspan.gra", "erspan.truncated", "erspan.timestamp",
 		 "erspan.p", "erspan.ft", "erspan.bso", "erspan.encap", "erspan.vlan",
-		 "erspan.cos", "erspan.o"]
+		 "erspan.cos", "erspan.o",
+		 "udp.srcport", "udp.dstport", "udp.length", "udp.checksum", "udp.checksum.status",
+		 "vxlan.flags", "vxlan.gbp", "vxlan.vni", "vxlan.reserved8",
+		 "eth.dst", "eth.src", "eth.type"]
+# Fields whose every occurrence is kept (outer and inner Ethernet header).
+TSHARK_ALL = ("eth.dst", "eth.src", "eth.type")
+# udp.checksum.status: Wireshark's checksum status values.
+TSHARK_CSUM = {0: "bad", 1: "good", 2: "unverified", 3: "not present", 4: "illegal"}
 
 
-def tshark_fields(pcap, tshark="tshark"):
-	"""tshark's view of every packet: {frame number: {field: first value}}."""
-	cmd = [tshark, "-n", "-r", pcap, "-T", "fields", "-E", "occurrence=f"]
+def tshark_fields(pcap, tshark="tshark", vxlan_ports=None):
+	"""tshark's view of every packet: {frame number: {field: first value}},
+	and for TSHARK_ALL the list of every value (the outer frame's, then the
+	inner one's).  UDP to vxlan_ports (besides 4789) decodes as VXLAN; UDP
+	checksums are verified."""
+	cmd = [tshark, "-n", "-r", pcap, "-o", "udp.check_checksum:TRUE", "-T", "fields",
+	       "-E", "occurrence=a", "-E", "aggregator=|"]
+	for port in sorted(set(vxlan_ports or ()) - {VXLAN_PORT}):
+		cmd += ["-d", "udp.port==%d,vxlan" % port]
 	for f in TSHARK_FIELDS:
 		cmd += ["-e", f]
 	out = subprocess.run(cmd, check=True, stdout=subprocess.PIPE,
@@ -918,7 +1201,8 @@ def tshark_fields(pcap, tshark="tshark"):
 	rows = {}
 	for line in out.splitlines():
 		v = line.split("\t")
-		rows[int(v[0])] = {f: x for f, x in zip(TSHARK_FIELDS[1:], v[1:]) if x != ""}
+		rows[int(v[0])] = {f: (x.split("|") if f in TSHARK_ALL else x.split("|")[0])
+				   for f, x in zip(TSHARK_FIELDS[1:], v[1:]) if x != ""}
 	return rows
 
 
@@ -927,9 +1211,14 @@ def _num(x):
 
 
 def tshark_compare(copies, rows):
-	"""Problems where tshark and this decoder disagree on a GRE copy."""
+	"""Problems where tshark and this decoder disagree on a GRE or VXLAN copy."""
 	probs = []
 	for c in copies:
+		if c.vxlan:
+			bad = _tshark_vxlan(c, rows.get(c.num, {}))
+			if bad:
+				probs.append("%s: %s" % (copy_summary(c), "; ".join(bad)))
+			continue
 		if not c.gre:
 			continue
 		t = rows.get(c.num, {})
@@ -964,29 +1253,66 @@ def tshark_compare(copies, rows):
 	return probs
 
 
+def _tshark_vxlan(c, t):
+	"""Where tshark's fields t disagree with the decoder on VXLAN copy c:
+	UDP ports, length and checksum (valid or not), VXLAN flags, reserved
+	bits and VNI, the inner frame's Ethernet header."""
+	u, v = c.udp, c.vxlan
+	want = {"udp.srcport": u["sport"], "udp.dstport": u["dport"], "udp.length": u["len"],
+		"udp.checksum": u["csum"], "vxlan.flags": v["flags"] << 8 | v["res1"] >> 16,
+		"vxlan.gbp": v["res1"] & 0xFFFF, "vxlan.vni": v["vni"], "vxlan.reserved8": v["res2"]}
+	bad = []
+	for f, x in want.items():
+		got = t.get(f)
+		try:
+			ok = got is not None and _num(got) == x
+		except ValueError:
+			ok = False
+		if not ok:
+			bad.append("%s: tshark %s, decoder %s" % (f, got, x))
+	st = t.get("udp.checksum.status")
+	mine = "not present" if not u["csum"] else {True: "good", False: "bad"}.get(u["csum_ok"])
+	if mine is not None and TSHARK_CSUM.get(_num(st) if st else None) != mine:
+		bad.append("UDP checksum: tshark %s, decoder %s" % (
+			TSHARK_CSUM.get(_num(st) if st else None, st), mine))
+	f = c.inner or b""
+	if len(f) >= 14:
+		inner = (mac_str(f[0:6]), mac_str(f[6:12]), "0x%04x" % struct.unpack("!H", f[12:14]))
+		got = tuple(t[k][1].lower() if len(t.get(k, ())) > 1 else None for k in TSHARK_ALL)
+		if got != inner:
+			bad.append("inner Ethernet header: tshark %s, decoder %s" % (
+				" ".join(str(x) for x in got), " ".join(inner)))
+	return bad
+
+
 # --- summary (make demo) --------------------------------------------------------
 
 ENCAP_NAME = {0x6558: "GRE", 0x88BE: "ERSPAN II", 0x22EB: "ERSPAN III"}
 
 
-def summary(pcap, vms, ports, nframes, out=sys.stdout):
+def summary(pcap, vms, ports, nframes, out=sys.stdout, vxlan_ports=None):
 	"""What arrived, per session, then per port and direction: packets,
 	bytes, the first frames.  vms: {label: MAC} with one label per port
 	(e.g. "vnet1 (vm1)"); ports: {port id: label}.  ERSPAN II names the port
 	(index), the MACs the direction; ERSPAN III the direction (D bit), the
-	MACs the port; GRE neither."""
+	MACs the port; GRE and VXLAN neither.  A VXLAN session's line counts its
+	source ports (one per inner flow) instead of sequence numbers."""
 	macs = {bytes.fromhex(m.replace(":", "")): n for n, m in vms.items()}
 	sessions, order = {}, []
 	for i, p in enumerate(read_pcap(pcap)):
-		c = decode(p, i + 1)
-		if not c.gre or c.inner is None:
+		c = decode(p, i + 1, vxlan_ports)
+		if not c.is_copy or c.inner is None:
 			continue
 		key = c.stream()
 		if key not in sessions:
-			sessions[key] = {"first": c, "seqs": [], "groups": {}, "gorder": []}
+			sessions[key] = {"first": c, "seqs": [], "groups": {}, "gorder": [],
+					 "sports": set()}
 			order.append(key)
 		ss = sessions[key]
-		ss["seqs"].append(c.gre["seq"])
+		if c.vxlan:
+			ss["sports"].add(c.udp["sport"])
+		else:
+			ss["seqs"].append(c.gre["seq"])
 		e = c.erspan
 		if e and "index" in e:		# ERSPAN II, or III with a port sub-header
 			port = ports.get(e["index"], "port id %d" % e["index"])
@@ -1009,7 +1335,10 @@ def summary(pcap, vms, ports, nframes, out=sys.stdout):
 			ss["gorder"].append((port, d))
 		g["packets"] += 1
 		g["bytes"] += len(c.inner)
-		if len(g["first"]) < nframes:
+		if len(g["first"]) < nframes and c.vxlan:
+			g["first"].append("#%-5d sport %-5d %s" % (c.num, c.udp["sport"],
+								frame_summary(c.inner)))
+		elif len(g["first"]) < nframes:
 			g["first"].append("#%-5d seq %-5s %s" % (c.num, c.gre["seq"],
 							      frame_summary(c.inner)))
 	if not order:
@@ -1018,6 +1347,12 @@ def summary(pcap, vms, ports, nframes, out=sys.stdout):
 		ss = sessions[key]
 		c = ss["first"]
 		e = c.erspan
+		if c.vxlan:
+			n = sum(g["packets"] for g in ss["groups"].values())
+			print("VXLAN vni %d, %s > %s, UDP port %d: %d copies, %d source ports" % (
+				key[5], c.src, c.dst, key[4], n, len(ss["sports"])), file=out)
+			_summary_groups(ss, out)
+			continue
 		name = ENCAP_NAME.get(c.gre["proto"], "GRE 0x%04x" % c.gre["proto"])
 		desc = "%s %s %d, %s > %s" % (name, "session" if e else "key", key[4], c.src, c.dst)
 		if e and e["ver"] == 2:
@@ -1028,15 +1363,19 @@ def summary(pcap, vms, ports, nframes, out=sys.stdout):
 		print("%s: %d copies, sequence %d..%d, %s" % (
 			desc, len(seqs), lo, max(seqs),
 			"none missing" if not missing else "%d missing" % missing), file=out)
-		for port, d in sorted(ss["gorder"]):
-			g = ss["groups"][(port, d)]
-			what = {"out": "out (sent by the VM)", "in": "in  (delivered to it)"}.get(d, "")
-			print("  %-14s %-22s %5d packets %8d bytes  (%s)" % (
-				port, what, g["packets"], g["bytes"],
-				", ".join("%s %d" % kv for kv in sorted(g["kinds"].items()))), file=out)
-			for line in g["first"]:
-				print("      " + line, file=out)
+		_summary_groups(ss, out)
 	return sessions
+
+
+def _summary_groups(ss, out):
+	for port, d in sorted(ss["gorder"]):
+		g = ss["groups"][(port, d)]
+		what = {"out": "out (sent by the VM)", "in": "in  (delivered to it)"}.get(d, "")
+		print("  %-14s %-22s %5d packets %8d bytes  (%s)" % (
+			port, what, g["packets"], g["bytes"],
+			", ".join("%s %d" % kv for kv in sorted(g["kinds"].items()))), file=out)
+		for line in g["first"]:
+			print("      " + line, file=out)
 
 
 # --- command line ---------------------------------------------------------------
@@ -1044,31 +1383,37 @@ def summary(pcap, vms, ports, nframes, out=sys.stdout):
 def main(argv=None):
 	ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
 	sub = ap.add_subparsers(dest="cmd", required=True)
+	vxhelp = "UDP port to decode as VXLAN (repeat; default 4789)"
 	p = sub.add_parser("decode")
 	p.add_argument("pcap")
 	p.add_argument("--count", type=int, default=0)
+	p.add_argument("--vxlan-port", type=int, action="append", help=vxhelp)
 	p = sub.add_parser("check")
 	p.add_argument("spec")
 	p.add_argument("--results")
 	p = sub.add_parser("tshark")
 	p.add_argument("pcap")
 	p.add_argument("--results")
+	p.add_argument("--vxlan-port", type=int, action="append", help=vxhelp)
 	p = sub.add_parser("summary")
 	p.add_argument("pcap")
 	p.add_argument("--vm", action="append", default=[], help="LABEL=MAC")
 	p.add_argument("--port", action="append", default=[], help="ID=LABEL")
 	p.add_argument("--frames", type=int, default=3)
+	p.add_argument("--vxlan-port", type=int, action="append", help=vxhelp)
 	p = sub.add_parser("merge")
 	p.add_argument("out")
 	p.add_argument("pcaps", nargs="+")
 	a = ap.parse_args(argv)
+	if getattr(a, "vxlan_port", None):
+		a.vxlan_port = [VXLAN_PORT] + a.vxlan_port
 
 	if a.cmd == "decode":
 		for i, pk in enumerate(read_pcap(a.pcap)):
 			if a.count and i >= a.count:
 				break
-			c = decode(pk, i + 1)
-			print("%.6f %s" % (pk.ts, copy_summary(c) if c.gre else
+			c = decode(pk, i + 1, a.vxlan_port)
+			print("%.6f %s" % (pk.ts, copy_summary(c) if c.is_copy else
 					    "#%d %s" % (i + 1, frame_summary(pk.data))))
 		return 0
 	if a.cmd == "merge":
@@ -1081,7 +1426,7 @@ def main(argv=None):
 	if a.cmd == "summary":
 		vms = dict(x.rsplit("=", 1) for x in a.vm)
 		ports = {int(k): v for k, v in (x.split("=", 1) for x in a.port)}
-		summary(a.pcap, vms, ports, a.frames)
+		summary(a.pcap, vms, ports, a.frames, vxlan_ports=a.vxlan_port)
 		return 0
 	if a.cmd == "check":
 		try:
@@ -1092,15 +1437,15 @@ def main(argv=None):
 		res = run_checks(spec)
 	else:
 		res = Results()
-		copies = [decode(p, i + 1) for i, p in enumerate(read_pcap(a.pcap))]
+		copies = [decode(p, i + 1, a.vxlan_port) for i, p in enumerate(read_pcap(a.pcap))]
 		try:
-			rows = tshark_fields(a.pcap)
+			rows = tshark_fields(a.pcap, vxlan_ports=a.vxlan_port)
 		except (OSError, subprocess.CalledProcessError) as e:
 			res.add("tshark", ["tshark failed: %s" % e])
 		else:
 			probs = tshark_compare(copies, rows)
-			if not any(c.erspan for c in copies):
-				probs.append("no ERSPAN copies in %s" % a.pcap)
+			if not any(c.erspan or c.vxlan for c in copies):
+				probs.append("no ERSPAN or VXLAN copies in %s" % a.pcap)
 			res.add("tshark", probs)
 	text = res.text()
 	sys.stdout.write(text)
