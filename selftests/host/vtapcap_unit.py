@@ -86,6 +86,148 @@ def outer(fam, payload):
 P = vtapcap.Packet
 
 
+# --- VXLAN ---------------------------------------------------------------------------
+
+def udp_csum(src, dst, seg):
+	"""The UDP checksum of segment seg (its checksum field 0) from src to dst."""
+	s, d = ipaddress.ip_address(src), ipaddress.ip_address(dst)
+	if s.version == 6:
+		pseudo = s.packed + d.packed + struct.pack("!IxxxB", len(seg), 17)
+	else:
+		pseudo = s.packed + d.packed + struct.pack("!xBH", 17, len(seg))
+	return csum(pseudo + seg) or 0xFFFF
+
+
+def vxlan(vni, flags=0x08, res1=0, res2=0):
+	return struct.pack("!II", flags << 24 | res1, vni << 8 | res2)
+
+
+VX_ADDR = {4: ("198.51.100.1", "198.51.100.2"), 6: ("2001:db8:100::1", "2001:db8:100::2")}
+
+
+def vx_outer(fam, sport, dport, payload, ck=None, df=True, ulen=None):
+	"""A VXLAN packet to the collector: UDP checksum 0 on IPv4, computed on
+	IPv6; ck: that checksum instead ("zero", "bad" or a number); df=False:
+	IPv4 without DF; ulen: that UDP length instead."""
+	src, dst = VX_ADDR[fam]
+	seg = struct.pack("!HHHH", sport, dport, 8 + len(payload), 0) + payload
+	want = udp_csum(src, dst, seg) if fam == 6 else 0
+	want = {None: want, "zero": 0, "bad": want ^ 0x0101}.get(ck, ck)
+	seg = seg[:4] + struct.pack("!HH", 8 + len(payload) if ulen is None else ulen, want) + seg[8:]
+	if fam == 4:
+		ip = ipv4(src, dst, 17, seg)
+		if not df:
+			ip = bytearray(ip)
+			ip[6:8] = b"\0\0"
+			ip[10:12] = b"\0\0"
+			ip[10:12] = struct.pack("!H", csum(bytes(ip[:20])))
+			ip = bytes(ip)
+		return eth(COL_MAC, HV_MAC, 0x0800, ip)
+	return eth(COL_MAC, HV_MAC, 0x86DD, ipv6(src, dst, 17, seg))
+
+
+def tcp_seg(src_mac, dst_mac, src, dst, sport, dport, flags=0x18, data=b""):
+	h = struct.pack("!HHIIBBHHH", sport, dport, 1000, 2000, 5 << 4, flags, 65535, 0, 0) + data
+	return eth(dst_mac, src_mac, 0x0800, ipv4(src, dst, 6, h))
+
+
+def icmp6_echo(src_mac, dst_mac, src, dst, seq, reply=False):
+	body = struct.pack("!BBHHH", 129 if reply else 128, 0, 0, 0x77, seq) + bytes(range(32))
+	return eth(dst_mac, src_mac, 0x86DD, ipv6(src, dst, 58, body))
+
+
+def arp(src_mac, spa, tpa):
+	return eth(b"\xff" * 6, src_mac, 0x0806, struct.pack("!HHBBH6s4s6s4s", 1, 0x0800, 6, 4, 1,
+				src_mac, ipaddress.ip_address(spa).packed, b"\0" * 6,
+				ipaddress.ip_address(tpa).packed))
+
+
+class VxScenario:
+	"""VXLAN: the VM pings out and is pinged (IPv4 and IPv6), a TCP segment
+	and its ACK both ways, two of its ARP requests.  Session x4 (IPv4, vni
+	77, port 4789, complete) and x6 (IPv6, id 78 = its VNI, port 8472), both
+	mirroring the VM's port dir both.  The source port of a copy is FLOW_PORT
+	of its inner flow, the same both ways; ARP copies get ports of their own."""
+
+	FLOW_PORT = {"icmp4": 40001, "icmp6": 50002, "tcp": 33003, "tcp2": 60999,
+		     "arp0": 32768, "arp1": 45000}
+
+	def __init__(self):
+		self.vm = []	# (packet, flow)
+		v4, p4 = ("192.0.2.1", "192.0.2.2"), ("192.0.2.2", "192.0.2.1")
+		v6, p6 = ("2001:db8::1", "2001:db8::2"), ("2001:db8::2", "2001:db8::1")
+		t = T0 + 1
+		for i in range(4):
+			t += 0.5
+			self.vm.append((P(t, icmp_echo(VM_MAC, PEER_MAC, *v4, i)), "icmp4"))
+			self.vm.append((P(t + 0.01, icmp_echo(PEER_MAC, VM_MAC, *p4, i, reply=True)), "icmp4"))
+			self.vm.append((P(t + 0.1, icmp6_echo(VM_MAC, PEER_MAC, *v6, i)), "icmp6"))
+			self.vm.append((P(t + 0.11, icmp6_echo(PEER_MAC, VM_MAC, *p6, i, reply=True)),
+					"icmp6"))
+		t += 0.5
+		self.vm.append((P(t, tcp_seg(VM_MAC, PEER_MAC, *v4, 40000, 80, data=b"GET /")), "tcp"))
+		self.vm.append((P(t + 0.01, tcp_seg(PEER_MAC, VM_MAC, *p4, 80, 40000, 0x10)), "tcp"))
+		self.vm.append((P(t + 0.2, tcp_seg(PEER_MAC, VM_MAC, *p4, 5555, 22, data=b"x")), "tcp2"))
+		self.vm.append((P(t + 0.21, tcp_seg(VM_MAC, PEER_MAC, *v4, 22, 5555, 0x10)), "tcp2"))
+		self.vm.append((P(t + 0.5, arp(VM_MAC, *v4)), "arp0"))
+		self.vm.append((P(t + 0.6, arp(VM_MAC, *v4)), "arp1"))
+		self.sess = {"x4": (4, 77, 4789), "x6": (6, 78, 8472)}
+		self.col = []
+		for k, (p, flow) in enumerate(self.vm):
+			for j, name in enumerate(self.sess):
+				self.col.append(self.copy(name, p.ts + 0.001 * (j + 1), p.data, flow))
+		self.stats = [{"name": n, "id": 1, "stats": {"sent": 0, "bytes": 0, "drop_loop": 0}}
+			      for n in self.sess]
+		self.fix = {}	# session: counters that replace the ones of what arrived
+
+	def copy(self, sess, ts, frame, flow, vni=None, sport=None, dport=None, flags=0x08,
+		 res1=0, res2=0, **kw):
+		fam, v, dp = self.sess[sess]
+		return P(ts, vx_outer(fam, self.FLOW_PORT[flow] if sport is None else sport,
+				      dp if dport is None else dport,
+				      vxlan(v if vni is None else vni, flags, res1, res2) + frame, **kw))
+
+	def at(self, sess, k):
+		"""Index in self.col of session sess's copy of VM frame k."""
+		return 2 * k + list(self.sess).index(sess)
+
+	def redo(self, sess, k, **kw):
+		"""self.col with the copy of VM frame k in session sess rebuilt with kw."""
+		col = list(self.col)
+		p, flow = self.vm[k]
+		i = self.at(sess, k)
+		col[i] = self.copy(sess, col[i].ts, p.data, flow, **kw)
+		return col
+
+	def spec(self, d, col=None, vm=None, extra=""):
+		col = self.col if col is None else col
+		vtapcap.write_pcap(os.path.join(d, "vm.pcap"),
+				   [p for p, _ in self.vm] if vm is None else vm)
+		vtapcap.write_pcap(os.path.join(d, "col.pcap"), col)
+		import json
+		for s in self.stats:
+			fam, v, dp = self.sess[s["name"]]
+			mine = [c for c in (vtapcap.decode(p, 0, (4789, 8472)) for p in col)
+				if c.vxlan and c.vxlan["vni"] == v and c.udp["dport"] == dp]
+			s["stats"]["sent"] = len(mine)
+			s["stats"]["bytes"] = sum(c.iplen for c in mine)
+			s["stats"].update(self.fix.get(s["name"], {}))
+		with open(os.path.join(d, "stats.json"), "w") as f:
+			json.dump(self.stats, f)
+		path = os.path.join(d, "spec")
+		with open(path, "w") as f:
+			f.write("""collector col.pcap
+window %f %f
+stats stats.json
+vm vm1 mac 02:00:00:00:00:01 pcap vm.pcap
+session x4 encap vxlan src 198.51.100.1 dst 198.51.100.2 vni 77 id 100 seq0 0 complete yes
+session x6 encap vxlan src 2001:db8:100::1 dst 2001:db8:100::2 id 78 dport 8472 complete yes
+mirror m-x4 session x4 vm vm1 dir both min 6
+mirror m-x6 session x6 vm vm1 dir both min 6
+%s""" % (T0, T0 + 10, extra))
+		return path
+
+
 # --- a scenario: one VM, pings out and in, three sessions -------------------------
 
 class Scenario:
@@ -187,6 +329,7 @@ def main():
 	d = tempfile.mkdtemp(prefix="vtapcap-test.")
 	try:
 		run(d)
+		run_vxlan(d)
 	finally:
 		shutil.rmtree(d)
 	print("1..%d" % n)
@@ -421,6 +564,222 @@ def run(d):
 	report("the tshark comparison notices a disagreement",
 	       len(probs) == 2 and "gre.sequence_number" in probs[0] and "erspan.spanid" in probs[1],
 	       "\n".join(probs))
+
+
+def vx_check(d, sc, col=None, vm=None, extra="", edit=None):
+	path = sc.spec(d, col, vm, extra)
+	if edit:
+		with open(path) as f:
+			text = edit(f.read())
+		with open(path, "w") as f:
+			f.write(text)
+	return vtapcap.run_checks(vtapcap.parse_spec(path))
+
+
+def vx_fail(name, d, sc, key, needle, col=None, vm=None, extra="", edit=None, only=False):
+	"""The check KEY must fail, saying NEEDLE (with only: and no other check)."""
+	res = vx_check(d, sc, col, vm, extra, edit)
+	bad = {k: det for k, ok, det in res.items if not ok}
+	ok = key in bad and any(needle in x for x in bad[key])
+	if only:
+		ok = ok and list(bad) == [key]
+	report(name, ok, res.text())
+
+
+def vx_spec_error(name, d, text, needle):
+	path = os.path.join(d, "bad.spec")
+	with open(path, "w") as f:
+		f.write("vm v mac 02:00:00:00:00:01 pcap vm.pcap\n" + text)
+	try:
+		vtapcap.parse_spec(path)
+		report(name, False, "accepted")
+	except vtapcap.SpecError as ex:
+		report(name, needle in str(ex), ex)
+
+
+def run_vxlan(d):
+	import contextlib
+	import io
+	sc = VxScenario()
+	res = vx_check(d, sc)
+	report("vxlan: a correct capture (IPv4 and IPv6 underlay) passes every check",
+	       not res.failed(), res.text())
+	keys = [k for k, _, _ in res.items]
+	report("vxlan: the checks are the expected ones (mirror.sh's round_verdicts)", keys == [
+		"collector.unknown", "collector.nested", "x4.headers", "x4.seq", "x4.counters",
+		"x6.headers", "x6.seq", "x6.counters", "m-x4.frames", "m-x4.headers",
+		"m-x6.frames", "m-x6.headers"], keys)
+	det = {k: det for k, _, det in res.items}
+	report("vxlan: .seq passes with a note that it does not apply",
+	       any("not applicable" in x for x in det["x4.seq"]) and
+	       "\tnot applicable" in res.text() and "ok x4.seq\n" in res.text(), res.text())
+
+	ports = (4789, 8472)
+	c = vtapcap.decode(sc.col[sc.at("x4", 0)], 1, ports)
+	report("vxlan: decode over IPv4: ports, UDP checksum 0, VXLAN flags, VNI, inner frame",
+	       c.family == 4 and c.udp["sport"] == 40001 and c.udp["dport"] == 4789 and
+	       c.udp["csum"] == 0 and c.vxlan == {"flags": 8, "res1": 0, "vni": 77, "res2": 0} and
+	       c.inner == sc.vm[0][0].data and c.gre is None and c.is_copy,
+	       vtapcap.copy_summary(c))
+	c = vtapcap.decode(sc.col[sc.at("x6", 2)], 1, ports)
+	report("vxlan: decode over IPv6, port 8472: the UDP checksum verified",
+	       c.family == 6 and c.udp["dport"] == 8472 and c.udp["csum"] and
+	       c.udp["csum_ok"] is True and c.vxlan["vni"] == 78 and c.inner == sc.vm[2][0].data,
+	       vtapcap.copy_summary(c))
+	c = vtapcap.decode(sc.col[sc.at("x6", 2)], 1)
+	report("vxlan: UDP to a port not given is not VXLAN (its UDP header is there)",
+	       c.vxlan is None and not c.is_copy and c.udp["dport"] == 8472, vtapcap.copy_summary(c))
+	tcp = [p.data for p, fl in sc.vm if fl == "tcp"]
+	arps = [p.data for p, fl in sc.vm if fl.startswith("arp")]
+	frag = bytearray(tcp[0])
+	frag[20:22] = b"\x20\x00"	# MF: a first fragment carries no ports for the hash
+	report("vxlan: inner flow: a TCP segment and its ACK are one flow; ARP none; "
+	       "a fragment without ports",
+	       vtapcap.inner_flow(tcp[0]) == vtapcap.inner_flow(tcp[1]) and
+	       vtapcap.inner_flow(tcp[0])[2] is not None and vtapcap.inner_flow(arps[0]) is None and
+	       vtapcap.inner_flow(bytes(frag))[2] is None and
+	       vtapcap.inner_flow(sc.vm[2][0].data) == vtapcap.inner_flow(sc.vm[3][0].data))
+
+	# Damage, one kind at a time.  Frames: 0 ping out, 1 its reply (IPv4),
+	# 2/3 the same over IPv6, ... 16/17 TCP out and its ACK, 18/19 TCP in and
+	# its ACK, 20/21 ARP.
+	vx_fail("vxlan: a wrong VNI is a stream of no session", d, sc, "collector.unknown",
+		"VXLAN to a collector that belongs to no session: #3 198.51.100.1 > 198.51.100.2 "
+		"UDP 40001 > 4789 VXLAN vni 99", col=sc.redo("x4", 1, vni=99))
+	vx_fail("vxlan: ...and its frame has no copy", d, sc, "m-x4.frames", "no copy of VM frame 1 (",
+		col=sc.redo("x4", 1, vni=99))
+	vx_fail("vxlan: a wrong destination port is a stream of no session", d, sc,
+		"collector.unknown", "UDP 40001 > 4790 VXLAN vni 77", col=sc.redo("x4", 1, dport=4790))
+	vx_fail("vxlan: a wrong destination port over IPv6 too", d, sc,
+		"collector.unknown", "UDP 50002 > 4789 VXLAN vni 78", col=sc.redo("x6", 2, dport=4789))
+	vx_fail("vxlan: reserved bits in the first word fail", d, sc, "x4.headers",
+		"VXLAN reserved bits set: 0x000100, 0x00", col=sc.redo("x4", 5, res1=0x100), only=True)
+	vx_fail("vxlan: a nonzero last byte fails", d, sc, "x6.headers",
+		"VXLAN reserved bits set: 0x000000, 0x01", col=sc.redo("x6", 5, res2=1), only=True)
+	vx_fail("vxlan: flags other than 0x08 fail (G bit)", d, sc, "x4.headers",
+		"VXLAN flags 0x88, want 0x08", col=sc.redo("x4", 6, flags=0x88), only=True)
+	vx_fail("vxlan: flags without I fail", d, sc, "x6.headers",
+		"VXLAN flags 0x00, want 0x08", col=sc.redo("x6", 6, flags=0), only=True)
+	vx_fail("vxlan: a UDP checksum on IPv4 fails", d, sc, "x4.headers",
+		"UDP checksum 0x1234 on IPv4, want 0", col=sc.redo("x4", 7, ck=0x1234), only=True)
+	vx_fail("vxlan: a wrong UDP checksum on IPv6 fails", d, sc, "x6.headers",
+		"is wrong", col=sc.redo("x6", 7, ck="bad"), only=True)
+	vx_fail("vxlan: a zero UDP checksum on IPv6 fails", d, sc, "x6.headers",
+		"UDP checksum 0 on IPv6", col=sc.redo("x6", 7, ck="zero"), only=True)
+	vx_fail("vxlan: a source port that changes within a flow fails", d, sc, "x4.headers",
+		"UDP source port 40002, but copy #1 of the same flow (same direction) had 40001",
+		col=sc.redo("x4", 4, sport=40002), only=True)
+	vx_fail("vxlan: a reply with another source port than its request fails", d, sc,
+		"x4.headers", "UDP source port 40002, but copy #1 of the same flow "
+		"(the other direction) had 40001", col=sc.redo("x4", 1, sport=40002), only=True)
+	vx_fail("vxlan: a TCP ACK with another source port than its segment fails (IPv6)", d, sc,
+		"x6.headers", "UDP source port 33004, but copy #34 of the same flow "
+		"(the other direction) had 33003", col=sc.redo("x6", 17, sport=33004), only=True)
+	vx_fail("vxlan: a source port below the range fails", d, sc, "x4.headers",
+		"UDP source port 1000 outside 32768-60999", col=sc.redo("x4", 20, sport=1000),
+		only=True)
+	vx_fail("vxlan: a source port above the range fails", d, sc, "x6.headers",
+		"UDP source port 61000 outside 32768-60999", col=sc.redo("x6", 21, sport=61000),
+		only=True)
+	vx_fail("vxlan: sport MIN-MAX: the range is the spec's", d, sc, "x4.headers",
+		"UDP source port 33003 outside 40000-50000",
+		edit=lambda t: t.replace("vni 77", "vni 77 sport 40000-50000"), only=True)
+	res = vx_check(d, sc, col=sc.redo("x4", 21, sport=32769))
+	report("vxlan: ARP copies need only a port in the range", not res.failed(), res.text())
+	cut = list(sc.col)
+	i = sc.at("x4", 0)
+	cut[i] = sc.copy("x4", cut[i].ts, sc.vm[0][0].data[:30], "icmp4", sport=55555)
+	res = vx_check(d, sc, col=cut)
+	report("vxlan: a copy cut before the inner IP addresses is held to the range only",
+	       "x4.headers" not in res.failed(), res.text())
+	vx_fail("vxlan: DF clear on IPv4 fails", d, sc, "x4.headers", "DF not set",
+		col=sc.redo("x4", 8, df=False), only=True)
+	vx_fail("vxlan: a wrong UDP length fails", d, sc, "x4.headers",
+		"UDP length 50, the IP payload has 106 bytes", col=sc.redo("x4", 0, ulen=50))
+	i = sc.at("x4", 9)
+	vx_fail("vxlan: a lost copy fails", d, sc, "m-x4.frames", "no copy of VM frame 5 (",
+		col=sc.col[:i] + sc.col[i + 1:])
+	vx_fail("vxlan: a duplicated copy fails", d, sc, "m-x6.frames", "duplicate",
+		col=sc.col[:i + 2] + [sc.col[i + 1]] + sc.col[i + 2:])
+	col = list(sc.col)
+	j, k = sc.at("x6", 16), sc.at("x6", 18)
+	col[j], col[k] = P(col[j].ts, col[k].data), P(col[k].ts, col[j].data)
+	vx_fail("vxlan: reordered copies fail", d, sc, "m-x6.frames", "they differ", col=col)
+	sc2 = VxScenario()
+	sc2.fix["x4"] = {"bytes": 1}
+	vx_fail("vxlan: a bytes counter other than the outer IP packets' fails", d, sc2,
+		"x4.counters", "counted 1 bytes; the copies are 2570 bytes of IP packets")
+	sc2.fix["x4"] = {"sent": 21}
+	vx_fail("vxlan: a sent counter other than what arrived fails", d, sc2, "x4.counters",
+		"counted 21 sent, 22 arrived")
+	sc2.fix.clear()
+	nested = eth(PEER_MAC, VM_MAC, 0x0800, ipv4("192.0.2.1", "198.51.100.2", 17, struct.pack(
+		"!HHHH", 40000, 4789, 16, 0) + vxlan(5)))
+	vx_fail("vxlan: a copy of a VXLAN packet fails (vtap mirrored its own output)", d, sc2,
+		"collector.nested", "a copy of a VXLAN packet",
+		col=sc2.col + [sc2.copy("x4", T0 + 9.9, nested, "icmp4")])
+
+	vx_spec_error("vxlan: a VXLAN session with two mirrors is a spec error", d,
+		      "session s encap vxlan src 198.51.100.1 dst 198.51.100.2 vni 1\n"
+		      "mirror a session s vm v dir out\nmirror b session s vm v dir in\n",
+		      "one mirror per VXLAN session")
+	vx_spec_error("vxlan: a VXLAN session without vni or id is a spec error", d,
+		      "session s encap vxlan src 198.51.100.1 dst 198.51.100.2\n", "needs vni or id")
+	vx_spec_error("vxlan: a VNI over 24 bits is a spec error", d,
+		      "session s encap vxlan src 198.51.100.1 dst 198.51.100.2 vni 16777216\n",
+		      "not 24 bits")
+
+	# The decode and summary subcommands show VXLAN copies.
+	sc.spec(d)
+	path = os.path.join(d, "col.pcap")
+	out = io.StringIO()
+	with contextlib.redirect_stdout(out):
+		rc = vtapcap.main(["decode", path, "--vxlan-port", "8472"])
+	text = out.getvalue()
+	report("vxlan: decode prints both sessions' copies (--vxlan-port 8472)",
+	       rc == 0 and text.count("VXLAN vni 77") == 22 and text.count("VXLAN vni 78") == 22 and
+	       "UDP 45000 > 4789 VXLAN vni 77 flags 0x08 | 02:00:00:00:00:01 > ff:ff:ff:ff:ff:ff, "
+	       "ARP who-has" in text, text)
+	out = io.StringIO()
+	vtapcap.summary(path, {}, {}, 2, out=out, vxlan_ports=ports)
+	text = out.getvalue()
+	report("vxlan: summary has a line per VXLAN session",
+	       "VXLAN vni 77, 198.51.100.1 > 198.51.100.2, UDP port 4789: 22 copies, "
+	       "6 source ports" in text and "VXLAN vni 78, 2001:db8:100::1" in text, text)
+
+	if not shutil.which("tshark"):
+		print("ok %d tshark decodes the VXLAN copies like vtapcap # SKIP tshark not installed"
+		      % (n + 1))
+		globals()["n"] += 1
+		return
+	col = sc.redo("x6", 3, ck="bad")
+	col[sc.at("x4", 5)] = sc.redo("x4", 5, res1=0x100)[sc.at("x4", 5)]
+	sc.spec(d, col=col)
+	copies = [vtapcap.decode(p, k + 1, ports) for k, p in enumerate(vtapcap.read_pcap(path))]
+	rows = vtapcap.tshark_fields(path, vxlan_ports=ports)
+	probs = vtapcap.tshark_compare(copies, rows)
+	report("tshark decodes every VXLAN copy like vtapcap (IPv4, IPv6 on port 8472, a bad "
+	       "checksum, reserved bits)", not probs and len(rows) == len(copies) == 44 and
+	       sum(1 for c in copies if c.vxlan) == 44, "\n".join(probs))
+	out = io.StringIO()
+	with contextlib.redirect_stdout(out):
+		rc = vtapcap.main(["tshark", path, "--vxlan-port", "8472"])
+	report("vxlan: the tshark subcommand passes", rc == 0 and out.getvalue() == "ok tshark\n",
+	       out.getvalue())
+	probs = vtapcap.tshark_compare(copies, vtapcap.tshark_fields(path))
+	report("tshark without -d for port 8472 does not see the IPv6 session's VXLAN",
+	       len(probs) == 22 and all("vxlan.vni: tshark None" in x for x in probs),
+	       "\n".join(probs[:3]))
+	copies[0].vxlan["vni"] += 1
+	copies[1].udp["sport"] += 1
+	copies[2].inner = copies[2].inner[6:12] + copies[2].inner[6:]
+	copies[sc.at("x6", 3)].udp["csum_ok"] = True
+	probs = vtapcap.tshark_compare(copies, rows)
+	report("the tshark comparison notices VXLAN disagreements (VNI, port, inner frame, checksum)",
+	       len(probs) == 4 and "vxlan.vni: tshark 77, decoder 78" in probs[0] and
+	       "udp.srcport: tshark 40001, decoder 40002" in probs[1] and
+	       "inner Ethernet header" in probs[2] and
+	       "UDP checksum: tshark bad, decoder good" in probs[3], "\n".join(probs))
 
 
 def _erspan_word(b, word, fn):
