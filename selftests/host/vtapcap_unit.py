@@ -5,8 +5,12 @@ mirror traffic, on crafted packets: a correct capture passes, and each kind of
 damage (a lost, duplicated, reordered or altered copy, a wrong session id,
 key, index, D bit, hwid, granularity, timestamp, T bit, sequence number,
 checksum or counter, a corrupted pcap file) fails the check it should, with a
-message that says what is wrong.  tshark, when installed, must decode the
-crafted ERSPAN II/III and GRE copies exactly as the decoder does.  TAP output.
+message that says what is wrong.  VXLAN (IPv4 and IPv6 underlay, ports 4789
+and 8472) likewise: a wrong VNI or destination port, flags, reserved bits,
+UDP checksum or length, a source port out of range or not one per inner
+flow both ways, a lost, duplicated or reordered copy, wrong counters.
+tshark, when installed, must decode the crafted ERSPAN II/III, GRE and VXLAN
+copies exactly as the decoder does.  TAP output.
 """
 import ipaddress
 import os
