@@ -5,7 +5,8 @@ GSO, path MTU) on a collector capture.  Used by selftests/guest/broker.sh;
 each subcommand prints what it found and exits non-zero on a mismatch.
 
   count PCAP KEY_OR_ID                 copies of one stream
-  snap PCAP ID SNAPLEN                 cut copies: len == snaplen, T set,
+  snap PCAP ID SNAPLEN                 cut copies: len == snaplen, T set
+                                       (ERSPAN; GRE and VXLAN have no T bit),
                                        the inner IP length still the original
   mask PCAP ID OFF LEN BYTE VMPCAP MAC copies masked; the rest byte-identical
                                        to the frames of MAC in VMPCAP (a
@@ -20,6 +21,9 @@ each subcommand prints what it found and exits non-zero on a mismatch.
                                        are prefixes whose checksum is that
   mtu PCAP ID MTU                      no outer packet over MTU, no fragment,
                                        DF set, oversized copies have T set
+                                       (or, GRE and VXLAN, are cut)
+
+KEY_OR_ID / ID: the GRE key, ERSPAN session id or VXLAN VNI (UDP port 4789).
 """
 import os
 import sys
@@ -32,12 +36,28 @@ def copies(pcap, ident):
 	out = []
 	for i, p in enumerate(vtapcap.read_pcap(pcap)):
 		c = vtapcap.decode(p, i + 1)
-		if not c.gre or c.inner is None:
+		if not c.is_copy or c.inner is None:
 			continue
-		cid = c.erspan["sid"] if c.erspan else c.gre.get("key")
+		if c.vxlan:
+			cid = c.vxlan["vni"]
+		else:
+			cid = c.erspan["sid"] if c.erspan else c.gre.get("key")
 		if cid == ident:
 			out.append(c)
 	return out
+
+
+def cut(c):
+	"""Is copy C cut?  ERSPAN says so (T bit); a GRE or VXLAN copy is cut
+	if its inner IP packet is longer than what it carries."""
+	if c.erspan:
+		return bool(c.erspan.get("t"))
+	f = c.inner
+	if f[12:14] == b"\x08\x00" and len(f) >= 18:
+		return 14 + int.from_bytes(f[16:18], "big") > len(f)
+	if f[12:14] == b"\x86\xdd" and len(f) >= 20:
+		return 54 + int.from_bytes(f[18:20], "big") > len(f)
+	return False
 
 
 def csum(data):
@@ -75,23 +95,24 @@ def cmd_snap(a):
 	cs, snap = copies(a[0], int(a[1])), int(a[2])
 	if not cs:
 		fail("no copies")
-	cut = whole = 0
+	ncut = whole = 0
 	for c in cs:
-		t = c.erspan.get("t")
+		t = c.erspan.get("t") if c.erspan else None	# no T bit: GRE, VXLAN
 		if len(c.inner) > snap:
 			fail(f"#{c.num}: inner frame of {len(c.inner)} bytes > snaplen {snap}")
 		iplen = int.from_bytes(c.inner[16:18], "big") if c.inner[12:14] == b"\x08\x00" else None
 		orig = 14 + iplen if iplen is not None else None
 		if orig is not None and orig > snap:
-			if len(c.inner) != snap or not t:
+			if len(c.inner) != snap or t == 0:
 				fail(f"#{c.num}: frame of {orig} bytes: copy {len(c.inner)} bytes, T={t}")
-			cut += 1
+			ncut += 1
 		else:
 			if t:
 				fail(f"#{c.num}: whole frame with T set")
 			whole += 1
-	print(f"{len(cs)} copies: {cut} cut to {snap} with T set (original length in the inner IP header), {whole} whole")
-	if not cut or not whole:
+	tbit = " with T set" if cs[0].erspan else ""
+	print(f"{len(cs)} copies: {ncut} cut to {snap}{tbit} (original length in the inner IP header), {whole} whole")
+	if not ncut or not whole:
 		fail("expected both cut and whole copies")
 
 
@@ -142,7 +163,8 @@ def cmd_gso(a):
 	# In the order vtap made them (GRE sequence), not the order they arrived:
 	# copies made on two CPUs may cross on the underlay (seen on the debug
 	# kernel: sequence 33 arrived before 30-32).
-	cs.sort(key=lambda c: c.gre["seq"] if c.gre.get("seq") is not None else -1)
+	# VXLAN has no sequence: its copies stay in arrival order.
+	cs.sort(key=lambda c: c.gre["seq"] if c.gre and c.gre.get("seq") is not None else -1)
 	got = [c.inner for c in cs if tcp_to_port(c.inner)]
 	if len(a) > 5 and a[5] == "partial":
 		done = [complete(f) for f in got]
@@ -206,18 +228,18 @@ def cmd_gso(a):
 
 def cmd_mtu(a):
 	cs, mtu = copies(a[0], int(a[1])), int(a[2])
-	cut = 0
+	ncut = 0
 	for c in cs:
 		if c.iplen > mtu:
 			fail(f"#{c.num}: outer packet of {c.iplen} bytes > MTU {mtu}")
 		if not c.df:
 			fail(f"#{c.num}: DF not set")
-		if c.erspan.get("t"):
-			cut += 1
+		if cut(c):
+			ncut += 1
 			if c.iplen < mtu - 8:
 				fail(f"#{c.num}: cut copy of {c.iplen} bytes, not filling MTU {mtu}")
-	print(f"{len(cs)} copies, {cut} cut to fit the path MTU {mtu}, none over it, DF on all")
-	if not cut:
+	print(f"{len(cs)} copies, {ncut} cut to fit the path MTU {mtu}, none over it, DF on all")
+	if not ncut:
 		fail("no copy needed cutting")
 
 
