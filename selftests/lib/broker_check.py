@@ -23,7 +23,9 @@ each subcommand prints what it found and exits non-zero on a mismatch.
                                        DF set, oversized copies have T set
                                        (or, GRE and VXLAN, are cut)
 
-KEY_OR_ID / ID: the GRE key, ERSPAN session id or VXLAN VNI (UDP port 4789).
+KEY_OR_ID / ID: the GRE key or ERSPAN session id, or vni:N for the VXLAN VNI N
+(UDP port 4789); a VXLAN copy's outer UDP checksum must be right (zero over
+IPv4; complete over IPv6: the tests' underlay computes what is left to it).
 """
 import os
 import sys
@@ -32,18 +34,37 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import vtapcap  # noqa: E402
 
 
+def stream(s):
+	"""A KEY_OR_ID argument: ("vni", N) for vni:N, else the number."""
+	return ("vni", int(s[4:])) if s.startswith("vni:") else int(s)
+
+
+def udp_csum_problem(c):
+	"""What is wrong with a VXLAN copy's outer UDP checksum, if anything."""
+	u = c.udp
+	if c.family == 4:
+		return f"UDP checksum {u['csum']:#06x} over IPv4, want 0" if u["csum"] else None
+	if not u["csum"]:
+		return "UDP checksum 0 over IPv6"
+	return None if u["csum_ok"] else f"UDP checksum {u['csum']:#06x} over IPv6 is wrong"
+
+
 def copies(pcap, ident):
 	out = []
+	ident = stream(ident)
 	for i, p in enumerate(vtapcap.read_pcap(pcap)):
 		c = vtapcap.decode(p, i + 1)
 		if not c.is_copy or c.inner is None:
 			continue
 		if c.vxlan:
-			cid = c.vxlan["vni"]
+			cid = ("vni", c.vxlan["vni"])
 		else:
 			cid = c.erspan["sid"] if c.erspan else c.gre.get("key")
-		if cid == ident:
-			out.append(c)
+		if cid != ident:
+			continue
+		if c.vxlan and udp_csum_problem(c):
+			fail(f"#{c.num}: {udp_csum_problem(c)}")
+		out.append(c)
 	return out
 
 
@@ -88,11 +109,11 @@ def vm_frames(pcap, mac, pred=lambda f: True):
 
 
 def cmd_count(a):
-	print(len(copies(a[0], int(a[1]))))
+	print(len(copies(a[0], a[1])))
 
 
 def cmd_snap(a):
-	cs, snap = copies(a[0], int(a[1])), int(a[2])
+	cs, snap = copies(a[0], a[1]), int(a[2])
 	if not cs:
 		fail("no copies")
 	ncut = whole = 0
@@ -117,7 +138,7 @@ def cmd_snap(a):
 
 
 def cmd_mask(a):
-	cs = copies(a[0], int(a[1]))
+	cs = copies(a[0], a[1])
 	off, ln, byte = int(a[2]), int(a[3]), int(a[4])
 	vm = vm_frames(a[5], a[6])
 	if not cs or len(cs) != len(vm):
@@ -132,7 +153,7 @@ def cmd_mask(a):
 
 
 def cmd_gso(a):
-	cs = copies(a[0], int(a[1]))
+	cs = copies(a[0], a[1])
 	port = int(a[4])
 
 	def tcp_to_port(f):
@@ -227,7 +248,7 @@ def cmd_gso(a):
 
 
 def cmd_mtu(a):
-	cs, mtu = copies(a[0], int(a[1])), int(a[2])
+	cs, mtu = copies(a[0], a[1]), int(a[2])
 	ncut = 0
 	for c in cs:
 		if c.iplen > mtu:
