@@ -18,6 +18,7 @@ static const char *const encap_names[] = {
 	[VTAP_ENCAP_GRE]	= "gre",
 	[VTAP_ENCAP_ERSPAN2]	= "erspan2",
 	[VTAP_ENCAP_ERSPAN3]	= "erspan3",
+	[VTAP_ENCAP_VXLAN]	= "vxlan",
 };
 
 static const char *const gra_names[] = {
@@ -84,19 +85,95 @@ static int put_num(struct nl_msg *msg, const char *what, const char *s,
 	}
 	if (bytes == 1)
 		return nla_put_u8(msg, attr, (uint8_t)v) ? -EMSGSIZE : 0;
+	if (bytes == 2)
+		return nla_put_u16(msg, attr, (uint16_t)v) ? -EMSGSIZE : 0;
 	return nla_put_u32(msg, attr, v) ? -EMSGSIZE : 0;
+}
+
+/* As put_num(), in decimal only (VNIs and ports: no 0x, no octal 010). */
+static int put_dec(struct nl_msg *msg, const char *what, const char *s,
+		   uint32_t min, uint32_t max, int attr, int bytes)
+{
+	if (!s || strspn(s, "0123456789") != strlen(s) || strlen(s) > 10) {
+		errorf("%s: '%s' is not a decimal number from %u to %u", what,
+		       s ? s : "", min, max);
+		return -EINVAL;
+	}
+	return put_num(msg, what, s, min, max, attr, bytes);
+}
+
+/*
+ * The keywords of session add/set that take a value; each may be given
+ * once.  @encaps: the encapsulations it applies to (1 << VTAP_ENCAP_*), 0
+ * for all.
+ */
+static const struct {
+	const char *kw;
+	unsigned int encaps;
+} session_kws[] = {
+	{ "encap", 0 }, { "remote", 0 }, { "local", 0 }, { "id", 0 },
+	{ "key", 1U << VTAP_ENCAP_GRE },
+	{ "ttl", 0 }, { "tos", 0 },
+	{ "hwid", 1U << VTAP_ENCAP_ERSPAN3 },
+	{ "gra", 1U << VTAP_ENCAP_ERSPAN3 },
+	{ "vni", 1U << VTAP_ENCAP_VXLAN },
+	{ "dstport", 1U << VTAP_ENCAP_VXLAN },
+};
+
+/* Which keyword of session_kws @kw is, or -1. */
+static int session_kw(const char *kw)
+{
+	int i;
+
+	for (i = 0; i < NELEM(session_kws); i++)
+		if (!strcmp(kw, session_kws[i].kw))
+			return i;
+	return -1;
+}
+
+/*
+ * A keyword of @seen (bits of session_kws) that @encap does not take:
+ * print why and return -EINVAL.
+ */
+static int check_encap_kws(unsigned int seen, int encap)
+{
+	int i, e;
+
+	for (i = 0; i < NELEM(session_kws); i++) {
+		const char *sep = "";
+		char which[48] = "";
+
+		if (!(seen & (1U << i)) || !session_kws[i].encaps ||
+		    (session_kws[i].encaps & (1U << encap)))
+			continue;
+		for (e = 1; e < NELEM(encap_names); e++)
+			if (session_kws[i].encaps & (1U << e)) {
+				snprintf(which + strlen(which), sizeof(which) - strlen(which),
+					 "%s%s", sep, encap_names[e]);
+				sep = ", ";
+			}
+		errorf("%s: only for encap %s, not %s", session_kws[i].kw, which,
+		       encap > 0 && encap < NELEM(encap_names) && encap_names[encap] ?
+		       encap_names[encap] : "unknown");
+		return -EINVAL;
+	}
+	return 0;
 }
 
 /*
  * Parse "KEYWORD VALUE" pairs of session add/set into @msg.  @create allows
- * encap.  Returns 0 or -EINVAL (after printing why).
+ * encap and id, and checks that the keywords given fit the encap (*encap:
+ * the VTAP_ENCAP_* given, 0 if none).  *seen: the keywords given, bits of
+ * session_kws.  Returns 0 or -EINVAL (after printing why).
  */
 static int parse_session_opts(struct nl_msg *msg, int argc, char **argv,
-			      bool create, bool *have_encap, bool *have_remote,
-			      struct flags_edit *fe)
+			      bool create, int *encap, bool *have_remote,
+			      unsigned int *seen, struct flags_edit *fe)
 {
 	int i, k, err = 0;
 
+	*encap = 0;
+	*seen = 0;
 	for (i = 0; i < argc && !err; i += 2) {
 		const char *kw = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
 
@@ -108,6 +185,13 @@ static int parse_session_opts(struct nl_msg *msg, int argc, char **argv,
 			i += used - 2;
 			continue;
 		}
+		k = session_kw(kw);
+		if (k >= 0 && (*seen & (1U << k))) {
+			errorf("%s: given twice", kw);
+			return -EINVAL;
+		}
+		if (k >= 0)
+			*seen |= 1U << k;
 		if (!val) {
 			errorf("'%s' needs a value", kw);
 			return -EINVAL;
@@ -115,11 +199,11 @@ static int parse_session_opts(struct nl_msg *msg, int argc, char **argv,
 		if (!strcmp(kw, "encap") && create) {
 			k = parse_keyword(val, encap_names, NELEM(encap_names));
 			if (k < 0) {
-				errorf("encap: '%s' is not one of gre, erspan2, erspan3", val);
+				errorf("encap: '%s' is not one of gre, erspan2, erspan3, vxlan", val);
 				return -EINVAL;
 			}
 			err = nla_put_u8(msg, VTAP_A_SESSION_ENCAP, (uint8_t)k);
-			*have_encap = true;
+			*encap = k;
 		} else if (!strcmp(kw, "remote")) {
 			err = put_addr(msg, "remote", val, VTAP_A_SESSION_REMOTE4,
 				       VTAP_A_SESSION_REMOTE6);
@@ -147,12 +231,22 @@ static int parse_session_opts(struct nl_msg *msg, int argc, char **argv,
 				return -EINVAL;
 			}
 			err = nla_put_u8(msg, VTAP_A_SESSION_GRA, (uint8_t)k);
+		} else if (!strcmp(kw, "vni")) {
+			err = put_dec(msg, "vni", val, 0, VTAP_VXLAN_VNI_MAX,
+				      VTAP_A_SESSION_VNI, 4);
+		} else if (!strcmp(kw, "dstport")) {
+			err = put_dec(msg, "dstport", val, 1, 65535,
+				      VTAP_A_SESSION_DPORT, 2);
 		} else {
 			errorf("unknown option '%s' (try 'vtapctl session help')", kw);
 			return -EINVAL;
 		}
 	}
-	return err ? -EINVAL : 0;
+	if (err)
+		return -EINVAL;
+	if (create && *encap && check_encap_kws(*seen, *encap))
+		return -EINVAL;
+	return 0;
 }
 
 /* The "stats" of a session, as session show prints them. */
@@ -215,6 +309,10 @@ static void print_session(struct nlattr **tb)
 			inet_ntop(AF_INET6, nla_data(tb[VTAP_A_SESSION_LOCAL6]), buf, sizeof(buf)));
 	if (tb[VTAP_A_SESSION_KEY])
 		out_u64("key", " key %llu", nla_get_u32(tb[VTAP_A_SESSION_KEY]));
+	if (tb[VTAP_A_SESSION_VNI])
+		out_u64("vni", " vni %llu", nla_get_u32(tb[VTAP_A_SESSION_VNI]));
+	if (tb[VTAP_A_SESSION_DPORT])
+		out_u64("dstport", " dstport %llu", nla_get_u16(tb[VTAP_A_SESSION_DPORT]));
 	if (tb[VTAP_A_SESSION_TTL])
 		out_u64("ttl", " ttl %llu", nla_get_u8(tb[VTAP_A_SESSION_TTL]));
 	if (tb[VTAP_A_SESSION_TOS])
@@ -290,6 +388,8 @@ static int list_cb(struct nlattr **tb, void *arg)
 	si = &c->v[c->n++];
 	memset(si, 0, sizeof(*si));
 	si->id = nla_get_u32(tb[VTAP_A_SESSION_ID]);
+	if (tb[VTAP_A_SESSION_ENCAP])
+		si->encap = nla_get_u8(tb[VTAP_A_SESSION_ENCAP]);
 	if (tb[VTAP_A_SESSION_COOKIE])
 		si->cookie = nla_get_u64(tb[VTAP_A_SESSION_COOKIE]);
 	if (tb[VTAP_A_SESSION_FLAGS])
@@ -383,15 +483,28 @@ int check_session_name(const char *name)
 	return 0;
 }
 
+/* The bits of session_kws that only some encapsulations take. */
+static unsigned int encap_only_kws(void)
+{
+	unsigned int m = 0;
+	int i;
+
+	for (i = 0; i < NELEM(session_kws); i++)
+		if (session_kws[i].encaps)
+			m |= 1U << i;
+	return m;
+}
+
 static int session_change(int argc, char **argv, int cmd)
 {
 	bool create = cmd == VTAP_CMD_SESSION_NEW;
 	const char *what = create ? "session add" : "session set";
-	bool have_encap = false, have_remote = false, shown = false;
+	bool have_remote = false, shown = false;
 	struct flags_edit fe = { 0, 0 };
+	unsigned int seen;
 	struct vtap_nl nl;
 	struct nl_msg *msg;
-	int rc, err;
+	int rc, err, encap;
 
 	if (argc < 2) {
 		errorf("%s: which session? (try 'vtapctl session help')", what);
@@ -402,13 +515,13 @@ static int session_change(int argc, char **argv, int cmd)
 		return VTAP_EXIT_FAIL;
 	/* Parse everything before talking to the kernel: bad input changes nothing. */
 	if (put_name(msg, argv[1]) ||
-	    parse_session_opts(msg, argc - 2, argv + 2, create, &have_encap,
-			       &have_remote, &fe)) {
+	    parse_session_opts(msg, argc - 2, argv + 2, create, &encap,
+			       &have_remote, &seen, &fe)) {
 		nlmsg_free(msg);
 		return VTAP_EXIT_USAGE;
 	}
-	if (create && (!have_encap || !have_remote)) {
-		errorf("%s: %s is required", what, !have_encap ? "encap" : "remote");
+	if (create && (!encap || !have_remote)) {
+		errorf("%s: %s is required", what, !encap ? "encap" : "remote");
 		nlmsg_free(msg);
 		return VTAP_EXIT_USAGE;
 	}
@@ -417,32 +530,40 @@ static int session_change(int argc, char **argv, int cmd)
 		nlmsg_free(msg);
 		return rc;
 	}
-	if (fe.set || fe.clear) {
-		uint32_t flags = fe.set;
+	/*
+	 * SET: the flags not named keep their value, and the keywords of one
+	 * encapsulation (key, hwid, gra, vni, dstport) must be the session's.
+	 */
+	if (!create && (fe.set || fe.clear || (seen & encap_only_kws()))) {
+		struct session_info *si = NULL;
+		int n;
 
-		/* SET: the flags not named keep their value. */
-		if (!create) {
-			struct session_info *si = NULL;
-			int n;
+		err = session_list(&nl, argv[1], &si, &n);
+		if (err) {
+			char w[96];
 
-			err = session_list(&nl, argv[1], &si, &n);
-			if (err) {
-				char w[96];
-
-				snprintf(w, sizeof(w), "%s %s", what, argv[1]);
-				nlmsg_free(msg);
-				rc = vnl_fail(&nl, err, w);
-				vnl_close(&nl);
-				return rc;
-			}
-			flags = (si[0].flags & ~fe.clear) | fe.set;
-			free(si);
+			snprintf(w, sizeof(w), "%s %s", what, argv[1]);
+			nlmsg_free(msg);
+			rc = vnl_fail(&nl, err, w);
+			vnl_close(&nl);
+			return rc;
 		}
-		if (nla_put_u32(msg, VTAP_A_SESSION_FLAGS, flags)) {
+		if (fe.set || fe.clear)
+			fe.set = (si[0].flags & ~fe.clear) | fe.set;
+		encap = si[0].encap;
+		free(si);
+		/* An unknown encap (a newer module's) is the kernel's to judge. */
+		if (encap > 0 && encap < NELEM(encap_names) && encap_names[encap] &&
+		    check_encap_kws(seen, encap)) {
 			nlmsg_free(msg);
 			vnl_close(&nl);
-			return VTAP_EXIT_FAIL;
+			return VTAP_EXIT_USAGE;
 		}
+	}
+	if ((fe.set || fe.clear) && nla_put_u32(msg, VTAP_A_SESSION_FLAGS, fe.set)) {
+		nlmsg_free(msg);
+		vnl_close(&nl);
+		return VTAP_EXIT_FAIL;
 	}
 	{
 		struct nl_msg *req = vnl_msg(&nl, cmd, 0);
@@ -619,11 +740,12 @@ static int session_show(int argc, char **argv)
 
 static const struct vtap_subcmd session_cmds[] = {
 	{ "add", session_add,
-	  "NAME encap {gre|erspan2|erspan3} remote ADDR [local ADDR] [id N] [key N]\n"
-	  "                     [ttl N] [tos N] [hwid N] [gra {100us|100ns}] [BROKER...]" },
+	  "NAME encap {gre|erspan2|erspan3|vxlan} remote ADDR [local ADDR] [id N]\n"
+	  "                     [key N] [ttl N] [tos N] [hwid N] [gra {100us|100ns}]\n"
+	  "                     [vni N] [dstport N] [BROKER...]" },
 	{ "set", session_set,
 	  "NAME [remote ADDR] [local ADDR] [key N] [ttl N] [tos N] [hwid N]\n"
-	  "                     [gra {100us|100ns}] [BROKER...]\n"
+	  "                     [gra {100us|100ns}] [vni N] [dstport N] [BROKER...]\n"
 	  "       BROKER := sample 1/N [random|every] | snaplen {N|none}\n"
 	  "                 | mask {offset O len L [byte B]|none}\n"
 	  "                 | rate {PPS|Nbit|Nkbit|Nmbit|Ngbit|none} [burst N] | gso {segment|slice}\n"

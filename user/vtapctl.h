@@ -23,6 +23,7 @@ struct vtap_nl;
 struct session_info {
 	uint32_t id;
 	uint32_t flags;			/* VTAP_SESSION_F_* */
+	uint8_t encap;			/* VTAP_ENCAP_*, 0 if not reported */
 	uint64_t cookie;		/* VTAP_A_SESSION_COOKIE */
 	char name[VTAP_NAME_MAX];
 	bool has[VTAP_A_STATS_MAX + 1];
