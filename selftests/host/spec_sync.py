@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0
 """The YAML spec of the vtap family and include/uapi/linux/vtap.h agree:
 every command, attribute, enum and constant in one is in the other with the
-same value, and the policies in kmod/netlink.c carry the spec's checks."""
+same value, the policies in kmod/netlink.c carry the spec's checks, and
+vtapctl info (user/info.c) has a name for every feature bit."""
 import os
 import re
 import subprocess
@@ -76,6 +77,16 @@ enum_names = set(re.findall(r"^\s+(VTAP_[A-Z0-9_]+)\s*(?:=[^,]*)?,", hdr, re.M))
 extra = sorted(x for x in enum_names
                if x not in want and not x.startswith("__") and not x.endswith("_UNSPEC"))
 check("every enum entry of the header is in the spec", not extra, extra)
+
+# vtapctl info names every feature bit, by the spec's names.
+feat = next(d for d in spec["definitions"] if d["name"] == "feature")
+info_c = open(os.path.join(TOP, "user/info.c")).read()
+named = dict(re.findall(r'\{\s*(VTAP_FEATURE_[A-Z0-9_]+),\s*"([a-z0-9-]+)"\s*\}', info_c))
+for e in feat["entries"]:
+    k = cname("vtap_feature", e)
+    check(f"vtapctl info names {k} '{e}'", named.get(k) == e, named.get(k))
+extra = sorted(set(named) - {cname("vtap_feature", e) for e in feat["entries"]})
+check("vtapctl info names no feature the spec lacks", not extra, extra)
 
 # Policies: admin flag on every op the spec marks, checks carried.
 nlc = open(os.path.join(TOP, "kmod/netlink.c")).read()
