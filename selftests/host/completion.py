@@ -150,6 +150,19 @@ def main():
             for k, got in zip(order, replies[1:]):
                 miss = [v for v in values[k] if v not in got]
                 check(f"{name}: values after '{k}'", not miss, f"missing {miss}; offered {sorted(got)}")
+    # After "encap E", session add offers E's own keywords, not another's.
+    own = {"gre": {"key"}, "erspan2": set(), "erspan3": {"hwid", "gra"},
+           "vxlan": {"vni", "dstport"}}
+    encaps = list(own)
+    replies, err = complete_many([["vtapctl", "session", "add", "x", "encap", e, ""]
+                                  for e in encaps])
+    check("no errors from bash (encap keywords)", not err, err)
+    for e, got in zip(encaps, replies):
+        others = set().union(*own.values()) - own[e]
+        check(f"session add ... encap {e}: offers {sorted(own[e])} and ttl, not {sorted(others)}",
+              own[e] | {"ttl"} <= got and not got & others, sorted(got))
+    (vx,), _ = complete_many([["vtapctl", "session", "add", "x", "encap", ""]])
+    check("encap values include vxlan", "vxlan" in vx, vx)
     plan()
     return status()
 
