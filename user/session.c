@@ -90,16 +90,23 @@ static int put_num(struct nl_msg *msg, const char *what, const char *s,
 	return nla_put_u32(msg, attr, v) ? -EMSGSIZE : 0;
 }
 
-/* As put_num(), in decimal only (VNIs and ports: no 0x, no octal 010). */
+/* As put_num(), in decimal only (VNIs and ports: no 0x, 010 is ten). */
 static int put_dec(struct nl_msg *msg, const char *what, const char *s,
 		   uint32_t min, uint32_t max, int attr, int bytes)
 {
-	if (!s || strspn(s, "0123456789") != strlen(s) || strlen(s) > 10) {
+	unsigned long long v = 0;
+	const char *c;
+
+	for (c = s; c && *c >= '0' && *c <= '9' && v <= UINT32_MAX; c++)
+		v = v * 10 + (unsigned long long)(*c - '0');
+	if (!s || !*s || *c || v < min || v > max) {
 		errorf("%s: '%s' is not a decimal number from %u to %u", what,
 		       s ? s : "", min, max);
 		return -EINVAL;
 	}
-	return put_num(msg, what, s, min, max, attr, bytes);
+	if (bytes == 2)
+		return nla_put_u16(msg, attr, (uint16_t)v) ? -EMSGSIZE : 0;
+	return nla_put_u32(msg, attr, (uint32_t)v) ? -EMSGSIZE : 0;
 }
 
 /*
