@@ -216,6 +216,14 @@ $(ST_HOST)/unit_util: selftests/host/unit_util.c user/util.c user/util.h
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(ST_CFLAGS) -o $@ selftests/host/unit_util.c user/util.c
 
+# vtapctl session and info: the attributes built, the text and JSON printed.
+selftests: $(ST_HOST)/unit_session
+$(ST_HOST)/unit_session: selftests/host/unit_session.c user/session.c user/session_opts.c \
+		user/info.c user/nl.c user/util.c $(USER_HDRS)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(ST_CFLAGS) $(USER_PKGCFLAGS) -o $@ $< user/session_opts.c user/nl.c \
+		user/util.c $(USER_LIBS)
+
 $(ST_HOST)/bpf_rules: selftests/host/bpf_rules.c user/rules.c user/rules.h user/util.c \
 		$(BUILD)/bpf/vtap-rec.skel.h include/vtap_bpf.h
 	$(Q)mkdir -p $(@D)

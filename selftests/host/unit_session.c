@@ -1,0 +1,404 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Unit tests of vtapctl session and info without the module: the netlink
+ * attributes session add/set build from their keywords (user/session.c),
+ * and what session show and info print, text and JSON, for replies built
+ * here as the kernel builds them.  The .c files are included to reach their
+ * static functions; the BPF map helpers session del needs are stubbed.
+ */
+#include "kselftest_harness.h"
+
+#include "../../user/session.c"
+#include "../../user/info.c"
+
+/* session del's BPF side, not reached here. */
+int vtap_ns_open(struct vtap_ns *ns, enum vtap_ns_mode mode)
+{
+	(void)mode;
+	memset(ns, 0, sizeof(*ns));
+	return -ENOSYS;
+}
+
+void vtap_ns_close(struct vtap_ns *ns)
+{
+	(void)ns;
+}
+
+int vtap_ports_forget_session(struct vtap_ns *ns, __u32 sid)
+{
+	(void)ns;
+	(void)sid;
+	return -ENOSYS;
+}
+
+int vtap_exit_code(int err)
+{
+	return exit_code_for_errno(err);
+}
+
+int run_subcmd(const char *object, const struct vtap_subcmd *cmds, int n,
+	       int argc, char **argv)
+{
+	(void)object, (void)cmds, (void)n, (void)argc, (void)argv;
+	return VTAP_EXIT_USAGE;
+}
+
+struct parsed {
+	int rc, encap;
+	bool have_remote;
+	unsigned int seen;
+	struct nl_msg *msg;
+	struct nlattr *tb[VTAP_A_SESSION_MAX + 1];
+};
+
+/* Parse the words of @line (after "session add|set NAME") as vtapctl does. */
+static void parse(struct parsed *p, bool create, const char *line)
+{
+	char buf[512], *argv[64], *tok, *save = NULL;
+	struct flags_edit fe = { 0, 0 };
+	struct nlmsghdr *h;
+	int argc = 0;
+
+	memset(p, 0, sizeof(*p));
+	snprintf(buf, sizeof(buf), "%s", line);
+	for (tok = strtok_r(buf, " ", &save); tok && argc < 64; tok = strtok_r(NULL, " ", &save))
+		argv[argc++] = tok;
+	p->msg = nlmsg_alloc();
+	if (!p->msg) {
+		p->rc = -ENOMEM;
+		return;
+	}
+	p->rc = parse_session_opts(p->msg, argc, argv, create, &p->encap,
+				   &p->have_remote, &p->seen, &fe);
+	h = nlmsg_hdr(p->msg);
+	if (!p->rc && create)
+		p->rc = check_encap_kws(p->seen, p->encap);
+	if (nla_parse(p->tb, VTAP_A_SESSION_MAX, nlmsg_attrdata(h, 0),
+		      nlmsg_attrlen(h, 0), NULL))
+		p->rc = -EPROTO;
+}
+
+static void parsed_free(struct parsed *p)
+{
+	if (p->msg)
+		nlmsg_free(p->msg);
+}
+
+TEST(add_vxlan_defaults)
+{
+	struct parsed p;
+
+	parse(&p, true, "encap vxlan remote 192.0.2.1");
+	ASSERT_EQ(0, p.rc);
+	EXPECT_EQ(VTAP_ENCAP_VXLAN, p.encap);
+	ASSERT_NE(NULL, p.tb[VTAP_A_SESSION_ENCAP]);
+	EXPECT_EQ(VTAP_ENCAP_VXLAN, nla_get_u8(p.tb[VTAP_A_SESSION_ENCAP]));
+	/* The kernel's defaults (the id, 4789) apply: nothing sent. */
+	EXPECT_EQ(NULL, p.tb[VTAP_A_SESSION_VNI]);
+	EXPECT_EQ(NULL, p.tb[VTAP_A_SESSION_DPORT]);
+	parsed_free(&p);
+}
+
+TEST(add_vxlan_vni_dstport)
+{
+	struct parsed p;
+
+	parse(&p, true, "encap vxlan remote 2001:db8::2 local 2001:db8::1 vni 16777215 dstport 65535 ttl 9");
+	ASSERT_EQ(0, p.rc);
+	ASSERT_NE(NULL, p.tb[VTAP_A_SESSION_VNI]);
+	EXPECT_EQ(4, nla_len(p.tb[VTAP_A_SESSION_VNI]));
+	EXPECT_EQ(VTAP_VXLAN_VNI_MAX, nla_get_u32(p.tb[VTAP_A_SESSION_VNI]));
+	ASSERT_NE(NULL, p.tb[VTAP_A_SESSION_DPORT]);
+	EXPECT_EQ(2, nla_len(p.tb[VTAP_A_SESSION_DPORT]));
+	EXPECT_EQ(65535, nla_get_u16(p.tb[VTAP_A_SESSION_DPORT]));
+	EXPECT_NE(NULL, p.tb[VTAP_A_SESSION_REMOTE6]);
+	parsed_free(&p);
+
+	parse(&p, true, "vni 0 dstport 1 remote 192.0.2.1 encap vxlan");
+	ASSERT_EQ(0, p.rc) TH_LOG("encap after vni and dstport");
+	EXPECT_EQ(0, nla_get_u32(p.tb[VTAP_A_SESSION_VNI]));
+	EXPECT_EQ(1, nla_get_u16(p.tb[VTAP_A_SESSION_DPORT]));
+	parsed_free(&p);
+
+	/* Decimal, also with a leading zero (not octal). */
+	parse(&p, true, "encap vxlan remote 192.0.2.1 vni 010 dstport 04789");
+	ASSERT_EQ(0, p.rc);
+	EXPECT_EQ(10, nla_get_u32(p.tb[VTAP_A_SESSION_VNI]));
+	EXPECT_EQ(4789, nla_get_u16(p.tb[VTAP_A_SESSION_DPORT]));
+	parsed_free(&p);
+}
+
+TEST(add_vxlan_out_of_range)
+{
+	static const char *const bad[] = {
+		"vni 16777216", "vni 4294967296", "vni 99999999999", "vni -1", "vni +1",
+		"vni 0x10", "vni 1e3", "vni ", "vni", "dstport 0", "dstport 65536",
+		"dstport -1", "dstport 0x12b5", "dstport http",
+	};
+	char line[128];
+	struct parsed p;
+	unsigned int i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(line, sizeof(line), "encap vxlan remote 192.0.2.1 %s", bad[i]);
+		parse(&p, true, line);
+		EXPECT_EQ(-EINVAL, p.rc) TH_LOG("'%s' accepted", bad[i]);
+		parsed_free(&p);
+	}
+}
+
+TEST(encap_keywords)
+{
+	static const char *const bad[] = {
+		"encap gre vni 5", "encap gre dstport 4789", "encap erspan2 vni 5",
+		"encap erspan3 dstport 8472", "encap vxlan key 5", "encap vxlan hwid 1",
+		"encap vxlan gra 100ns", "encap erspan2 key 1", "encap gre hwid 1",
+		"vni 7 encap gre",
+	};
+	static const char *const good[] = {
+		"encap gre key 5", "encap erspan3 hwid 1 gra 100ns", "encap erspan2",
+		"encap vxlan vni 5 dstport 8472",
+	};
+	char line[128];
+	struct parsed p;
+	unsigned int i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(line, sizeof(line), "remote 192.0.2.1 %s", bad[i]);
+		parse(&p, true, line);
+		EXPECT_EQ(-EINVAL, p.rc) TH_LOG("'%s' accepted", bad[i]);
+		parsed_free(&p);
+	}
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		snprintf(line, sizeof(line), "remote 192.0.2.1 %s", good[i]);
+		parse(&p, true, line);
+		EXPECT_EQ(0, p.rc) TH_LOG("'%s' refused", good[i]);
+		parsed_free(&p);
+	}
+	parse(&p, true, "encap geneve remote 192.0.2.1");
+	EXPECT_EQ(-EINVAL, p.rc);
+	parsed_free(&p);
+}
+
+TEST(repeated_keywords)
+{
+	static const char *const bad[] = {
+		"encap vxlan remote 192.0.2.1 vni 1 vni 2",
+		"encap vxlan remote 192.0.2.1 dstport 1 dstport 1",
+		"encap vxlan encap vxlan remote 192.0.2.1",
+		"encap vxlan remote 192.0.2.1 remote 192.0.2.2",
+		"encap gre remote 192.0.2.1 key 1 key 2",
+	};
+	struct parsed p;
+	unsigned int i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		parse(&p, true, bad[i]);
+		EXPECT_EQ(-EINVAL, p.rc) TH_LOG("'%s' accepted", bad[i]);
+		parsed_free(&p);
+	}
+}
+
+TEST(set_vni_dstport)
+{
+	struct parsed p;
+
+	/* set: the session's encap is checked after looking it up. */
+	parse(&p, false, "vni 42 dstport 8472");
+	ASSERT_EQ(0, p.rc);
+	EXPECT_EQ(42, nla_get_u32(p.tb[VTAP_A_SESSION_VNI]));
+	EXPECT_EQ(8472, nla_get_u16(p.tb[VTAP_A_SESSION_DPORT]));
+	EXPECT_NE(0, p.seen & encap_only_kws());
+	EXPECT_EQ(-EINVAL, check_encap_kws(p.seen, VTAP_ENCAP_GRE));
+	EXPECT_EQ(0, check_encap_kws(p.seen, VTAP_ENCAP_VXLAN));
+	parsed_free(&p);
+
+	parse(&p, false, "ttl 5 snaplen 100");
+	ASSERT_EQ(0, p.rc);
+	EXPECT_EQ(0, p.seen & encap_only_kws()) TH_LOG("no lookup needed");
+	parsed_free(&p);
+
+	parse(&p, false, "vni 16777216");
+	EXPECT_EQ(-EINVAL, p.rc);
+	parsed_free(&p);
+	parse(&p, false, "encap vxlan");
+	EXPECT_EQ(-EINVAL, p.rc) TH_LOG("set cannot change the encap");
+	parsed_free(&p);
+}
+
+/* Run @fn with stdout going to a buffer; returns it (malloc'd). */
+static char *capture(void (*fn)(void *), void *arg)
+{
+	FILE *t = tmpfile();
+	int saved;
+	char *out;
+	long n;
+
+	if (!t)
+		return NULL;
+	fflush(stdout);
+	saved = dup(1);
+	dup2(fileno(t), 1);
+	fn(arg);
+	fflush(stdout);
+	dup2(saved, 1);
+	close(saved);
+	n = ftell(t);
+	out = calloc(1, (size_t)n + 1);
+	rewind(t);
+	if (out && fread(out, 1, (size_t)n, t) != (size_t)n)
+		out[0] = 0;
+	fclose(t);
+	return out;
+}
+
+/* A session reply as the kernel builds it, parsed as vtapctl parses it. */
+struct reply {
+	struct nl_msg *msg;
+	struct nlattr *tb[VTAP_A_SESSION_MAX + 1];
+};
+
+static void reply_build(struct reply *r, uint8_t encap, bool vxlan_attrs)
+{
+	struct nlmsghdr *h;
+	uint32_t ip = htonl(0xc0000201);	/* 192.0.2.1 */
+
+	memset(r, 0, sizeof(*r));
+	r->msg = nlmsg_alloc();
+	nla_put_string(r->msg, VTAP_A_SESSION_NAME, "vx");
+	nla_put_u32(r->msg, VTAP_A_SESSION_ID, 12);
+	nla_put_u8(r->msg, VTAP_A_SESSION_ENCAP, encap);
+	nla_put(r->msg, VTAP_A_SESSION_REMOTE4, 4, &ip);
+	if (vxlan_attrs) {
+		nla_put_u32(r->msg, VTAP_A_SESSION_VNI, 4242);
+		nla_put_u16(r->msg, VTAP_A_SESSION_DPORT, VTAP_VXLAN_PORT);
+	}
+	nla_put_u8(r->msg, VTAP_A_SESSION_TTL, 64);
+	nla_put_u8(r->msg, VTAP_A_SESSION_TOS, 0);
+	nla_put_u32(r->msg, VTAP_A_SESSION_FLAGS, 0);
+	h = nlmsg_hdr(r->msg);
+	nla_parse(r->tb, VTAP_A_SESSION_MAX, nlmsg_attrdata(h, 0), nlmsg_attrlen(h, 0), NULL);
+}
+
+static void show(void *arg)
+{
+	out_open_array();
+	print_session(((struct reply *)arg)->tb);
+	out_close_array();
+}
+
+TEST(show_vxlan_text)
+{
+	struct reply r;
+	char *out;
+
+	json_output = false;
+	reply_build(&r, VTAP_ENCAP_VXLAN, true);
+	out = capture(show, &r);
+	ASSERT_NE(NULL, out);
+	EXPECT_NE(NULL, strstr(out, "session vx id 12 encap vxlan remote 192.0.2.1 vni 4242 dstport 4789 ttl 64"))
+		TH_LOG("got '%s'", out);
+	free(out);
+	nlmsg_free(r.msg);
+
+	reply_build(&r, VTAP_ENCAP_GRE, false);
+	out = capture(show, &r);
+	ASSERT_NE(NULL, out);
+	EXPECT_NE(NULL, strstr(out, "encap gre remote 192.0.2.1 ttl 64")) TH_LOG("got '%s'", out);
+	EXPECT_EQ(NULL, strstr(out, "vni")) TH_LOG("got '%s'", out);
+	EXPECT_EQ(NULL, strstr(out, "dstport")) TH_LOG("got '%s'", out);
+	free(out);
+	nlmsg_free(r.msg);
+}
+
+TEST(show_vxlan_json)
+{
+	struct reply r;
+	char *out;
+
+	json_output = true;
+	reply_build(&r, VTAP_ENCAP_VXLAN, true);
+	out = capture(show, &r);
+	json_output = false;
+	ASSERT_NE(NULL, out);
+	EXPECT_NE(NULL, strstr(out, "\"encap\":\"vxlan\"")) TH_LOG("got '%s'", out);
+	EXPECT_NE(NULL, strstr(out, "\"vni\":4242,")) TH_LOG("got '%s'", out);
+	EXPECT_NE(NULL, strstr(out, "\"dstport\":4789,")) TH_LOG("got '%s'", out);
+	EXPECT_EQ('[', out[0]) TH_LOG("got '%s'", out);
+	free(out);
+	nlmsg_free(r.msg);
+}
+
+struct info_reply {
+	struct nl_msg *msg;
+	struct nlattr *tb[VTAP_A_INFO_MAX + 1];
+};
+
+static void info_build(struct info_reply *r, uint64_t features)
+{
+	struct nlmsghdr *h;
+
+	memset(r, 0, sizeof(*r));
+	r->msg = nlmsg_alloc();
+	nla_put_string(r->msg, VTAP_A_INFO_VERSION, "0.1.0");
+	nla_put_u32(r->msg, VTAP_A_INFO_API, VTAP_GENL_VERSION);
+	nla_put_u64(r->msg, VTAP_A_INFO_FEATURES, features);
+	nla_put_u32(r->msg, VTAP_A_INFO_SESSIONS, 0);
+	nla_put_u32(r->msg, VTAP_A_INFO_MAX_SESSIONS, VTAP_SESSION_ID_MAX);
+	h = nlmsg_hdr(r->msg);
+	nla_parse(r->tb, VTAP_A_INFO_MAX, nlmsg_attrdata(h, 0), nlmsg_attrlen(h, 0), NULL);
+}
+
+static void info(void *arg)
+{
+	info_cb(((struct info_reply *)arg)->tb, NULL);
+}
+
+TEST(info_features)
+{
+	struct info_reply r;
+	uint64_t all = 0;
+	size_t i;
+	char *out;
+
+	for (i = 0; i < sizeof(features) / sizeof(features[0]); i++) {
+		EXPECT_EQ(0, all & features[i].bit) TH_LOG("%s twice", features[i].name);
+		all |= features[i].bit;
+	}
+	EXPECT_EQ(VTAP_FEATURE_VXLAN * 2 - 1, all) TH_LOG("a bit below vxlan has no name");
+
+	json_output = false;
+	info_build(&r, VTAP_FEATURE_SESSIONS | VTAP_FEATURE_GRE | VTAP_FEATURE_VXLAN);
+	out = capture(info, &r);
+	ASSERT_NE(NULL, out);
+	EXPECT_NE(NULL, strstr(out, "features sessions gre vxlan\n")) TH_LOG("got '%s'", out);
+	free(out);
+	nlmsg_free(r.msg);
+
+	info_build(&r, VTAP_FEATURE_VXLAN | (1ULL << 14) | (1ULL << 63));
+	out = capture(info, &r);
+	ASSERT_NE(NULL, out);
+	EXPECT_NE(NULL, strstr(out, "features vxlan 0x8000000000004000\n")) TH_LOG("got '%s'", out);
+	free(out);
+
+	json_output = true;
+	out = capture(info, &r);
+	json_output = false;
+	ASSERT_NE(NULL, out);
+	EXPECT_NE(NULL, strstr(out, "\"features\":[\"vxlan\"],\"features_unknown\":\"0x8000000000004000\""))
+		TH_LOG("got '%s'", out);
+	free(out);
+	nlmsg_free(r.msg);
+
+	json_output = true;
+	info_build(&r, all);
+	out = capture(info, &r);
+	json_output = false;
+	ASSERT_NE(NULL, out);
+	EXPECT_EQ(NULL, strstr(out, "features_unknown")) TH_LOG("got '%s'", out);
+	EXPECT_NE(NULL, strstr(out, ",\"unparsed\",\"vxlan\"]")) TH_LOG("got '%s'", out);
+	free(out);
+	nlmsg_free(r.msg);
+}
+
+TEST_HARNESS_MAIN
