@@ -22,6 +22,15 @@ check_exit() {	# WANT CMD...: exit status and no sanitizer report
 	expect_eq "exit status of '$*'" "$rc" "$want"
 }
 
+check_err() {	# WANT TEXT CMD...: exit status WANT, TEXT in what it printed
+	local want=$1 text=$2
+	shift 2
+	local out
+	out=$(check_exit "$want" "$@") || { echo "$out"; return 1; }
+	echo "$out"
+	grep -qF -- "$text" <<<"$out" || { echo "no '$text' in the output"; return 1; }
+}
+
 for bin in "$VTAPCTL" "$ASAN"; do
 	tag=$(basename "$(dirname "$bin")")
 	[ "$tag" = build ] && tag=plain
@@ -38,7 +47,49 @@ for bin in "$VTAPCTL" "$ASAN"; do
 	t "$tag: unknown session command: exit 2" check_exit 2 "$bin" session frob
 	t "$tag: session help lists every command" sh -c \
 		"out=\$('$bin' session help); for c in add set del show; do echo \"\$out\" | grep -q \"session \$c\" || exit 1; done"
-	t "$tag: bad encap: exit 2" check_exit 2 "$bin" session add s encap vxlan remote 192.0.2.1
+	t "$tag: bad encap: exit 2, lists vxlan" check_err 2 "is not one of gre, erspan2, erspan3, vxlan" \
+		"$bin" session add s encap geneve remote 192.0.2.1
+	# VXLAN: valid requests reach the (missing) module: exit 3.
+	v="session add s encap vxlan remote 192.0.2.1"
+	t "$tag: encap vxlan: parsed (exit 3)" check_exit 3 "$bin" $v
+	t "$tag: vxlan vni 0 dstport 1: parsed" check_exit 3 "$bin" $v vni 0 dstport 1
+	t "$tag: vxlan vni 16777215 dstport 65535: parsed" check_exit 3 "$bin" $v vni 16777215 dstport 65535
+	t "$tag: vxlan over IPv6: parsed" check_exit 3 "$bin" session add s encap vxlan remote 2001:db8::2 local 2001:db8::1 vni 7
+	t "$tag: vni before encap: parsed" check_exit 3 "$bin" session add s vni 7 dstport 8472 remote 192.0.2.1 encap vxlan
+	t "$tag: vxlan with broker options: parsed" check_exit 3 "$bin" $v vni 7 snaplen 128 rate 10mbit
+	t "$tag: vni 16777216: exit 2" check_err 2 "vni: '16777216' is not a decimal number from 0 to 16777215" "$bin" $v vni 16777216
+	t "$tag: vni 4294967296: exit 2" check_exit 2 "$bin" $v vni 4294967296
+	t "$tag: vni -1: exit 2" check_exit 2 "$bin" $v vni -1
+	t "$tag: vni 0x10 (decimal only): exit 2" check_err 2 "decimal" "$bin" $v vni 0x10
+	t "$tag: vni empty: exit 2" check_exit 2 "$bin" $v vni ""
+	t "$tag: vni without value: exit 2" check_err 2 "'vni' needs a value" "$bin" $v vni
+	t "$tag: dstport 0: exit 2" check_err 2 "dstport: '0' is not a decimal number from 1 to 65535" "$bin" $v dstport 0
+	t "$tag: dstport 65536: exit 2" check_err 2 "dstport: '65536'" "$bin" $v dstport 65536
+	t "$tag: dstport name: exit 2" check_exit 2 "$bin" $v dstport vxlan
+	for e in gre erspan2 erspan3; do
+		t "$tag: vni with encap $e: exit 2" check_err 2 "vni: only for encap vxlan, not $e" \
+			"$bin" session add s encap $e remote 192.0.2.1 vni 5
+		t "$tag: dstport with encap $e: exit 2" check_err 2 "dstport: only for encap vxlan, not $e" \
+			"$bin" session add s encap $e remote 192.0.2.1 dstport 4789
+	done
+	t "$tag: vni given before encap gre: exit 2" check_err 2 "only for encap vxlan" \
+		"$bin" session add s vni 5 encap gre remote 192.0.2.1
+	t "$tag: key with vxlan: exit 2" check_err 2 "key: only for encap gre, not vxlan" "$bin" $v key 5
+	t "$tag: hwid with vxlan: exit 2" check_err 2 "hwid: only for encap erspan3, not vxlan" "$bin" $v hwid 1
+	t "$tag: gra with vxlan: exit 2" check_err 2 "gra: only for encap erspan3, not vxlan" "$bin" $v gra 100ns
+	t "$tag: key with erspan2: exit 2" check_err 2 "key: only for encap gre" \
+		"$bin" session add s encap erspan2 remote 192.0.2.1 key 5
+	t "$tag: vni twice: exit 2" check_err 2 "vni: given twice" "$bin" $v vni 1 vni 2
+	t "$tag: dstport twice: exit 2" check_err 2 "dstport: given twice" "$bin" $v dstport 4789 dstport 4789
+	t "$tag: encap twice: exit 2" check_err 2 "encap: given twice" "$bin" $v encap gre
+	t "$tag: set vni: parsed (exit 3)" check_exit 3 "$bin" session set s vni 9
+	t "$tag: set dstport: parsed (exit 3)" check_exit 3 "$bin" session set s dstport 8472
+	t "$tag: set vni 16777216: exit 2" check_exit 2 "$bin" session set s vni 16777216
+	t "$tag: set dstport 0: exit 2" check_exit 2 "$bin" session set s dstport 0
+	t "$tag: set vni twice: exit 2" check_exit 2 "$bin" session set s vni 1 vni 1
+	t "$tag: set encap: exit 2" check_exit 2 "$bin" session set s encap vxlan
+	t "$tag: session help: vxlan, vni, dstport" sh -c \
+		"out=\$('$bin' session help); for w in vxlan 'vni N' 'dstport N'; do echo \"\$out\" | grep -q \"\$w\" || exit 1; done"
 	t "$tag: id 0: exit 2" check_exit 2 "$bin" session add s encap gre remote 192.0.2.1 id 0
 	t "$tag: id 1024: exit 2" check_exit 2 "$bin" session add s encap gre remote 192.0.2.1 id 1024
 	t "$tag: id not a number: exit 2" check_exit 2 "$bin" session add s encap gre remote 192.0.2.1 id 7x
@@ -61,6 +112,8 @@ if command -v valgrind >/dev/null; then
 	t "valgrind: usage error path" check_exit 2 vg "$VTAPCTL" session add s encap gre remote nowhere
 	t "valgrind: no-module path" check_exit 3 vg "$VTAPCTL" session show
 	t "valgrind: help" check_exit 0 vg "$VTAPCTL" session help
+	t "valgrind: vxlan keyword of another encap" check_exit 2 vg "$VTAPCTL" session add s encap gre remote 192.0.2.1 vni 5
+	t "valgrind: vxlan, no module" check_exit 3 vg "$VTAPCTL" session add s encap vxlan remote 192.0.2.1 vni 5 dstport 8472
 else
 	skip "valgrind" "valgrind not installed"
 fi
