@@ -37,6 +37,10 @@ struct nlres {
 	unsigned long long features;	/* VTAP_A_INFO_FEATURES */
 	unsigned long long cookie;	/* VTAP_A_SESSION_COOKIE in a session reply */
 	unsigned int burst;		/* VTAP_A_SESSION_BURST */
+	unsigned int id;		/* VTAP_A_SESSION_ID */
+	int has_vni, has_dport;		/* VTAP_A_SESSION_VNI, _DPORT present */
+	unsigned int vni;
+	unsigned short dport;
 };
 
 static void req_init(struct nlreq *r, int family, int cmd, int flags)
@@ -66,6 +70,11 @@ static void req_attr(struct nlreq *r, int type, const void *data, size_t len)
 static void req_u32(struct nlreq *r, int type, unsigned int v)
 {
 	req_attr(r, type, &v, 4);
+}
+
+static void req_u16(struct nlreq *r, int type, unsigned short v)
+{
+	req_attr(r, type, &v, 2);
 }
 
 static void req_u8(struct nlreq *r, int type, unsigned char v)
@@ -152,6 +161,19 @@ static int nl_talk(int fd, struct nlreq *r, struct nlres *res)
 					    a->nla_type == VTAP_A_SESSION_BURST)
 						memcpy(&res->burst,
 						       (char *)a + NLA_HDRLEN, 4);
+					if (g->cmd != VTAP_CMD_INFO_GET &&
+					    a->nla_type == VTAP_A_SESSION_ID)
+						memcpy(&res->id, (char *)a + NLA_HDRLEN, 4);
+					if (g->cmd != VTAP_CMD_INFO_GET &&
+					    a->nla_type == VTAP_A_SESSION_VNI) {
+						res->has_vni = a->nla_len == NLA_HDRLEN + 4;
+						memcpy(&res->vni, (char *)a + NLA_HDRLEN, 4);
+					}
+					if (g->cmd != VTAP_CMD_INFO_GET &&
+					    a->nla_type == VTAP_A_SESSION_DPORT) {
+						res->has_dport = a->nla_len == NLA_HDRLEN + 2;
+						memcpy(&res->dport, (char *)a + NLA_HDRLEN, 2);
+					}
 					rem -= NLA_ALIGN(a->nla_len);
 					a = (void *)((char *)a + NLA_ALIGN(a->nla_len));
 				}
@@ -582,6 +604,210 @@ TEST_F(genl, info_features)
 	EXPECT_EQ(VTAP_FEATURE_KFUNC | VTAP_FEATURE_COOKIE | VTAP_FEATURE_UNPARSED,
 		  res.features & (VTAP_FEATURE_KFUNC | VTAP_FEATURE_COOKIE | VTAP_FEATURE_UNPARSED))
 		TH_LOG("features %#llx", res.features);
+}
+
+/* A valid VXLAN SESSION_NEW body (no id, vni or dport) that a test extends. */
+static void vxlan_new(struct nlreq *r, int family, const char *name)
+{
+	req_init(r, family, VTAP_CMD_SESSION_NEW, 0);
+	req_str(r, VTAP_A_SESSION_NAME, name);
+	req_u8(r, VTAP_A_SESSION_ENCAP, VTAP_ENCAP_VXLAN);
+	req_attr(r, VTAP_A_SESSION_REMOTE4, "\xc6\x33\x64\x02", 4); /* 198.51.100.2 */
+}
+
+/* GET @name into @res. */
+static void get_session(struct __test_metadata *_metadata,
+			FIXTURE_DATA(genl) *self, const char *name, struct nlres *res)
+{
+	struct nlreq r;
+
+	req_init(&r, self->family, VTAP_CMD_SESSION_GET, 0);
+	req_str(&r, VTAP_A_SESSION_NAME, name);
+	ASSERT_EQ(0, nl_talk(self->fd, &r, res));
+	EXPECT_EQ(0, res->error) TH_LOG("GET %s: %s", name, res->msg);
+}
+
+TEST_F(genl, vxlan_out_of_range)
+{
+	struct nlreq r;
+
+	vxlan_new(&r, self->family, "gp-vx");
+	req_u32(&r, VTAP_A_SESSION_VNI, VTAP_VXLAN_VNI_MAX + 1);
+	EXPECT_REJECT(self, &r, -ERANGE, "vni 0x1000000");
+
+	vxlan_new(&r, self->family, "gp-vx");
+	req_u32(&r, VTAP_A_SESSION_VNI, 0xffffffff);
+	EXPECT_REJECT(self, &r, -ERANGE, "vni 0xffffffff");
+
+	vxlan_new(&r, self->family, "gp-vx");
+	req_u16(&r, VTAP_A_SESSION_DPORT, 0);
+	EXPECT_REJECT(self, &r, -ERANGE, "dport 0");
+
+	vxlan_new(&r, self->family, "gp-vx");
+	req_u32(&r, VTAP_A_SESSION_DPORT, 4789);
+	EXPECT_REJECT(self, &r, -EINVAL, "dport sent as 4 bytes");
+
+	vxlan_new(&r, self->family, "gp-vx");
+	req_u16(&r, VTAP_A_SESSION_VNI, 5);
+	EXPECT_REJECT(self, &r, -EINVAL, "vni sent as 2 bytes");
+}
+
+/* VNI and DPORT are vxlan's only; KEY, HWID and GRA not vxlan's. */
+TEST_F(genl, vxlan_encap_attributes)
+{
+	struct nlreq r;
+	struct nlres res;
+
+	req_init(&r, self->family, VTAP_CMD_SESSION_NEW, 0);
+	req_str(&r, VTAP_A_SESSION_NAME, "gp-vxe");
+	req_u8(&r, VTAP_A_SESSION_ENCAP, VTAP_ENCAP_GRE);
+	req_attr(&r, VTAP_A_SESSION_REMOTE4, "\xc6\x33\x64\x02", 4);
+	req_u32(&r, VTAP_A_SESSION_VNI, 5);
+	EXPECT_REJECT(self, &r, -EINVAL, "vni with encap gre");
+
+	valid_new(&r, self->family, "gp-vxe");		/* erspan2 */
+	req_u16(&r, VTAP_A_SESSION_DPORT, 4789);
+	EXPECT_REJECT(self, &r, -EINVAL, "dport with encap erspan2");
+
+	vxlan_new(&r, self->family, "gp-vxe");
+	req_u32(&r, VTAP_A_SESSION_KEY, 5);
+	EXPECT_REJECT(self, &r, -EINVAL, "key with encap vxlan");
+
+	vxlan_new(&r, self->family, "gp-vxe");
+	req_u8(&r, VTAP_A_SESSION_HWID, 3);
+	EXPECT_REJECT(self, &r, -EINVAL, "hwid with encap vxlan");
+
+	vxlan_new(&r, self->family, "gp-vxe");
+	req_u8(&r, VTAP_A_SESSION_GRA, VTAP_GRA_100NS);
+	EXPECT_REJECT(self, &r, -EINVAL, "gra with encap vxlan");
+
+	/* The same through SET, on a session of each kind. */
+	valid_new(&r, self->family, "gp-vxe-e2");
+	ASSERT_EQ(0, nl_talk(self->fd, &r, &res));
+	ASSERT_EQ(0, res.error) TH_LOG("extack '%s'", res.msg);
+	EXPECT_EQ(0, res.has_vni) TH_LOG("an erspan2 session reports a vni");
+	EXPECT_EQ(0, res.has_dport) TH_LOG("an erspan2 session reports a dport");
+	req_init(&r, self->family, VTAP_CMD_SESSION_SET, 0);
+	req_str(&r, VTAP_A_SESSION_NAME, "gp-vxe-e2");
+	req_u32(&r, VTAP_A_SESSION_VNI, 5);
+	EXPECT_REJECT(self, &r, -EINVAL, "SET vni on an erspan2 session");
+	req_init(&r, self->family, VTAP_CMD_SESSION_SET, 0);
+	req_str(&r, VTAP_A_SESSION_NAME, "gp-vxe-e2");
+	req_u16(&r, VTAP_A_SESSION_DPORT, 8472);
+	EXPECT_REJECT(self, &r, -EINVAL, "SET dport on an erspan2 session");
+	get_session(_metadata, self, "gp-vxe-e2", &res);
+	EXPECT_EQ(0, res.has_vni);
+	del_session(_metadata, self, "gp-vxe-e2");
+
+	vxlan_new(&r, self->family, "gp-vxe-vx");
+	ASSERT_EQ(0, nl_talk(self->fd, &r, &res));
+	ASSERT_EQ(0, res.error) TH_LOG("extack '%s'", res.msg);
+	req_init(&r, self->family, VTAP_CMD_SESSION_SET, 0);
+	req_str(&r, VTAP_A_SESSION_NAME, "gp-vxe-vx");
+	req_u32(&r, VTAP_A_SESSION_KEY, 5);
+	EXPECT_REJECT(self, &r, -EINVAL, "SET key on a vxlan session");
+	req_init(&r, self->family, VTAP_CMD_SESSION_SET, 0);
+	req_str(&r, VTAP_A_SESSION_NAME, "gp-vxe-vx");
+	req_u32(&r, VTAP_A_SESSION_VNI, VTAP_VXLAN_VNI_MAX + 1);
+	EXPECT_REJECT(self, &r, -ERANGE, "SET vni 0x1000000");
+	del_session(_metadata, self, "gp-vxe-vx");
+}
+
+/*
+ * A vxlan session reports its effective VNI and DPORT, always: as given,
+ * or the session id and VTAP_VXLAN_PORT by default; SET changes them.
+ */
+TEST_F(genl, vxlan_session)
+{
+	struct nlreq r;
+	struct nlres res;
+
+	req_init(&r, self->family, VTAP_CMD_INFO_GET, 0);
+	ASSERT_EQ(0, nl_talk(self->fd, &r, &res));
+	EXPECT_NE(0, res.features & VTAP_FEATURE_VXLAN) TH_LOG("features %#llx", res.features);
+
+	vxlan_new(&r, self->family, "gp-vx1");
+	req_u32(&r, VTAP_A_SESSION_ID, 77);
+	req_u32(&r, VTAP_A_SESSION_VNI, 4242);
+	ASSERT_EQ(0, nl_talk(self->fd, &r, &res));
+	ASSERT_EQ(0, res.error) TH_LOG("extack '%s'", res.msg);
+	EXPECT_TRUE(res.has_vni) TH_LOG("NEW reply without a vni");
+	EXPECT_EQ(4242, res.vni);
+	EXPECT_TRUE(res.has_dport) TH_LOG("NEW reply without a dport");
+	EXPECT_EQ(VTAP_VXLAN_PORT, res.dport);
+	get_session(_metadata, self, "gp-vx1", &res);
+	EXPECT_EQ(77, res.id);
+	EXPECT_TRUE(res.has_vni);
+	EXPECT_EQ(4242, res.vni);
+	EXPECT_TRUE(res.has_dport);
+	EXPECT_EQ(VTAP_VXLAN_PORT, res.dport);
+
+	req_init(&r, self->family, VTAP_CMD_SESSION_SET, 0);
+	req_str(&r, VTAP_A_SESSION_NAME, "gp-vx1");
+	req_u32(&r, VTAP_A_SESSION_VNI, 5);
+	req_u16(&r, VTAP_A_SESSION_DPORT, 8472);
+	ASSERT_EQ(0, nl_talk(self->fd, &r, &res));
+	ASSERT_EQ(0, res.error) TH_LOG("SET: extack '%s'", res.msg);
+	EXPECT_EQ(5, res.vni);
+	EXPECT_EQ(8472, res.dport);
+	get_session(_metadata, self, "gp-vx1", &res);
+	EXPECT_EQ(5, res.vni);
+	EXPECT_EQ(8472, res.dport);
+	del_session(_metadata, self, "gp-vx1");
+
+	/* No VNI: the session id; no DPORT: 4789. */
+	vxlan_new(&r, self->family, "gp-vx2");
+	req_u32(&r, VTAP_A_SESSION_ID, 78);
+	ASSERT_EQ(0, nl_talk(self->fd, &r, &res));
+	ASSERT_EQ(0, res.error) TH_LOG("extack '%s'", res.msg);
+	get_session(_metadata, self, "gp-vx2", &res);
+	EXPECT_TRUE(res.has_vni);
+	EXPECT_EQ(78, res.vni);
+	EXPECT_TRUE(res.has_dport);
+	EXPECT_EQ(VTAP_VXLAN_PORT, res.dport);
+	del_session(_metadata, self, "gp-vx2");
+
+	/* No id either: the allocated one. */
+	vxlan_new(&r, self->family, "gp-vx3");
+	ASSERT_EQ(0, nl_talk(self->fd, &r, &res));
+	ASSERT_EQ(0, res.error) TH_LOG("extack '%s'", res.msg);
+	get_session(_metadata, self, "gp-vx3", &res);
+	EXPECT_NE(0, res.id);
+	EXPECT_TRUE(res.has_vni);
+	EXPECT_EQ(res.id, res.vni);
+	del_session(_metadata, self, "gp-vx3");
+
+	/* Both ends of each range. */
+	vxlan_new(&r, self->family, "gp-vx4");
+	req_u32(&r, VTAP_A_SESSION_VNI, 0);
+	req_u16(&r, VTAP_A_SESSION_DPORT, 1);
+	ASSERT_EQ(0, nl_talk(self->fd, &r, &res));
+	ASSERT_EQ(0, res.error) TH_LOG("vni 0, dport 1: extack '%s'", res.msg);
+	EXPECT_TRUE(res.has_vni);
+	EXPECT_EQ(0, res.vni);
+	EXPECT_EQ(1, res.dport);
+	del_session(_metadata, self, "gp-vx4");
+
+	vxlan_new(&r, self->family, "gp-vx5");
+	req_u32(&r, VTAP_A_SESSION_VNI, VTAP_VXLAN_VNI_MAX);
+	req_u16(&r, VTAP_A_SESSION_DPORT, 65535);
+	ASSERT_EQ(0, nl_talk(self->fd, &r, &res));
+	ASSERT_EQ(0, res.error) TH_LOG("vni max, dport 65535: extack '%s'", res.msg);
+	EXPECT_EQ(VTAP_VXLAN_VNI_MAX, res.vni);
+	EXPECT_EQ(65535, res.dport);
+	del_session(_metadata, self, "gp-vx5");
+
+	/* Over IPv6. */
+	req_init(&r, self->family, VTAP_CMD_SESSION_NEW, 0);
+	req_str(&r, VTAP_A_SESSION_NAME, "gp-vx6");
+	req_u8(&r, VTAP_A_SESSION_ENCAP, VTAP_ENCAP_VXLAN);
+	req_attr(&r, VTAP_A_SESSION_REMOTE6, "\x20\x01\x0d\xb8\0\0\0\0\0\0\0\0\0\0\0\x02", 16);
+	req_u32(&r, VTAP_A_SESSION_VNI, 600);
+	ASSERT_EQ(0, nl_talk(self->fd, &r, &res));
+	ASSERT_EQ(0, res.error) TH_LOG("IPv6: extack '%s'", res.msg);
+	EXPECT_EQ(600, res.vni);
+	EXPECT_EQ(VTAP_VXLAN_PORT, res.dport);
+	del_session(_metadata, self, "gp-vx6");
 }
 
 static int write_file(const char *path, const char *s)
