@@ -449,6 +449,12 @@ static void seed_new(struct dgram *d, uint8_t encap, bool v6)
 		if (pct(50))
 			attr_u8(d, VTAP_A_SESSION_GRA, (uint8_t)rn(VTAP_GRA_MAX + 1));
 	}
+	if (encap == VTAP_ENCAP_VXLAN) {
+		if (pct(50))
+			attr_u32(d, VTAP_A_SESSION_VNI, (uint32_t)rn(VTAP_VXLAN_VNI_MAX + 1));
+		if (pct(50))
+			attr_u16(d, VTAP_A_SESSION_DPORT, (uint16_t)(1 + rn(65535)));
+	}
 	broker_attrs(d);
 	msg_end(d, m);
 }
@@ -476,6 +482,10 @@ static void seed_set(struct dgram *d)
 		attr_u8(d, VTAP_A_SESSION_HWID, (uint8_t)rn(VTAP_ERSPAN_HWID_MAX + 1));
 	if (pct(20))
 		attr_u8(d, VTAP_A_SESSION_GRA, (uint8_t)rn(VTAP_GRA_MAX + 1));
+	if (pct(20))
+		attr_u32(d, VTAP_A_SESSION_VNI, (uint32_t)rn(VTAP_VXLAN_VNI_MAX + 1));
+	if (pct(20))
+		attr_u16(d, VTAP_A_SESSION_DPORT, (uint16_t)(1 + rn(65535)));
 	broker_attrs(d);
 	msg_end(d, m);
 }
@@ -545,6 +555,8 @@ static const uint8_t sess_size[VTAP_A_SESSION_MAX + 1] = {
 	[VTAP_A_SESSION_RATE_UNIT]	= SZ_1,
 	[VTAP_A_SESSION_BURST]		= SZ_4,
 	[VTAP_A_SESSION_FLAGS]		= SZ_4,
+	[VTAP_A_SESSION_VNI]		= SZ_4,
+	[VTAP_A_SESSION_DPORT]		= SZ_2,
 };
 
 static uint64_t interesting(unsigned int size)
@@ -554,12 +566,14 @@ static uint64_t interesting(unsigned int size)
 		127, 128, 254, 255,
 	};
 	static const uint64_t v16[] = {
-		0, 1, 13, 14, 15, 255, 256, 1500, 0x7fff, 0x8000, 0xfffe, 0xffff,
+		0, 1, 13, 14, 15, 255, 256, 1500, VTAP_VXLAN_PORT, 0x7fff, 0x8000,
+		0xfffe, 0xffff,
 	};
 	static const uint64_t v32[] = {
 		0, 1, 2, 3, 13, 14, 64, VTAP_SESSION_ID_MAX - 1, VTAP_SESSION_ID_MAX,
 		VTAP_SESSION_ID_MAX + 1, 65535, 65536, 0x7fffffff, 0x80000000,
 		0xffffffff, __VTAP_SESSION_F_ALL, __VTAP_SESSION_F_ALL + 1,
+		VTAP_VXLAN_VNI_MAX, VTAP_VXLAN_VNI_MAX + 1,
 		0xc6336402,	/* 198.51.100.2, as read on x86 */
 		0x026433c6,	/* 198.51.100.2 in network order */
 		0x010000e0,	/* 224.0.0.1 */
