@@ -5,8 +5,8 @@
 # (snaplen, T bit, original length), masking (the copy only), the rate
 # budget (held within 10% while the VM's own traffic is untouched), GSO
 # super-packets segmented byte-identically to the wire (or sliced), copies
-# cut to the path MTU and never fragmented, rules in the kernel path, and
-# bad input that changes nothing.  Topology: selftests/lib/topology.sh.
+# cut to the path MTU and never fragmented, rules in the kernel path, the
+# same over VXLAN, and bad input that changes nothing.  Topology: selftests/lib/topology.sh.
 . "$(dirname "$0")/../lib.sh"
 . "$VTAP_TOP/selftests/lib/topology.sh"
 
@@ -198,6 +198,46 @@ t "capture complete" cap_stop col
 t "copies cut to the path MTU with T set, DF, none over" $CHECK mtu "$OUT/mtu.pcap" 34 1500
 t "mirror traffic never fragmented" $CHECK frags "$OUT/mtu.pcap"
 t "truncated counter" expect_ge "truncated" "$(stat_of big truncated)" 5
+
+# ---- VXLAN ------------------------------------------------------------------
+# GSO segmented over an IPv6 underlay (the outer UDP checksum by local
+# checksum offload over the segment's checksum left to the device), with a
+# rule; and cut to the path MTU over IPv4, where no T bit marks the cut
+# (the inner IP header keeps the original length).
+in_ns "$NS_HV" ip link set ul0 mtu 9000
+in_ns "$NS_COL" ip link set ul1 mtu 9000
+t "session vx6: vxlan over IPv6, VNI 61" hv session add vx6 encap vxlan vni 61 remote "$COL_UL6"
+t "rule: vx6 mirrors only tcp to port 5001" hv rule add session vx6 num 10 dir out accept proto tcp dport 5001
+hv flow add session vx6 port "$VM1_PORT" dir out
+in_ns "$NS_VM2" sh -c 'ncat -l 5001 >/dev/null &'
+sleep 0.5
+cap_start col "$NS_COL" ul1 "$OUT/vx-gso.pcap"
+cap_start wire "$NS_HV" "$VM2_PORT" "$OUT/vx-gso-wire.pcap"
+cap_wait col wire
+t "vm1 sends 64 kB over TCP (VXLAN over IPv6)" \
+	in_ns "$NS_VM1" sh -c "head -c 65536 /dev/urandom | ncat --send-only $VM2_IP4 5001"
+sleep 1
+t "captures complete" cap_stop col wire
+t "VXLAN: GSO super-packets were seen" expect_ge "gso" "$(stat_of vx6 gso)" 1
+t "VXLAN: segment copies byte-identical to the wire, outer UDP checksums right" \
+	$CHECK gso "$OUT/vx-gso.pcap" vni:61 "$OUT/vx-gso-wire.pcap" "$VM1_MAC" 5001
+hv session del vx6
+
+in_ns "$NS_HV" ip link set ul0 mtu 1500
+in_ns "$NS_COL" ip link set ul1 mtu 1500
+t "session vx4: vxlan over IPv4, VNI 62, underlay MTU 1500" \
+	hv session add vx4 encap vxlan vni 62 remote "$COL_UL4"
+hv flow add session vx4 port "$VM1_PORT" dir out
+cap_start col "$NS_COL" ul1 "$OUT/vx-mtu.pcap"
+cap_wait col
+t "full-size frames from vm1" in_ns "$NS_VM1" ping -c 5 -i 0.1 -s 1472 -M do -W 2 "$VM2_IP4"
+sleep 0.5
+t "capture complete" cap_stop col
+t "VXLAN copies cut to the path MTU, DF, none over, UDP checksum 0" \
+	$CHECK mtu "$OUT/vx-mtu.pcap" vni:62 1500
+t "VXLAN: mirror traffic never fragmented" $CHECK frags "$OUT/vx-mtu.pcap"
+t "VXLAN: truncated counter" expect_ge "truncated" "$(stat_of vx4 truncated)" 5
+hv session del vx4
 
 # ---- bad input ----------------------------------------------------------------
 before=$(hv -j session show; hv -j rule show)

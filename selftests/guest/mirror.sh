@@ -7,13 +7,15 @@
 #   vm2 eth0 <-tapvm-> tap2 (port id 12) --+-- br0     hv: ul0 <-veth-> col: ul1
 #   sessions in hv: remote 198.51.100.2 / 2001:db8:100::2, local the hv's address
 #
-# - every encapsulation (GRE with key, ERSPAN II, ERSPAN III), direction (out,
+# - every encapsulation (GRE with key, ERSPAN II, ERSPAN III, VXLAN), direction (out,
 #   in, both) and underlay (IPv4, IPv6) on both the veth and the tap port: each
 #   frame the VM sent/received arrives once, byte-identical, in order; key,
 #   session id, index, D bit, hwid, gra, T, timestamps; sequence numbers from 0
 #   rising by one; the session's counters equal what arrived
-# - the kernel's own decapsulators (gretap, erspan, ip6gretap, ip6erspan) in
-#   the collector namespace deliver the VM's frames
+# - the kernel's own decapsulators (gretap with and without key, erspan and
+#   ip6erspan v1/v2 with and without seq, ip6gretap, vxlan with a fixed VNI
+#   over IPv4 and IPv6 and external) in the collector namespace deliver the
+#   VM's frames
 # - up to 7 sessions on one port and direction, one session on two ports,
 #   deleting one session (mid-traffic) leaves the others working
 # - the VMs' own traffic is the same with mirroring on and off
@@ -23,7 +25,7 @@
 . "$(dirname "$0")/../lib.sh"
 . "$VTAP_TOP/selftests/lib/mirror.sh"
 trap 'mirror_save mirror; mirror_cleanup' EXIT
-modprobe -a veth bridge tun ip_gre ip6_gre sch_ingress cls_bpf
+modprobe -a veth bridge tun ip_gre ip6_gre vxlan sch_ingress cls_bpf
 
 if ! "$VTAPCTL" port help >/dev/null 2>&1 || ! "$VTAPCTL" flow help >/dev/null 2>&1; then
 	skip "vtap mirror tests" "vtapctl has no port/flow commands yet"
@@ -85,6 +87,59 @@ t "matrix-a: sessions and flows: ${A_SETS[*]}" matrix_setup "${A_SETS[@]}"
 t "matrix-a: decapsulators in col for six sessions, captured" decap_setup
 t "matrix-a: pings vm1 <-> vm2, IPv4 and IPv6, no loss" round_traffic 5
 round_end_checks matrix-a
+
+# Round V: VXLAN, and the kernel's decapsulators that round A does not
+# cover.  VXLAN sessions of every direction over both underlays (each VNI
+# its session id), checked at the collector; and in col: a vxlan device with
+# a fixed VNI for an IPv4 session (VNI = its id), one over IPv6 (VNI 5000),
+# an "external" (metadata) vxlan device on UDP port 4790 for a session of
+# tap2 in both directions (VNI 77); a gretap without key, and an erspan (v1)
+# and an ip6erspan (v2) that check sequence numbers (seq: one port and
+# direction each, so the numbers rise in arrival order).  Each device must
+# deliver the VM's frames, byte-identical and in order.
+V_SETS=("vxlan 4 out" "vxlan 6 in" "vxlan 6 both")
+vdecap() {	# NAME TYPE PORT DIR DEV-ARGS...: capture a decapsulator in col
+	local name=$1 type=$2 port=$3 dir=$4 dev=vd${SESSION_ID[$1]}
+	shift 4
+	ip -n "$NS_COL" link add "$dev" type "$type" "$@" &&
+	ip -n "$NS_COL" link set "$dev" up &&
+	round_capture "$dev" "$NS_COL" "$dev" || return 1
+	spec "mirror decap-$type-$name plain $dev.pcap vm ${PORT_VM[$port]} dir $dir min 20"
+}
+vdecap_setup() {
+	local id
+	vtap_session vx-k4 vxlan 4 && vtap_flow vx-k4 vnet1 out || return 1
+	vdecap vx-k4 vxlan vnet1 out id "${SESSION_ID[vx-k4]}" dstport 4789 \
+		local "$(ul_dst 4)" || return 1
+	vtap_session vx-k6 vxlan 6 vni 5000 && vtap_flow vx-k6 vnet1 in || return 1
+	vdecap vx-k6 vxlan vnet1 in id 5000 dstport 4789 local "$(ul_dst 6)" || return 1
+	vtap_session vx-ext vxlan 4 vni 77 dstport 4790 && vtap_flow vx-ext tap2 both || return 1
+	vdecap vx-ext vxlan tap2 both external dstport 4790 || return 1
+	# GRE-TEB without a key: the session and the device have none.
+	SID=$NEXT_ID NEXT_ID=$((NEXT_ID + 1)) SESSION_ID[g-nokey]=$SID
+	vctl session add g-nokey encap gre remote "$(ul_dst 4)" local "$(ul_src 4)" || return 1
+	spec "session g-nokey encap gre src $(ul_src 4) dst $(ul_dst 4) seq0 0 complete yes"
+	vtap_flow g-nokey vnet1 out || return 1
+	vdecap g-nokey gretap vnet1 out local "$(ul_dst 4)" remote "$(ul_src 4)" || return 1
+	vtap_session dk-e2s erspan2 4 && vtap_flow dk-e2s vnet1 out index || return 1
+	id=${SESSION_ID[dk-e2s]}
+	vdecap dk-e2s erspan vnet1 out local "$(ul_dst 4)" remote "$(ul_src 4)" \
+		seq key "$id" erspan_ver 1 erspan 1 || return 1
+	vtap_session dk-e3s erspan3 6 && vtap_flow dk-e3s vnet1 in || return 1
+	id=${SESSION_ID[dk-e3s]}
+	vdecap dk-e3s ip6erspan vnet1 in local "$(ul_dst 6)" remote "$(ul_src 6)" \
+		seq key "$id" erspan_ver 2 erspan_dir egress erspan_hwid 1 || return 1
+}
+if vctl session help 2>&1 | grep -q vxlan; then
+	round_begin matrix-v
+	t "matrix-v: VXLAN sessions and flows: ${V_SETS[*]}" matrix_setup "${V_SETS[@]}"
+	t "matrix-v: decapsulators in col: vxlan (VNI, IPv6, external), gretap without key, erspan and ip6erspan with seq" \
+		vdecap_setup
+	t "matrix-v: pings vm1 <-> vm2, IPv4 and IPv6, no loss" round_traffic 5
+	round_end_checks matrix-v
+else
+	skip "matrix-v: VXLAN sessions" "vtapctl has no encap vxlan"
+fi
 
 # The VMs' own traffic is the same with mirroring off (no ports: measured
 # here) and on (round B's 15 sessions on both ports: measured there): no

@@ -214,8 +214,9 @@ vtap_session() {
 	vctl session add "$name" encap "$enc" remote "$(ul_dst "$fam")" \
 		local "$(ul_src "$fam")" "${extra[@]}" "$@" || return 1
 	SESSION_ID[$name]=$SID
+	# The spec's word for vtapctl's dstport is dport.
 	spec "session $name encap $enc src $(ul_src "$fam") dst $(ul_dst "$fam")" \
-		"${extra[@]}" "$@" "seq0 0 complete yes"
+		"${extra[@]}" "${@/#dstport/dport}" "seq0 0 complete yes"
 }
 
 # vtap_flow SESSION PORT DIR [index]: a flow, and the mirror it makes.
@@ -273,13 +274,23 @@ vtap_set() {
 # One check per session and per mirror (port and session) of the round.
 round_verdicts() {
 	local kind name rest
-	t "$1: no GRE to the collector outside the sessions" verdict collector.unknown
+	local -A vxlan=()
+	t "$1: no GRE or VXLAN to the collector outside the sessions" verdict collector.unknown
 	t "$1: no copy of a copy" verdict collector.nested
 	while read -r kind name rest; do
 		case $kind in
 		session)
-			t "$1: $name: outer IP, GRE key/flags, ERSPAN fields" verdict "$name.headers"
-			t "$1: $name: sequence numbers from 0, rising by one" verdict "$name.seq"
+			case $rest in
+			*"encap vxlan"*)	# no sequence, no port index or direction
+				vxlan[$name]=1
+				t "$1: $name: outer IP, UDP ports and checksum, VXLAN flags and VNI, one source port per flow" \
+					verdict "$name.headers"
+				;;
+			*)
+				t "$1: $name: outer IP, GRE key/flags, ERSPAN fields" verdict "$name.headers"
+				t "$1: $name: sequence numbers from 0, rising by one" verdict "$name.seq"
+				;;
+			esac
 			case $rest in *complete*)
 				t "$1: $name: counters: sent = arrived, no drops" verdict "$name.counters"
 			esac
@@ -287,6 +298,7 @@ round_verdicts() {
 		mirror)
 			t "$1: $name: every frame once, byte-identical, in order" verdict "$name.frames"
 			case $rest in *session*)
+				[ -n "${vxlan[${name%@*}]:-}" ] ||
 				t "$1: $name: index (port id), D bit" verdict "$name.headers"
 			esac
 			;;
