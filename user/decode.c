@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * vtapctl collect: decoding GRE-TEB and ERSPAN II/III, GRE sequence
+ * vtapctl collect: decoding GRE-TEB, ERSPAN II/III and VXLAN, GRE sequence
  * accounting and ERSPAN III timestamps.  Pure functions (see decode.h).
  *
  * Wire formats: RFC 2784/2890 (GRE, key and sequence), draft-foschiano-
  * erspan (ERSPAN Type II and III, the platform sub-header), as vtap.ko
- * sends them (kmod/encap.c) and as Wireshark decodes them.
+ * sends them (kmod/encap.c) and as Wireshark decodes them; RFC 7348 (VXLAN).
  */
 #include <string.h>
 #include <sys/socket.h>
@@ -42,6 +42,7 @@ static const char *const err_names[VTAP_DEC_NERR] = {
 	[VTAP_DEC_ERSPAN_VER]	= "erspan_version",
 	[VTAP_DEC_FRAME_TYPE]	= "erspan_frame_type",
 	[VTAP_DEC_INNER_SHORT]	= "inner_short",
+	[VTAP_DEC_VXLAN_FLAGS]	= "vxlan_flags",
 };
 
 const char *vtap_decode_strerror(int err)
@@ -294,6 +295,35 @@ int vtap_decode_gre(const uint8_t *buf, size_t len, struct vtap_pkt *p)
 	if (err)
 		memset(p, 0, sizeof(*p));
 	return err;
+}
+
+#define VXLAN_HLEN	8
+#define VXLAN_F_I	0x08	/* the first byte: a valid VNI */
+
+int vtap_decode_vxlan(const uint8_t *buf, size_t len, struct vtap_pkt *p)
+{
+	memset(p, 0, sizeof(*p));
+	/* A UDP payload in IPv4 or (non-jumbo) IPv6 is below 64 KiB. */
+	if (len > 0xffff)
+		return VTAP_DEC_IP_LEN;
+	if (len < VXLAN_HLEN)
+		return VTAP_DEC_SHORT;
+	/*
+	 * Flags RRRRIRRR, 24 reserved bits, VNI, 8 reserved bits.  RFC 7348
+	 * section 5: reserved fields "MUST be set to zero on transmission and
+	 * ignored on receipt"; the I flag "MUST be set to 1 for a valid VNI".
+	 */
+	if (!(buf[0] & VXLAN_F_I))
+		return VTAP_DEC_VXLAN_FLAGS;
+	if (len - VXLAN_HLEN < VTAP_ETH_HLEN)
+		return VTAP_DEC_INNER_SHORT;
+	p->encap = VTAP_PKT_VXLAN;
+	p->has_session = true;
+	p->session = get32(buf + 4) >> 8;
+	p->frame = buf + VXLAN_HLEN;
+	p->frame_len = (uint32_t)(len - VXLAN_HLEN);
+	set_orig_len(p);
+	return VTAP_DEC_OK;
 }
 
 static int decode_ipv4(const uint8_t *b, size_t len, struct vtap_pkt *p)

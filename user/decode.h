@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * vtapctl collect: the decoder.  A GRE-TEB or ERSPAN II/III packet as a raw
- * socket delivers it (bytes) -> what it carries (struct vtap_pkt).  Pure
+ * socket delivers it, or a VXLAN UDP payload (bytes) -> what it carries (struct vtap_pkt).  Pure
  * functions: no I/O, no allocation, no global state; fuzzed with libFuzzer
  * (selftests/fuzz/).  Also here, just as pure: the GRE sequence accounting
  * of a session and the reconstruction of ERSPAN III timestamps.
@@ -29,6 +29,7 @@ enum vtap_pkt_encap {
 	VTAP_PKT_GRE,		/* GRE-TEB: an Ethernet frame in GRE */
 	VTAP_PKT_ERSPAN2,	/* ERSPAN Type II */
 	VTAP_PKT_ERSPAN3,	/* ERSPAN Type III */
+	VTAP_PKT_VXLAN,		/* VXLAN (RFC 7348): an Ethernet frame in UDP */
 };
 
 /* Why a packet was not accepted; vtap_decode_strerror() names them. */
@@ -48,6 +49,7 @@ enum vtap_decode_err {
 	VTAP_DEC_ERSPAN_VER,	/* the ERSPAN version does not match the protocol */
 	VTAP_DEC_FRAME_TYPE,	/* ERSPAN III frame type other than Ethernet */
 	VTAP_DEC_INNER_SHORT,	/* the inner frame is shorter than 14 bytes */
+	VTAP_DEC_VXLAN_FLAGS,	/* VXLAN without the I flag (no valid VNI) */
 
 	VTAP_DEC_NERR
 };
@@ -71,8 +73,8 @@ struct vtap_pkt {
 	uint32_t key, seq;
 
 	/*
-	 * What the frame belongs to: the ERSPAN session id, or the GRE key
-	 * (has_session is false for GRE-TEB without a key).
+	 * What the frame belongs to: the ERSPAN session id, the GRE key
+	 * (has_session is false for GRE-TEB without a key), or the VXLAN VNI.
 	 */
 	enum vtap_pkt_encap encap;
 	bool has_session;
@@ -131,6 +133,18 @@ int vtap_decode_ip(const uint8_t *buf, size_t len, struct vtap_pkt *p);
  * zero.
  */
 int vtap_decode_gre(const uint8_t *buf, size_t len, struct vtap_pkt *p);
+
+/*
+ * Decode @buf, a VXLAN UDP payload (RFC 7348; as a UDP socket delivers it):
+ * the 8-byte header, then the inner Ethernet frame.  The I flag must be set;
+ * the other flag bits and the reserved fields are ignored, as RFC 7348 says
+ * a receiver must.  The VNI is the session (has_session, session); vtap.ko
+ * uses the session id unless the session sets another VNI.  VXLAN has no
+ * sequence number (has_seq stays false) and no truncation bit: a frame cut
+ * by the sender is told only by its inner IP length (orig_len).  Same
+ * contract as vtap_decode_ip(); the address fields stay zero.
+ */
+int vtap_decode_vxlan(const uint8_t *buf, size_t len, struct vtap_pkt *p);
 
 /* A short name for an error ("short", "ip_len", ...), for counters. */
 const char *vtap_decode_strerror(int err);

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * libFuzzer target for vtapctl collect's decoder (user/decode.c) and what
+ * libFuzzer target for vtapctl collect's decoder (user/decode.c: every input
+ * as an IP packet, as a GRE packet and as a VXLAN UDP payload) and what
  * consumes its output: the pcapng blocks built from a decoded frame
  * (user/pcapng.c), ERSPAN III time reconstruction, and GRE sequence
  * accounting fed with the input read as 32-bit sequence numbers.
@@ -52,9 +53,14 @@ static void check_pkt(const uint8_t *data, size_t size, int err,
 	CHECK(p->frame >= data && p->frame + p->frame_len <= data + size);
 	CHECK(p->frame_len >= VTAP_ETH_HLEN);
 	CHECK(p->orig_len >= p->frame_len);
-	CHECK(p->encap >= VTAP_PKT_GRE && p->encap <= VTAP_PKT_ERSPAN3);
+	CHECK(p->encap >= VTAP_PKT_GRE && p->encap <= VTAP_PKT_VXLAN);
 	CHECK(!p->has_session || p->encap != VTAP_PKT_GRE || p->has_key);
-	CHECK(p->session <= 0x3ff || p->encap == VTAP_PKT_GRE);
+	CHECK(p->session <= 0x3ff || p->encap == VTAP_PKT_GRE ||
+	      (p->encap == VTAP_PKT_VXLAN && p->session <= 0xffffff));
+	/* VXLAN: always a VNI, never a sequence number nor a T bit. */
+	CHECK(p->encap != VTAP_PKT_VXLAN ||
+	      (p->has_session && !p->has_seq && !p->truncated &&
+	       p->frame == data + 8 && p->frame_len == size - 8));
 	CHECK(!p->has_dir || p->encap == VTAP_PKT_ERSPAN3);
 	for (i = 0; i < sizeof(arrivals) / sizeof(arrivals[0]); i++)
 		if (vtap_pkt_time(p, arrivals[i], &ns))
@@ -113,6 +119,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	check_pkt(data, size, err, &p);
 	err = vtap_decode_gre(data, size, &p);
 	check_pkt(data, size, err, &p);
+	err = vtap_decode_vxlan(data, size, &p);
+	check_pkt(data, size, err, &p);
+	CHECK(err || p.encap == VTAP_PKT_VXLAN);
 	check_seq(data, size);
 	return 0;
 }

@@ -2,7 +2,7 @@
 """Test helper for `vtapctl collect` (not a test itself: not executable).
 
 Crafts GRE-TEB and ERSPAN II/III packets as vtap.ko sends them (and broken
-ones), sends them from raw sockets, and reads pcap/pcapng files back.
+ones; VXLAN payloads for the fuzzer's seeds), sends them from raw sockets, and reads pcap/pcapng files back.
 
   python3 collect_pkt.py send SCENARIO DST4 DST6 EXPECT.json
       send SCENARIO's packets to DST4 (IPv4) and DST6 (IPv6, or "-") and
@@ -12,7 +12,7 @@ ones), sends them from raw sockets, and reads pcap/pcapng files back.
       direction (in/out/-), original length, hex bytes
   python3 collect_pkt.py seeds DIR
       write the fuzzer's seed corpus (crafted packets, IPv4 from the IP
-      header on and GRE from the GRE header on) to DIR
+      header on, GRE from the GRE header on, VXLAN UDP payloads) to DIR
 """
 import json
 import os
@@ -75,6 +75,11 @@ def erspan3(sid, ts, fr, d=0, gra=1, hwid=0, t=0, vlan=0, cos=0, bso=0, sgt=0,
     w0 = ver << 28 | vlan << 16 | cos << 13 | bso << 11 | t << 10 | sid
     w2 = sgt << 16 | ft << 10 | hwid << 4 | d << 3 | gra << 1 | (1 if sub else 0)
     return struct.pack("!III", w0, ts & 0xFFFFFFFF, w2) + (sub or b"") + fr
+
+
+def vxlan(vni, fr, flags=0x08, rsvd1=0, rsvd2=0):
+    """A VXLAN UDP payload (RFC 7348): flags, 24 reserved bits, VNI, 8 reserved."""
+    return struct.pack("!I", flags << 24 | rsvd1) + struct.pack("!I", vni << 8 | rsvd2) + fr
 
 
 def platf(pid, w1_low, w2):
@@ -302,6 +307,11 @@ def seeds(outdir):
     ext = struct.pack("!BB6s", 47, 0, bytes(6))
     w("ipv6-ext", struct.pack("!IHBB16s16s", 6 << 28, len(ext) + len(ip6), 60, 64,
                               bytes(16), bytes(16)) + ext + ip6)
+    # VXLAN UDP payloads (vtap_decode_vxlan; the harness tries every decoder)
+    w("vxlan", vxlan(42, f))
+    w("vxlan-trunc", vxlan(0xFFFFFF, frame(4, size=1400)[:120]))
+    w("vxlan-reserved", vxlan(7, frame(5, vlan=9), flags=0xFF, rsvd1=0xABCDEF, rsvd2=0x5A))
+    w("vxlan-noi", vxlan(42, f, flags=0))
     print(n, "seeds in", outdir)
 
 

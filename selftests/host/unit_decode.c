@@ -2,7 +2,7 @@
 /*
  * Unit tests of vtapctl collect's decoder, GRE sequence accounting and
  * ERSPAN III timestamps (user/decode.c): crafted packets for every
- * encapsulation, version and field; every truncation of each (in buffers of
+ * encapsulation (GRE-TEB, ERSPAN II/III, VXLAN), version and field; every truncation of each (in buffers of
  * exactly that size: the Makefile builds this with ASan, so a read past the
  * end fails); sequence gaps, reordering, duplicates, wrap at 2^32, restarts;
  * timestamp wrap.
@@ -623,6 +623,173 @@ TEST(truncation_at_every_length)
 	}
 	/* A GRE packet cut short still decodes as a shorter frame; an IP one never. */
 	EXPECT_GT(ok_short, 0);
+}
+
+/* ---- VXLAN ------------------------------------------------------------------ */
+
+static void vxlan_hdr(struct pkt *p, uint8_t flags, uint32_t rsvd1, uint32_t vni,
+		      uint8_t rsvd2)
+{
+	p32(p, (uint32_t)flags << 24 | (rsvd1 & 0xffffff));
+	p32(p, vni << 8 | rsvd2);
+}
+
+/*
+ * vtap_decode_vxlan() on a copy of exactly @len bytes; frame_off as decode(),
+ * -2 when the frame is not inside the buffer.
+ */
+static int decode_vxlan(const struct pkt *p, size_t len, struct vtap_pkt *out)
+{
+	uint8_t *b = malloc(len ? len : 1);
+	int err;
+
+	memcpy(b, p->b, len);
+	err = vtap_decode_vxlan(b, len, out);
+	frame_off = err ? -1 : out->frame - b;
+	if (!err && (out->frame < b || out->frame + out->frame_len > b + len))
+		frame_off = -2;
+	free(b);
+	return err;
+}
+
+TEST(vxlan_fields)
+{
+	struct vtap_pkt d;
+	struct pkt p = { 0 };
+
+	vxlan_hdr(&p, 0x08, 0, 42, 0);
+	eth_ipv4(&p, 60, 46, 0);
+	ASSERT_EQ(VTAP_DEC_OK, decode_vxlan(&p, p.len, &d));
+	EXPECT_EQ(VTAP_PKT_VXLAN, d.encap);
+	EXPECT_TRUE(d.has_session);
+	EXPECT_EQ(42, d.session);
+	EXPECT_EQ(8, frame_off);
+	EXPECT_EQ(60, d.frame_len);
+	EXPECT_EQ(60, d.orig_len);
+	EXPECT_FALSE(d.orig_len_exact);
+	/* No sequence, no T bit, no direction, no addresses (the socket's). */
+	EXPECT_FALSE(d.has_seq);
+	EXPECT_FALSE(d.truncated);
+	EXPECT_FALSE(d.has_dir);
+	EXPECT_FALSE(d.has_index);
+	EXPECT_EQ(0, d.family);
+
+	/* VNI 0 and the largest, 0xffffff. */
+	p.len = 0;
+	vxlan_hdr(&p, 0x08, 0, 0, 0);
+	eth_ipv4(&p, 60, 46, 0);
+	ASSERT_EQ(VTAP_DEC_OK, decode_vxlan(&p, p.len, &d));
+	EXPECT_TRUE(d.has_session);
+	EXPECT_EQ(0, d.session);
+	p.len = 0;
+	vxlan_hdr(&p, 0x08, 0, 0xffffff, 0);
+	eth_ipv4(&p, 60, 46, 0);
+	ASSERT_EQ(VTAP_DEC_OK, decode_vxlan(&p, p.len, &d));
+	EXPECT_EQ(0xffffff, d.session);
+}
+
+/* RFC 7348: reserved flag bits and fields are ignored on receipt. */
+TEST(vxlan_reserved_ignored)
+{
+	struct vtap_pkt d;
+	struct pkt p = { 0 };
+
+	vxlan_hdr(&p, 0xff, 0xffffff, 0x123456, 0xff);
+	eth_ipv4(&p, 64, 50, 1);
+	ASSERT_EQ(VTAP_DEC_OK, decode_vxlan(&p, p.len, &d));
+	EXPECT_EQ(0x123456, d.session);
+	EXPECT_EQ(8, frame_off);
+	EXPECT_EQ(64, d.frame_len);
+}
+
+TEST(vxlan_rejects)
+{
+	struct vtap_pkt d;
+	struct pkt p = { 0 };
+	size_t len;
+
+	/* The I flag clear: no valid VNI. */
+	vxlan_hdr(&p, 0x00, 0, 42, 0);
+	eth_ipv4(&p, 60, 46, 0);
+	EXPECT_EQ(VTAP_DEC_VXLAN_FLAGS, decode_vxlan(&p, p.len, &d));
+	EXPECT_EQ(NULL, d.frame);
+	EXPECT_FALSE(d.has_session);
+	p.b[0] = 0xf7;			/* every flag but I */
+	EXPECT_EQ(VTAP_DEC_VXLAN_FLAGS, decode_vxlan(&p, p.len, &d));
+	p.b[0] = 0x08;
+	/* Every length: short header, short inner frame, then accepted. */
+	for (len = 0; len <= p.len; len++) {
+		int err = decode_vxlan(&p, len, &d);
+
+		if (len < 8) {
+			EXPECT_EQ(VTAP_DEC_SHORT, err);
+		} else if (len < 8 + VTAP_ETH_HLEN) {
+			EXPECT_EQ(VTAP_DEC_INNER_SHORT, err);
+		} else {
+			EXPECT_EQ(VTAP_DEC_OK, err);
+		}
+		if (err) {
+			EXPECT_EQ(NULL, d.frame);
+		} else {
+			EXPECT_EQ(len - 8, d.frame_len);
+			EXPECT_EQ(8, frame_off);
+		}
+	}
+	/* More than a UDP datagram can hold. */
+	{
+		uint8_t *big = calloc(1, 0x10000);
+
+		ASSERT_NE(NULL, big);
+		big[0] = 0x08;
+		EXPECT_EQ(VTAP_DEC_IP_LEN, vtap_decode_vxlan(big, 0x10000, &d));
+		EXPECT_EQ(VTAP_DEC_OK, vtap_decode_vxlan(big, 0xffff, &d));
+		free(big);
+	}
+}
+
+/* A frame cut by the sender (snaplen, path MTU): the inner IP length tells. */
+TEST(vxlan_orig_len)
+{
+	struct vtap_pkt d;
+	struct pkt p = { 0 };
+
+	vxlan_hdr(&p, 0x08, 0, 7, 0);
+	eth_ipv4(&p, 128, 1386, 0);
+	ASSERT_EQ(VTAP_DEC_OK, decode_vxlan(&p, p.len, &d));
+	EXPECT_EQ(128, d.frame_len);
+	EXPECT_EQ(1400, d.orig_len);
+	EXPECT_TRUE(d.orig_len_exact);
+	EXPECT_FALSE(d.truncated);
+	/* Behind a VLAN tag. */
+	p.len = 0;
+	vxlan_hdr(&p, 0x08, 0, 7, 0);
+	eth_ipv4(&p, 128, 1386, 1);
+	ASSERT_EQ(VTAP_DEC_OK, decode_vxlan(&p, p.len, &d));
+	EXPECT_EQ(1404, d.orig_len);
+	/* Not IP: nothing says it was cut. */
+	p.len = 0;
+	vxlan_hdr(&p, 0x08, 0, 7, 0);
+	pbytes(&p, "\x02\0\0\0\0\x02\x02\0\0\0\0\x01\x88\xb5", 14);
+	while (p.len < 8 + 100)
+		p8(&p, 0xee);
+	ASSERT_EQ(VTAP_DEC_OK, decode_vxlan(&p, p.len, &d));
+	EXPECT_EQ(100, d.orig_len);
+	EXPECT_FALSE(d.orig_len_exact);
+}
+
+/* A VXLAN payload is not mistaken for GRE or IP, nor the reverse by accident. */
+TEST(vxlan_entry_points_apart)
+{
+	struct vtap_pkt d;
+	struct pkt p = { 0 };
+
+	vxlan_hdr(&p, 0x08, 0, 42, 0);
+	eth_ipv4(&p, 60, 46, 0);
+	EXPECT_NE(VTAP_DEC_OK, decode(&p, true, &d));
+	ASSERT_EQ(VTAP_DEC_OK, decode_vxlan(&p, p.len, &d));
+	EXPECT_EQ(VTAP_PKT_VXLAN, d.encap);
+	EXPECT_EQ(0, d.gre_proto);
+	EXPECT_STREQ("vxlan_flags", vtap_decode_strerror(VTAP_DEC_VXLAN_FLAGS));
 }
 
 TEST(error_names)
