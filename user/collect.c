@@ -1,19 +1,22 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * vtapctl collect: the collector side.  Receives GRE-TEB and ERSPAN II/III
- * on raw IPPROTO_GRE sockets (no GRE device needed), accounts each sender's
- * session (GRE sequence: lost, reordered, duplicates), and writes the inner
- * frames to pcapng files and/or re-injects them into a local interface.
+ * on raw IPPROTO_GRE sockets (no GRE device needed) and VXLAN on UDP sockets
+ * (port 4789 by default; no vxlan device needed), accounts each sender's
+ * session (GRE sequence: lost, reordered, duplicates; VXLAN has none), and
+ * writes the inner frames to pcapng files and/or re-injects them into a
+ * local interface.
  *
- *   vtapctl collect [listen ADDR] [session ID ...] write FILE
+ *   vtapctl collect [listen ADDR] [encap gre|vxlan|all] [dstport PORT]
+ *                   [session ID ...] write FILE
  *                   [rotate-size MB] [rotate-time SEC] [to DEV]
  *                   [count N] [duration SEC]
  *
  * pcapng layout: one Interface Description Block per (sender, session,
  * port index) -- the monitored VM port -- named "vtap-s<ID>-i<INDEX>"
  * ("vtap-s<ID>" when the encapsulation does not carry the index, as ERSPAN
- * III without sub-header; "vtap-k<KEY>" or "vtap-gre" for GRE-TEB), written
- * in a file before its first packet.  The direction is in each packet's
+ * III without sub-header; "vtap-k<KEY>" or "vtap-gre" for GRE-TEB,
+ * "vtap-v<VNI>" for VXLAN), written in a file before its first packet.  The direction is in each packet's
  * epb_flags, as tcpdump on the VM's tap/vnet device would see it: inbound =
  * sent by the VM (ERSPAN ingress, vtap's "out"), outbound = delivered to the
  * VM (egress, vtap's "in").  Timestamps in ns (if_tsresol 9), from ERSPAN
@@ -29,6 +32,7 @@
 #include <net/if.h>
 #include <net/if_arp.h>
 #include <netinet/in.h>
+#include <netinet/udp.h>
 #include <netpacket/packet.h>
 #include <poll.h>
 #include <signal.h>
@@ -58,6 +62,12 @@
 #define NSEC		1000000000ULL
 #define IDB_ROOM	512		/* an IDB with our options, at most */
 #define ISB_ROOM	224		/* an ISB with our options, at most */
+#define NSOCK		4		/* GRE IPv4, GRE IPv6, VXLAN IPv4, VXLAN IPv6 */
+#define SOCK_VXLAN	2		/* fd[] index of the first UDP socket */
+
+#ifndef UDP_NO_CHECK6_RX
+#define UDP_NO_CHECK6_RX	102
+#endif
 
 enum { DIR_OUT, DIR_IN, DIR_UNKNOWN, NDIR };	/* VM-centric, as vtap's flows */
 
@@ -71,7 +81,7 @@ struct stream {
 	uint8_t src[16];
 	uint8_t encap;			/* enum vtap_pkt_encap */
 	bool has_id;
-	uint32_t id;			/* ERSPAN session id or GRE key */
+	uint32_t id;			/* ERSPAN session id, GRE key or VNI */
 	struct vtap_seq seq;
 	uint64_t packets, bytes, truncated, noseq;
 	struct port *ports, **ports_tail;
@@ -98,6 +108,9 @@ struct collector {
 	int family;			/* listen: AF_INET, AF_INET6 or 0 (both) */
 	struct vtap_addr listen;
 	bool has_listen;
+	bool gre, vxlan;		/* encap: which sockets to open */
+	bool has_encap, has_dstport;
+	uint16_t dstport;		/* VXLAN UDP port */
 	uint32_t filter[MAX_FILTER];
 	int nfilter;
 	const char *path;		/* write FILE ("-": stdout) */
@@ -108,8 +121,8 @@ struct collector {
 	uint32_t duration;
 
 	/* Sockets */
-	int fd[2];			/* IPv4, IPv6 raw; -1 when unused */
-	uint32_t ovfl[2];		/* SO_RXQ_OVFL: drops so far */
+	int fd[NSOCK];			/* raw IPv4, IPv6; UDP IPv4, IPv6; -1: unused */
+	uint32_t ovfl[NSOCK];		/* SO_RXQ_OVFL: drops so far */
 	int pkt_fd;
 	struct sockaddr_ll sll;
 	uint8_t *rx;
@@ -165,6 +178,8 @@ static const char *encap_name(int encap)
 		return "erspan2";
 	case VTAP_PKT_ERSPAN3:
 		return "erspan3";
+	case VTAP_PKT_VXLAN:
+		return "vxlan";
 	default:
 		return "?";
 	}
@@ -184,22 +199,30 @@ static const char *stream_src(const struct stream *st, char *buf, size_t len)
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"Usage: vtapctl collect [listen ADDR] [session ID ...] write FILE\n"
+		"Usage: vtapctl collect [listen ADDR] [encap gre|vxlan|all] [dstport PORT]\n"
+		"                       [session ID ...] write FILE\n"
 		"                       [rotate-size MB] [rotate-time SEC] [to DEV]\n"
 		"                       [count N] [duration SEC]\n"
-		"       vtapctl collect [listen ADDR] [session ID ...] to DEV [count N] [duration SEC]\n"
+		"       vtapctl collect [listen ADDR] [encap ...] [dstport PORT] [session ID ...]\n"
+		"                       to DEV [count N] [duration SEC]\n"
 		"       vtapctl collect help\n"
-		"Receive GRE-TEB and ERSPAN II/III mirror traffic (raw sockets, no GRE device) and\n"
-		"write the inner frames to pcapng, or send them out of DEV, or both.\n"
+		"Receive GRE-TEB, ERSPAN II/III (raw sockets, no GRE device) and VXLAN (UDP, no\n"
+		"vxlan device) mirror traffic and write the inner frames to pcapng, or send them\n"
+		"out of DEV, or both.\n"
 		"  listen ADDR      receive only packets to ADDR (default: any IPv4 and IPv6 address)\n"
-		"  session ID ...   only these ERSPAN session ids / GRE keys (repeatable)\n"
+		"  encap gre        only GRE-TEB and ERSPAN (IP protocol 47);  encap vxlan  only\n"
+		"                   VXLAN;  encap all  both (the default; VXLAN is skipped with a\n"
+		"                   warning when its port is taken, as by a local vxlan device)\n"
+		"  dstport PORT     the VXLAN UDP port (default 4789)\n"
+		"  session ID ...   only these ERSPAN session ids / GRE keys / VXLAN VNIs (repeatable)\n"
 		"  write FILE       pcapng, one interface per VM port (\"-\": standard output)\n"
 		"  rotate-size MB   start a new file before this size (\"Nk\": kilobytes);\n"
 		"  rotate-time SEC  or after this many seconds: FILE-0001.pcapng, FILE-0002.pcapng, ...\n"
 		"  to DEV           send the inner frames out of DEV (tap, veth, dummy)\n"
 		"  count N          stop after N packets;  duration SEC  stop after SEC seconds\n"
 		"Stops on SIGINT/SIGTERM and prints per-session packets, bytes, lost, reordered\n"
-		"and duplicate copies (from the GRE sequence numbers); -j for JSON.\n");
+		"and duplicate copies (from the GRE sequence numbers; VXLAN has none: \"no\n"
+		"sequence\", loss not counted); -j for JSON.\n");
 }
 
 static int bad_arg(const char *kw, const char *val, const char *what)
@@ -247,12 +270,30 @@ static int parse_args(struct collector *c, int argc, char **argv)
 			c->has_listen = true;
 			c->family = c->listen.family;
 			i++;
+		} else if (!strcmp(kw, "encap")) {
+			if (c->has_encap)
+				return bad_arg(kw, val, "gre, vxlan or all (given once)");
+			if (!strcmp(val, "gre")) {
+				c->vxlan = false;
+			} else if (!strcmp(val, "vxlan")) {
+				c->gre = false;
+			} else if (strcmp(val, "all")) {
+				return bad_arg(kw, val, "gre, vxlan or all");
+			}
+			c->has_encap = true;
+			i++;
+		} else if (!strcmp(kw, "dstport")) {
+			if (c->has_dstport || parse_u32(val, 1, 65535, &v))
+				return bad_arg(kw, val, "a UDP port (1 to 65535, given once)");
+			c->dstport = (uint16_t)v;
+			c->has_dstport = true;
+			i++;
 		} else if (!strcmp(kw, "session")) {
 			/* One or more ids: every number that follows. */
 			do {
 				if (parse_u32(argv[i + 1], 0, UINT32_MAX, &v))
 					return bad_arg(kw, argv[i + 1],
-						       "a session id or GRE key (0 to 4294967295)");
+						       "a session id, GRE key or VNI (0 to 4294967295)");
 				if (c->nfilter == MAX_FILTER) {
 					errorf("collect: at most %d session ids", MAX_FILTER);
 					return VTAP_EXIT_USAGE;
@@ -298,6 +339,10 @@ static int parse_args(struct collector *c, int argc, char **argv)
 	}
 	if ((c->rotate_bytes || c->rotate_secs) && (!c->path || !strcmp(c->path, "-"))) {
 		errorf("collect: rotate-size and rotate-time need write FILE (not '-')");
+		return VTAP_EXIT_USAGE;
+	}
+	if (c->has_dstport && !c->vxlan) {
+		errorf("collect: dstport is VXLAN's port: not with encap gre");
 		return VTAP_EXIT_USAGE;
 	}
 	return VTAP_EXIT_OK;
@@ -357,6 +402,8 @@ static void port_name(struct port *pt)
 	if (st->encap == VTAP_PKT_GRE)
 		n = st->has_id ? snprintf(pt->name, sizeof(pt->name), "vtap-k%u", st->id)
 			       : snprintf(pt->name, sizeof(pt->name), "vtap-gre");
+	else if (st->encap == VTAP_PKT_VXLAN)
+		n = snprintf(pt->name, sizeof(pt->name), "vtap-v%u", st->id);
 	else
 		n = snprintf(pt->name, sizeof(pt->name), "vtap-s%u", st->id);
 	if (pt->has_index && n > 0 && (size_t)n < sizeof(pt->name))
@@ -496,7 +543,9 @@ static void file_close(struct collector *c, bool keep_empty)
 		};
 		char comment[128];
 
-		if (st->encap != VTAP_PKT_GRE || st->seq.started) {
+		if (st->encap == VTAP_PKT_VXLAN) {
+			isb.comment = "VXLAN has no sequence number: lost, reordered and duplicate copies are not counted";
+		} else if (st->encap != VTAP_PKT_GRE || st->seq.started) {
 			snprintf(comment, sizeof(comment),
 				 "session since the start: %llu lost, %llu reordered, %llu duplicates",
 				 (unsigned long long)st->seq.lost,
@@ -561,6 +610,10 @@ static int file_ifid(struct collector *c, struct port *pt)
 	if (st->encap == VTAP_PKT_GRE && !st->has_id)
 		snprintf(desc, sizeof(desc), "vtap GRE-TEB without key from %s",
 			 stream_src(st, src, sizeof(src)));
+	if (st->encap == VTAP_PKT_VXLAN)
+		snprintf(desc, sizeof(desc),
+			 "vtap VXLAN VNI %u from %s; no direction (VXLAN does not carry it)",
+			 st->id, stream_src(st, src, sizeof(src)));
 	err = pcapng_put_idb(&c->file.buf, &idb);
 	if (err)
 		return err;
@@ -693,12 +746,15 @@ static void inject(struct collector *c, const struct vtap_pkt *p)
 }
 
 /*
- * One received packet: IPv4 from the IP header on, IPv6 from the GRE header
- * on (its source in @src6).
+ * One received packet from socket @which: raw IPv4 from the IP header on,
+ * raw IPv6 from the GRE header on, UDP (VXLAN) from the VXLAN header on; the
+ * sender in @from except for raw IPv4 (the IP header has it).
  */
-static int handle(struct collector *c, int family, const uint8_t *buf,
-		  size_t len, const struct in6_addr *src6, uint64_t arrival)
+static int handle(struct collector *c, int which, const uint8_t *buf,
+		  size_t len, const struct sockaddr_storage *from, uint64_t arrival)
 {
+	const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)from;
+	const struct sockaddr_in *s4 = (const struct sockaddr_in *)from;
 	struct vtap_pkt p;
 	struct stream *st;
 	struct port *pt;
@@ -708,12 +764,18 @@ static int handle(struct collector *c, int family, const uint8_t *buf,
 
 	c->received++;
 	c->received_bytes += len;
-	if (family == AF_INET) {
+	if (which == 0) {
 		err = vtap_decode_ip(buf, len, &p);
 	} else {
-		err = vtap_decode_gre(buf, len, &p);
-		p.family = AF_INET6;
-		memcpy(p.src, src6, 16);
+		err = which == 1 ? vtap_decode_gre(buf, len, &p) :
+				   vtap_decode_vxlan(buf, len, &p);
+		if (!err && from->ss_family == AF_INET6) {
+			p.family = AF_INET6;
+			memcpy(p.src, &s6->sin6_addr, 16);
+		} else if (!err) {
+			p.family = AF_INET;
+			memcpy(p.src, &s4->sin_addr, 4);
+		}
 	}
 	if (err) {
 		c->rejected++;
@@ -762,7 +824,7 @@ static int receive(struct collector *c, int which)
 		char buf[CMSG_SPACE(sizeof(struct timespec)) +
 			 CMSG_SPACE(sizeof(uint32_t)) + 64];
 	} ctl;
-	struct sockaddr_in6 from;
+	struct sockaddr_storage from;
 	struct iovec iov = { .iov_base = c->rx, .iov_len = RX_BUF };
 	int i, err;
 
@@ -807,8 +869,7 @@ static int receive(struct collector *c, int which)
 			c->oversize++;
 			continue;
 		}
-		err = handle(c, which ? AF_INET6 : AF_INET, c->rx, (size_t)n,
-			     &from.sin6_addr, arrival);
+		err = handle(c, which, c->rx, (size_t)n, &from, arrival);
 		if (err)
 			return err;
 		if (c->count && c->accepted >= c->count)
@@ -817,20 +878,41 @@ static int receive(struct collector *c, int which)
 	return 0;
 }
 
-static int open_raw(struct collector *c, int family)
+/*
+ * A raw IPPROTO_GRE socket, or (@udp) a UDP socket on the VXLAN port; bound
+ * to the listen address if there is one.  @quiet: the caller reports errors.
+ */
+static int open_sock(struct collector *c, int family, bool udp, bool quiet)
 {
 	int fd, one = 1, size = 8 << 20;
 	const char *fam = family == AF_INET ? "IPv4" : "IPv6";
 
-	fd = socket(family, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, IPPROTO_GRE);
+	fd = udp ? socket(family, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, IPPROTO_UDP) :
+		   socket(family, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, IPPROTO_GRE);
 	if (fd < 0) {
 		int err = errno;
 
-		if (err == EPERM || err == EACCES)
+		if (quiet)
+			return -err;
+		if (!udp && (err == EPERM || err == EACCES))
 			errorf("collect: raw sockets need CAP_NET_RAW (run as root)");
 		else if (c->family || err != EAFNOSUPPORT)
-			errorf("collect: %s raw socket: %s", fam, strerror(err));
+			errorf("collect: %s %s socket: %s", fam, udp ? "UDP" : "raw",
+			       strerror(err));
 		return -err;
+	}
+	if (udp && family == AF_INET6) {
+		/* Its own IPv4 socket gets IPv4 (no v4-mapped senders). */
+		if (setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one))) {
+			int err = errno;
+
+			if (!quiet)
+				errorf("collect: IPv6 UDP socket: IPV6_V6ONLY: %s", strerror(err));
+			close(fd);
+			return -err;
+		}
+		/* vtap computes the checksum on IPv6; others may not (RFC 6935). */
+		(void)setsockopt(fd, IPPROTO_UDP, UDP_NO_CHECK6_RX, &one, sizeof(one));
 	}
 	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size)))
 		(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
@@ -840,24 +922,35 @@ static int open_raw(struct collector *c, int family)
 		close(fd);
 		return -EINVAL;
 	}
-	if (c->has_listen) {
+	if (c->has_listen || udp) {
 		struct sockaddr_in6 s6 = { .sin6_family = AF_INET6 };
 		struct sockaddr_in s4 = { .sin_family = AF_INET };
 		char buf[INET6_ADDRSTRLEN];
 		int rc;
 
+		/* Raw sockets: port 0 (the field holds no port for them). */
 		if (family == AF_INET) {
-			s4.sin_addr = c->listen.v4;
+			if (c->has_listen)
+				s4.sin_addr = c->listen.v4;
+			s4.sin_port = htons(udp ? c->dstport : 0);
 			rc = bind(fd, (struct sockaddr *)&s4, sizeof(s4));
 		} else {
-			s6.sin6_addr = c->listen.v6;
+			if (c->has_listen)
+				s6.sin6_addr = c->listen.v6;
+			s6.sin6_port = htons(udp ? c->dstport : 0);
 			rc = bind(fd, (struct sockaddr *)&s6, sizeof(s6));
 		}
 		if (rc) {
 			int err = errno;
 
-			errorf("collect: listen %s: %s", format_addr(&c->listen, buf, sizeof(buf)),
-			       strerror(err));
+			if (!quiet && udp)
+				errorf("collect: VXLAN: %s UDP port %u%s%s: %s", fam, c->dstport,
+				       c->has_listen ? " on " : "",
+				       c->has_listen ? format_addr(&c->listen, buf, sizeof(buf)) : "",
+				       strerror(err));
+			else if (!quiet)
+				errorf("collect: listen %s: %s",
+				       format_addr(&c->listen, buf, sizeof(buf)), strerror(err));
 			close(fd);
 			return -err;
 		}
@@ -909,7 +1002,7 @@ static int open_dev(struct collector *c)
 static void print_summary(struct collector *c)
 {
 	static const char *const dir_names[NDIR] = { "out", "in", "unknown" };
-	uint64_t drops = (uint64_t)c->ovfl[0] + c->ovfl[1];
+	uint64_t drops = (uint64_t)c->ovfl[0] + c->ovfl[1] + c->ovfl[2] + c->ovfl[3];
 	const struct stream *st;
 	const struct port *pt;
 	char buf[INET6_ADDRSTRLEN];
@@ -957,14 +1050,23 @@ static void print_summary(struct collector *c)
 		out_str("source", " from %s:", stream_src(st, buf, sizeof(buf)));
 		out_u64("packets", " packets %llu", st->packets);
 		out_u64("bytes", " bytes %llu", st->bytes);
-		out_u64("lost", " lost %llu", st->seq.lost);
-		out_u64("gaps", " gaps %llu", st->seq.gaps);
-		out_u64("reordered", " reordered %llu", st->seq.reordered);
-		out_u64("duplicates", " duplicates %llu", st->seq.duplicates);
-		out_u64("late", " late %llu", st->seq.late);
-		out_u64("resets", " resets %llu", st->seq.resets);
+		if (st->encap == VTAP_PKT_VXLAN) {
+			/* Nothing to count loss with: no numbers, not zeros. */
+			out_text(" no sequence (loss not counted)");
+			out_bool("sequence", NULL, false);
+		} else {
+			out_u64("lost", " lost %llu", st->seq.lost);
+			out_u64("gaps", " gaps %llu", st->seq.gaps);
+			out_u64("reordered", " reordered %llu", st->seq.reordered);
+			out_u64("duplicates", " duplicates %llu", st->seq.duplicates);
+			out_u64("late", " late %llu", st->seq.late);
+			out_u64("resets", " resets %llu", st->seq.resets);
+		}
 		out_u64("truncated", " truncated %llu", st->truncated);
-		out_u64("no_sequence", " no_sequence %llu", st->noseq);
+		if (st->encap == VTAP_PKT_VXLAN)
+			out_u64("no_sequence", NULL, st->noseq);
+		else
+			out_u64("no_sequence", " no_sequence %llu", st->noseq);
 		out_open_array_key("ports");
 		for (pt = st->ports; pt; pt = pt->next) {
 			int d;
@@ -999,10 +1101,10 @@ static void print_summary(struct collector *c)
 static int run(struct collector *c)
 {
 	uint64_t start = now_ns(CLOCK_MONOTONIC), end = 0;
-	struct pollfd pfd[2];
+	struct pollfd pfd[NSOCK];
 	sigset_t block, old;
 	struct sigaction sa;
-	int i, n = 0, idx[2], rc = 0;
+	int i, n = 0, idx[NSOCK], rc = 0;
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
@@ -1013,7 +1115,7 @@ static int run(struct collector *c)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 
-	for (i = 0; i < 2; i++) {
+	for (i = 0; i < NSOCK; i++) {
 		if (c->fd[i] < 0)
 			continue;
 		pfd[n].fd = c->fd[i];
@@ -1070,8 +1172,11 @@ int do_collect(int argc, char **argv)
 	int rc, i, err;
 
 	memset(&c, 0, sizeof(c));
-	c.fd[0] = -1;
-	c.fd[1] = -1;
+	for (i = 0; i < NSOCK; i++)
+		c.fd[i] = -1;
+	c.gre = true;
+	c.vxlan = true;
+	c.dstport = VTAP_VXLAN_PORT;
 	c.pkt_fd = -1;
 	c.streams_tail = &c.streams;
 	if (argc < 2) {
@@ -1097,24 +1202,33 @@ int do_collect(int argc, char **argv)
 		rc = VTAP_EXIT_LIMIT;
 		goto out;
 	}
-	for (i = 0; i < 2; i++) {
-		int family = i ? AF_INET6 : AF_INET;
+	for (i = 0; i < NSOCK; i++) {
+		int family = i & 1 ? AF_INET6 : AF_INET;
+		bool udp = i >= SOCK_VXLAN;
+		/* VXLAN asked for by name must work; by default, it may not. */
+		bool optional = udp && !c.has_dstport && !c.has_encap;
 
-		if (c.family && c.family != family)
+		if ((c.family && c.family != family) || (udp ? !c.vxlan : !c.gre))
 			continue;
-		err = open_raw(&c, family);
+		err = open_sock(&c, family, udp, optional);
 		if (err >= 0) {
 			c.fd[i] = err;
 			continue;
 		}
 		/* Without a listen address, one family missing is fine. */
-		if (c.family || err != -EAFNOSUPPORT) {
-			rc = exit_code_for_errno(err);
-			goto out;
+		if (!c.family && err == -EAFNOSUPPORT)
+			continue;
+		if (optional) {
+			errorf("collect: warning: not receiving VXLAN over %s: UDP port %u: %s "
+			       "(a local vxlan device? see dstport, encap)",
+			       family == AF_INET ? "IPv4" : "IPv6", c.dstport, strerror(-err));
+			continue;
 		}
+		rc = exit_code_for_errno(err);
+		goto out;
 	}
-	if (c.fd[0] < 0 && c.fd[1] < 0) {
-		errorf("collect: neither IPv4 nor IPv6 raw sockets are available");
+	if (c.fd[0] < 0 && c.fd[1] < 0 && c.fd[2] < 0 && c.fd[3] < 0) {
+		errorf("collect: neither IPv4 nor IPv6 sockets are available");
 		rc = VTAP_EXIT_FAIL;
 		goto out;
 	}
@@ -1137,12 +1251,18 @@ int do_collect(int argc, char **argv)
 	}
 	{
 		char buf[INET6_ADDRSTRLEN];
+		bool v4 = c.fd[0] >= 0 || c.fd[2] >= 0, v6 = c.fd[1] >= 0 || c.fd[3] >= 0;
+		bool gre = c.fd[0] >= 0 || c.fd[1] >= 0, vx = c.fd[2] >= 0 || c.fd[3] >= 0;
 
 		fprintf(stderr, "collect: listening on %s%s%s",
 			c.has_listen ? format_addr(&c.listen, buf, sizeof(buf)) :
-			c.fd[0] >= 0 ? "any IPv4" : "",
-			!c.has_listen && c.fd[0] >= 0 && c.fd[1] >= 0 ? " and " : "",
-			!c.has_listen && c.fd[1] >= 0 ? "any IPv6" : "");
+			v4 ? "any IPv4" : "",
+			!c.has_listen && v4 && v6 ? " and " : "",
+			!c.has_listen && v6 ? "any IPv6" : "");
+		fprintf(stderr, " for %s%s", gre ? "GRE-TEB and ERSPAN" : "",
+			gre && vx ? ", " : "");
+		if (vx)
+			fprintf(stderr, "VXLAN on UDP port %u", c.dstport);
 		if (c.path)
 			fprintf(stderr, ", writing %s", !strcmp(c.path, "-") ?
 				"to standard output" : file_name(&c));
@@ -1162,7 +1282,7 @@ int do_collect(int argc, char **argv)
 	print_summary(&c);
 	rc = err || c.write_err ? VTAP_EXIT_FAIL : VTAP_EXIT_OK;
 out:
-	for (i = 0; i < 2; i++)
+	for (i = 0; i < NSOCK; i++)
 		if (c.fd[i] >= 0)
 			close(c.fd[i]);
 	if (c.pkt_fd >= 0)
