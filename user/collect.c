@@ -16,11 +16,12 @@
  * port index) -- the monitored VM port -- named "vtap-s<ID>-i<INDEX>"
  * ("vtap-s<ID>" when the encapsulation does not carry the index, as ERSPAN
  * III without sub-header; "vtap-k<KEY>" or "vtap-gre" for GRE-TEB,
- * "vtap-v<VNI>" for VXLAN), written in a file before its first packet.  The direction is in each packet's
- * epb_flags, as tcpdump on the VM's tap/vnet device would see it: inbound =
- * sent by the VM (ERSPAN ingress, vtap's "out"), outbound = delivered to the
- * VM (egress, vtap's "in").  Timestamps in ns (if_tsresol 9), from ERSPAN
- * III when it has them, else the arrival time.  See README.md.
+ * "vtap-v<VNI>" for VXLAN), written in a file before its first packet.  The
+ * direction is in each packet's epb_flags, as tcpdump on the VM's tap/vnet
+ * device would see it: inbound = sent by the VM (ERSPAN ingress, vtap's
+ * "out"), outbound = delivered to the VM (egress, vtap's "in"); VXLAN and
+ * GRE-TEB carry none.  Timestamps in ns (if_tsresol 9), from ERSPAN III when
+ * it has them, else the arrival time.  See README.md.
  *
  * Everything the decoder accepts is in decode.c (a pure function, fuzzed);
  * this file is the I/O around it.
@@ -544,7 +545,8 @@ static void file_close(struct collector *c, bool keep_empty)
 		char comment[128];
 
 		if (st->encap == VTAP_PKT_VXLAN) {
-			isb.comment = "VXLAN has no sequence number: lost, reordered and duplicate copies are not counted";
+			isb.comment = "VXLAN has no sequence number: lost, reordered "
+				      "and duplicate copies are not counted";
 		} else if (st->encap != VTAP_PKT_GRE || st->seq.started) {
 			snprintf(comment, sizeof(comment),
 				 "session since the start: %llu lost, %llu reordered, %llu duplicates",

@@ -2,10 +2,10 @@
 /*
  * Unit tests of vtapctl collect's decoder, GRE sequence accounting and
  * ERSPAN III timestamps (user/decode.c): crafted packets for every
- * encapsulation (GRE-TEB, ERSPAN II/III, VXLAN), version and field; every truncation of each (in buffers of
- * exactly that size: the Makefile builds this with ASan, so a read past the
- * end fails); sequence gaps, reordering, duplicates, wrap at 2^32, restarts;
- * timestamp wrap.
+ * encapsulation (GRE-TEB, ERSPAN II/III, VXLAN), version and field; every
+ * truncation of each (in buffers of exactly that size: the Makefile builds
+ * this with ASan, so a read past the end fails); sequence gaps, reordering,
+ * duplicates, wrap at 2^32, restarts; timestamp wrap.
  */
 #include <arpa/inet.h>
 #include <stdint.h>
