@@ -12,7 +12,7 @@
 #   ns snd                                  ns col
 #   +----------------------------+          +------------------------------+
 #   | vx42 vx43 -> 192.0.2.2      |          |                              |
-#   | vx60 -> 2001:db8:42::2      |          |  vtapctl collect ...         |
+#   | vx60 vx61 -> 2001:db8:42::2 |          |  vtapctl collect ...         |
 #   | vx77 -> 192.0.2.2:8472      |          |                              |
 #   | s0 192.0.2.1, 2001:db8:42::1|<--veth-->| c0 192.0.2.2, 2001:db8:42::2 |
 #   +----------------------------+          +------------------------------+
@@ -41,8 +41,12 @@ for tool in tshark capinfos tcpdump; do
 	fi
 done
 
-vx_add() {	# NAME VNI REMOTE LOCAL PORT
-	ip -n "$snd" link add "$1" type vxlan id "$2" remote "$3" local "$4" dstport "$5" || return 1
+vx_add() {	# NAME VNI REMOTE LOCAL PORT [OPTIONS...]
+	local name=$1 vni=$2 remote=$3 local=$4 port=$5
+	shift 5
+	ip -n "$snd" link add "$name" type vxlan id "$vni" remote "$remote" local "$local" \
+		dstport "$port" "$@" || return 1
+	set -- "$name"
 	# No IPv6 link-local address, no router solicitation, no MLD: only
 	# the frames this test writes go through the tunnel.
 	nsx "$snd" sysctl -qw "net.ipv6.conf.$1.disable_ipv6=1" &&
@@ -61,6 +65,7 @@ setup() {
 	vx_add vx42 42 192.0.2.2 192.0.2.1 4789 &&
 	vx_add vx43 43 192.0.2.2 192.0.2.1 4789 &&
 	vx_add vx60 60 2001:db8:42::2 2001:db8:42::1 4789 &&
+	vx_add vx61 61 2001:db8:42::2 2001:db8:42::1 4789 udp6zerocsumtx &&
 	vx_add vx77 77 192.0.2.2 192.0.2.1 8472 || return 1
 	busywait 5000 nsx "$snd" ping -c 1 -W 1 192.0.2.2 >/dev/null &&
 	busywait 5000 nsx "$snd" ping -6 -c 1 -W 1 2001:db8:42::2 >/dev/null
@@ -348,6 +353,76 @@ listen6_run() {
 		"[(60, '2001:db8:42::1', 1)]"
 }
 t "collect: listen 2001:db8:42::2: VXLAN over IPv6 only" listen6_run
+
+# RFC 6935 lets tunnels send a zero UDP checksum over IPv6 (vtap computes
+# it; Linux vxlan with udp6zerocsumtx does not): accepted (UDP_NO_CHECK6_RX).
+zero_csum6_run() {
+	dump_start vx61 || return 1
+	nsenter --net="/run/netns/$col" tcpdump -i c0 -w "$TMP/c0.pcap" -U --immediate-mode \
+		'ip6 and udp port 4789' 2>"$TMP/c0.err" &
+	local tpid=$!
+	busywait 10000 grep -q "listening on" "$TMP/c0.err" || return 1
+	start z6 "$ASAN" -j collect write "$TMP/z6.pcapng" count 2 duration 30 || return 1
+	send vx61 55 2 || return 1
+	wait_for z6
+	dump_stop vx61
+	sleep 0.3
+	kill -INT "$tpid"
+	wait "$tpid"
+	expect_eq "exit status" "$rc_of" 0 || return 1
+	# The outer UDP checksum (Ethernet 14 + IPv6 40 + 6) was zero on the wire.
+	/usr/bin/python3 - "$TMP/c0.pcap" <<EOF || return 1
+import sys
+sys.path.insert(0, "$VTAP_TOP/selftests/host")
+import collect_pkt
+p = collect_pkt.read_capture(sys.argv[1])
+cs = [x[3][14 + 40 + 6:14 + 40 + 8] for x in p]
+if len(p) != 2 or any(c != bytes(2) for c in cs):
+    print("outer UDP checksums", [c.hex() for c in cs])
+    sys.exit(1)
+EOF
+	expect_eq "sessions" "$(json_get '[(s["id"], s["source"], s["packets"]) for s in d["sessions"]]' <"$TMP/z6.out")" \
+		"[(61, '2001:db8:42::1', 2)]" &&
+	check_frames "$TMP/z6.pcapng" vtap-v61=vx61
+}
+t "collect: VXLAN over IPv6 with a zero UDP checksum (udp6zerocsumtx): accepted" zero_csum6_run
+
+# Random and mutated datagrams on the VXLAN port, over IPv4 and IPv6.
+flood_run() {
+	start fl "$ASAN" -j collect encap vxlan write "$TMP/flood.pcapng" duration 30 || return 1
+	nsx "$snd" /usr/bin/python3 - <<EOF || return 1
+import os, random, socket, sys
+sys.path.insert(0, "$VTAP_TOP/selftests/host")
+import collect_pkt as c
+random.seed(4789)
+s4 = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s6 = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+good = c.vxlan(42, c.frame(1, size=300))
+for i in range(4000):
+    k = random.randrange(4)
+    if k == 0:
+        p = os.urandom(random.randrange(0, 100))
+    else:
+        p = bytearray(good)
+        for _ in range(random.randrange(1, 6)):
+            p[random.randrange(len(p))] = random.randrange(256)
+        p = bytes(p[:random.randrange(len(p) + 1)])
+    if i & 1:
+        s6.sendto(p, ("2001:db8:42::2", 4789))
+    else:
+        s4.sendto(p, ("192.0.2.2", 4789))
+EOF
+	sleep 1
+	kill -INT "$fl_pid"
+	wait_for fl; expect_eq "exit status" "$rc_of" 0 || return 1
+	no_sanitizer_report "$TMP/fl.err" || return 1
+	json_get 'd["received"], d["accepted"], d["rejected"], d["socket_drops"]' <"$TMP/fl.out"
+	expect_eq "received = accepted + rejected, more than 3000" \
+		"$(json_get 'd["received"] == d["accepted"] + d["rejected"] and d["received"] + d["socket_drops"] > 3000' <"$TMP/fl.out")" \
+		"True" &&
+	capinfos "$TMP/flood.pcapng" >/dev/null && tshark -r "$TMP/flood.pcapng" >/dev/null 2>&1
+}
+t "collect: 4000 random and mutated VXLAN datagrams: no crash, counted, a valid file" flood_run
 
 # A vxlan device in the collector's namespace holds UDP port 4789 (IPv4).
 port_taken() {
