@@ -5,7 +5,8 @@
 # VM: per-direction counts, byte-identical frames, timestamps monotonic and
 # inside the send window; one copy dropped on the underlay (a tc u32 filter
 # on the GRE sequence number) is a gap of exactly 1; `to DEV` delivers the
-# same frames to tcpdump on a dummy device.
+# same frames to tcpdump on a dummy device.  Then the same port as VXLAN
+# (VNI 70): every frame, byte-identical, and no loss accounting.
 #
 #   ns vm1               ns hv                                  ns col
 #   eth0 192.0.2.1 <-> vnet1 192.0.2.254 (port 33)
@@ -241,5 +242,61 @@ t "capinfos: one interface, nanosecond resolution" sh -c \
 t "tshark: the gap is marked on the copy after it" sh -c \
 	"tshark -r '$OUT/x.pcapng' -T fields -e frame.comment 2>/dev/null |
 	 grep -q '1 lost before this copy (GRE sequence $((DROP_SEQ + 1)))'"
+# VXLAN: the same VM port mirrored by a VXLAN session instead (VNI 70):
+# collect (VXLAN only) writes every frame, byte-identical, on interface
+# vtap-v70, and says it cannot count losses.
+vxlan_setup() {
+	nsx "$hv" "$VTAPCTL" session add s2 encap vxlan remote 198.51.100.2 vni 70 &&
+	nsx "$hv" "$VTAPCTL" flow del session s1 port vnet1 &&
+	nsx "$hv" "$VTAPCTL" flow add session s2 port vnet1 dir both || return 1
+	nsenter --net="/run/netns/$vm1" tcpdump -i eth0 -w "$OUT/vm1-vx.pcap" -U --immediate-mode \
+		2>"$OUT/tcpdump-vm1-vx.err" &
+	tcpdump_vm1=$!
+	nsenter --net="/run/netns/$col" "$VTAPCTL" -j collect encap vxlan write "$OUT/vx.pcapng" \
+		>"$OUT/vx.json" 2>"$OUT/vx.err" &
+	col_write=$!
+	busywait 20000 grep -q "listening on" "$OUT/tcpdump-vm1-vx.err" &&
+	busywait 20000 grep -q "^collect: listening" "$OUT/vx.err"
+}
+vxlan_stop() {
+	local rc=0
+	kill -INT "$col_write"
+	wait "$col_write" || rc=1
+	sleep 0.5
+	kill -INT "$tcpdump_vm1"
+	wait "$tcpdump_vm1"
+	cat "$OUT/vx.err"
+	return $rc
+}
+vxlan_check() {
+	python3 - "$OUT" "$NPING" "$VTAP_TOP" <<'EOF'
+import json, sys
+sys.path.insert(0, sys.argv[3] + "/selftests/host")
+import collect_pkt
+out, nping = sys.argv[1], int(sys.argv[2])
+ref = [p[3] for p in collect_pkt.read_capture(out + "/vm1-vx.pcap")]
+got = collect_pkt.read_capture(out + "/vx.pcapng")
+bad = []
+if len(ref) != 2 * nping:
+    bad.append("vm1 captured %d frames, want %d" % (len(ref), 2 * nping))
+if [p[3] for p in got] != ref:
+    bad.append("frames differ: got %d, want %d" % (len(got), len(ref)))
+if {p[0] for p in got} != {"vtap-v70"}:
+    bad.append("interfaces %r" % {p[0] for p in got})
+d = json.load(open(out + "/vx.json"))
+s = d["sessions"]
+if len(s) != 1 or s[0].get("encap") != "vxlan" or s[0].get("id") != 70 or \
+   s[0].get("packets") != 2 * nping or s[0].get("sequence") is not False or "lost" in s[0]:
+    bad.append("summary %r" % s)
+print("\n".join(bad) or "%d frames, byte-identical, vtap-v70, no sequence" % len(got))
+sys.exit(1 if bad else 0)
+EOF
+}
+t "VXLAN: session s2 (VNI 70) instead of s1 on vnet1; collect encap vxlan" vxlan_setup
+t "vm1 pings hv $NPING times" traffic
+t "collector stops on SIGINT, exit 0" vxlan_stop
+t "VXLAN: every frame, byte-identical, on vtap-v70; summary: $((2 * NPING)) packets, no sequence" \
+	vxlan_check
+
 t "no kernel warnings" sh -c "! dmesg | grep -E 'WARNING:|BUG:|Oops|Call Trace'"
 finish
