@@ -4,10 +4,12 @@
 #
 # Two VMs on one hypervisor, vm1 on a veth and vm2 on a tap (tapvm), talk
 # across the hypervisor's bridge (ping both ways, a UDP datagram, a TCP
-# exchange).  vtap mirrors their traffic as ERSPAN III to a collector
-# namespace reached over a separate underlay:
-#   session "ids": both VMs' ports, both directions, over IPv4, id 7
-#   session "dlp": what vm2 sends, over IPv6, id 8
+# exchange).  vtap mirrors their traffic to a collector namespace reached
+# over a separate underlay, in each of its encapsulations:
+#   session "ids": ERSPAN III, both VMs' ports, both directions, over IPv4, id 7
+#   session "dlp": VXLAN, what vm2 sends, over IPv6, VNI 8 (what a cloud's
+#                  traffic-mirroring target expects)
+#   session "nta": GRE-TEB with key 9, what vm1 receives, over IPv4
 # Then it shows what arrived, per session, port and direction, with the
 # first frames decoded (selftests/lib/vtapcap.py), vtap's own counters, and
 # leaves the collector's capture for Wireshark in $VTAP_OUT/collector.pcap
@@ -29,9 +31,10 @@ say "the hypervisor: two VMs, a bridge, an underlay to the collector"
 topo_up || die "cannot build the topology"
 sed -n '/^#  ns vm1/,/^#  *2001:db8:100::1/p' "$TOP/selftests/lib/topology.sh" | sed 's/^#//'
 
-say "sessions in the hypervisor's namespace: ERSPAN III to the collector"
+say "sessions in the hypervisor's namespace: ERSPAN III, VXLAN and GRE to the collector"
 hv session add ids encap erspan3 remote "$COL_UL4" local "$HV_UL4" id 7 hwid 5 gra 100ns &&
-hv session add dlp encap erspan3 remote "$COL_UL6" local "$HV_UL6" id 8 hwid 6 gra 100us ||
+hv session add dlp encap vxlan remote "$COL_UL6" local "$HV_UL6" vni 8 &&
+hv session add nta encap gre remote "$COL_UL4" local "$HV_UL4" key 9 ||
 	die "session add failed"
 hv session show
 
@@ -40,16 +43,18 @@ hv port add vnet1 vm 6f1c2a3e-0000-4000-8000-000000000001 id 11 &&
 hv port add tap2 vm 6f1c2a3e-0000-4000-8000-000000000002 id 12 &&
 hv flow add session ids port vnet1 dir both &&
 hv flow add session ids port tap2 dir both &&
-hv flow add session dlp port tap2 dir out || die "port/flow add failed"
+hv flow add session dlp port tap2 dir out &&
+hv flow add session nta port vnet1 dir in || die "port/flow add failed"
 hv port show
 
 say "the collector listens on its uplink; the VMs talk"
 out=${VTAP_OUT:-$TOPO_RUN}
 pcap=$TOPO_RUN/collector.pcap
 cap_start col "$NS_COL" ul1 "$pcap" && cap_wait col || die "no capture"
-# vtap's own collector terminates the ERSPAN stream into pcapng (one
-# interface per VM port, ERSPAN III timestamps) and counts losses; it stops
-# on SIGINT (or after 120 s), printing its summary.
+# vtap's own collector terminates the three streams into pcapng (one
+# interface per VM port or session, ERSPAN III timestamps) and counts
+# losses where a sequence number allows; it stops on SIGINT (or after
+# 120 s), printing its summary.
 nsenter --net="/run/netns/$NS_COL" "$VTAPCTL" collect write "$TOPO_RUN/collector.pcapng" \
 	duration 120 </dev/null >"$TOPO_RUN/collect.out" 2>&1 &
 collector=$!
@@ -90,5 +95,5 @@ hv stats
 if [ -n "${VTAP_OUT:-}" ]; then
 	cp "$pcap" "$out/collector.pcap"
 	cp "$TOPO_RUN/collector.pcapng" "$out/collector.pcapng" 2>/dev/null
-	say "captures: $out/collector.pcap (the ERSPAN stream), $out/collector.pcapng (terminated by vtapctl collect); open them in Wireshark"
+	say "captures: $out/collector.pcap (the mirror streams), $out/collector.pcapng (terminated by vtapctl collect); open them in Wireshark"
 fi
