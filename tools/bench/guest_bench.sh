@@ -5,7 +5,9 @@
 # one boot, so that the ratios hold (absolute numbers under TCG mean little):
 #   off       no mirroring
 #   nomatch   vtap flow with a rule that matches nothing
-#   inline    vtap mirroring 100%, copies sent from the VM's path
+#   inline    vtap mirroring 100%, copies sent from the VM's path (ERSPAN II)
+#   vxlan     the same as VXLAN (a UDP socket's worth of headers, and the
+#             inner flow's hash for the source port)
 #   deferred  the same with deferred=1 (this CPU's queue + tasklet)
 #   remote    the same with deferred=2 (the next CPU's queue + tasklet)
 #   slice     (TCP only) inline with gso slice
@@ -48,8 +50,8 @@ COL_STACK=${VTAP_BENCH_COL_STACK:-0}
 PARTS=${VTAP_BENCH_PARTS:-"pps tcp guard memory"}
 part() { [[ " $PARTS " == *" $1 "* ]]; }
 declare -A mem_b guard_pps
-PPS_CASES=${VTAP_BENCH_PPS_CASES:-"off nomatch inline deferred remote mirred inline-nic remote-nic mirred-nic"}
-TCP_CASES=${VTAP_BENCH_TCP_CASES:-"off nomatch inline slice remote mirred inline-nic mirred-nic"}
+PPS_CASES=${VTAP_BENCH_PPS_CASES:-"off nomatch inline vxlan deferred remote mirred inline-nic remote-nic mirred-nic"}
+TCP_CASES=${VTAP_BENCH_TCP_CASES:-"off nomatch inline vxlan slice remote mirred inline-nic mirred-nic"}
 pre=vb$$
 NS_VM=$pre-vm NS_HV=$pre-hv NS_COL=$pre-col NS_VM2=$pre-vm2
 hx() { nsenter --net=/run/netns/$NS_HV "$@"; }
@@ -108,6 +110,7 @@ hx "$VTAPCTL" session add r encap erspan2 id 7 remote 198.51.100.2 >/dev/null
 hx "$VTAPCTL" rule add session r num 1 dir out accept proto sctp >/dev/null
 hx "$VTAPCTL" session add sl encap erspan2 id 8 remote 198.51.100.2 gso slice >/dev/null
 hx "$VTAPCTL" session add n encap erspan2 id 6 remote 198.51.100.130 >/dev/null
+hx "$VTAPCTL" session add x encap vxlan vni 9 remote 198.51.100.2 >/dev/null
 for e in "es1 198.51.100.1 198.51.100.2 5" "es2 198.51.100.129 198.51.100.130 6"; do
 	set -- $e
 	hx ip link add "$1" type erspan local "$2" remote "$3" seq key "$4" erspan_ver 1 erspan 1
@@ -160,6 +163,7 @@ case_do() {	# up|down CASE
 	off) ;;
 	nomatch) vtap_case "$1" r 0 ;;
 	inline) vtap_case "$1" b 0 ;;
+	vxlan) vtap_case "$1" x 0 ;;
 	deferred) vtap_case "$1" b 1 ;;
 	remote) vtap_case "$1" b 2 ;;
 	slice) vtap_case "$1" sl 0 ;;
@@ -226,7 +230,7 @@ echo "pktgen: $COUNT x 64-byte frames from vm1; TCP ${TCP_SECS}s; $ROUNDS interl
 part pps && rounds pps $PPS_CASES
 part tcp && rounds tcp $TCP_CASES
 hx "$VTAPCTL" -j session show b | python3 -c "import json,sys; s=json.load(sys.stdin)[0]['stats']; print('vtap counters (b):', {k: v for k, v in s.items() if v})"
-for s in b r sl n; do hx "$VTAPCTL" session del $s >/dev/null; done
+for s in b r sl n x; do hx "$VTAPCTL" session del $s >/dev/null; done
 hx ip link del es1
 hx ip link del es2
 
