@@ -35,7 +35,10 @@ import vtapcap  # noqa: E402
 
 
 def stream(s):
-	"""A KEY_OR_ID argument: ("vni", N) for vni:N, else the number."""
+	"""A KEY_OR_ID argument: ("vni", N) for vni:N, else the number (a
+	caller may pass the number itself)."""
+	if isinstance(s, int):
+		return s
 	return ("vni", int(s[4:])) if s.startswith("vni:") else int(s)
 
 
