@@ -93,8 +93,9 @@ round_end_checks matrix-a
 # its session id), checked at the collector; and in col: a vxlan device with
 # a fixed VNI for an IPv4 session (VNI = its id), one over IPv6 (VNI 5000),
 # an "external" (metadata) vxlan device on UDP port 4790 for a session of
-# tap2 in both directions (VNI 77); a gretap without key, and an erspan (v1)
-# and an ip6erspan (v2) that check sequence numbers (seq: one port and
+# tap2 in both directions (VNI 77); a gretap without key, a gretap with key
+# and an ip6gretap without key that check sequence numbers (iseq), and an
+# erspan (v1) and an ip6erspan (v2) that do too (seq: one port and
 # direction each, so the numbers rise in arrival order).  Each device must
 # deliver the VM's frames, byte-identical and in order.
 V_SETS=("vxlan 4 out" "vxlan 6 in" "vxlan 6 both")
@@ -121,6 +122,16 @@ vdecap_setup() {
 	spec "session g-nokey encap gre src $(ul_src 4) dst $(ul_dst 4) seq0 0 complete yes"
 	vtap_flow g-nokey vnet1 out || return 1
 	vdecap g-nokey gretap vnet1 out local "$(ul_dst 4)" remote "$(ul_src 4)" || return 1
+	# GRE-TEB with a key into a gretap that checks sequence numbers (iseq),
+	# and without a key over IPv6 into an ip6gretap that does too.
+	vtap_session g-seq gre 4 && vtap_flow g-seq vnet1 out || return 1
+	vdecap g-seq gretap vnet1 out local "$(ul_dst 4)" remote "$(ul_src 4)" \
+		key "${SESSION_ID[g-seq]}" iseq || return 1
+	SID=$NEXT_ID NEXT_ID=$((NEXT_ID + 1)) SESSION_ID[g6-nokey]=$SID
+	vctl session add g6-nokey encap gre remote "$(ul_dst 6)" local "$(ul_src 6)" || return 1
+	spec "session g6-nokey encap gre src $(ul_src 6) dst $(ul_dst 6) seq0 0 complete yes"
+	vtap_flow g6-nokey vnet1 in || return 1
+	vdecap g6-nokey ip6gretap vnet1 in local "$(ul_dst 6)" remote "$(ul_src 6)" iseq || return 1
 	vtap_session dk-e2s erspan2 4 && vtap_flow dk-e2s vnet1 out index || return 1
 	id=${SESSION_ID[dk-e2s]}
 	vdecap dk-e2s erspan vnet1 out local "$(ul_dst 4)" remote "$(ul_src 4)" \
@@ -133,7 +144,7 @@ vdecap_setup() {
 if vctl session help 2>&1 | grep -q vxlan; then
 	round_begin matrix-v
 	t "matrix-v: VXLAN sessions and flows: ${V_SETS[*]}" matrix_setup "${V_SETS[@]}"
-	t "matrix-v: decapsulators in col: vxlan (VNI, IPv6, external), gretap without key, erspan and ip6erspan with seq" \
+	t "matrix-v: decapsulators in col: vxlan (VNI, IPv6, external), gretap/ip6gretap with iseq and without key, erspan/ip6erspan with seq" \
 		vdecap_setup
 	t "matrix-v: pings vm1 <-> vm2, IPv4 and IPv6, no loss" round_traffic 5
 	round_end_checks matrix-v
