@@ -585,16 +585,81 @@ static void vtap_push_vxlan(struct sk_buff *skb, const struct vtap_xmit *x)
 }
 
 /*
+ * A symmetric hash of the frame's flow: the addresses and, for TCP, UDP,
+ * SCTP and UDP-Lite, the ports, each pair in one order whichever way the
+ * frame goes.  The common shapes (IPv4 that is not a later fragment, IPv6
+ * whose next header is the transport) are read here, in a few dozen
+ * instructions; anything else (an in-band VLAN tag, extension headers,
+ * other protocols) goes through the flow dissector, as
+ * __skb_get_hash_symmetric().  Either way nothing of the VM's skb is
+ * written (skb_get_hash() would store its hash there).
+ */
+static u32 vtap_flow_hash_symmetric(const struct sk_buff *skb)
+{
+	static u32 seed __read_mostly;
+	int off = skb_network_offset(skb);
+	u32 a, b, ports = 0;
+	__be16 p[2], *pp;
+	u8 proto;
+
+	net_get_random_once(&seed, sizeof(seed));
+	if (skb->protocol == htons(ETH_P_IP)) {
+		const struct iphdr *iph;
+		struct iphdr _iph;
+
+		iph = skb_header_pointer(skb, off, sizeof(_iph), &_iph);
+		if (!iph || iph->ihl < 5)
+			goto dissect;
+		a = (__force u32)iph->saddr;
+		b = (__force u32)iph->daddr;
+		proto = iph->protocol;
+		if (iph->frag_off & htons(IP_OFFSET))
+			proto = 0;	/* no ports in a later fragment */
+		off += iph->ihl * 4;
+	} else if (skb->protocol == htons(ETH_P_IPV6)) {
+		const struct ipv6hdr *ip6;
+		struct ipv6hdr _ip6;
+
+		ip6 = skb_header_pointer(skb, off, sizeof(_ip6), &_ip6);
+		if (!ip6)
+			goto dissect;
+		proto = ip6->nexthdr;
+		if (proto != IPPROTO_TCP && proto != IPPROTO_UDP &&
+		    proto != IPPROTO_SCTP && proto != IPPROTO_UDPLITE &&
+		    proto != IPPROTO_ICMPV6)
+			goto dissect;
+		a = __ipv6_addr_jhash(&ip6->saddr, seed);
+		b = __ipv6_addr_jhash(&ip6->daddr, seed);
+		off += sizeof(*ip6);
+	} else {
+		goto dissect;
+	}
+	if (proto == IPPROTO_TCP || proto == IPPROTO_UDP ||
+	    proto == IPPROTO_SCTP || proto == IPPROTO_UDPLITE) {
+		pp = skb_header_pointer(skb, off, sizeof(p), p);
+		if (pp)
+			ports = (__force u32)pp[0] << 16 | (__force u32)pp[1];
+	}
+	if (a > b || (a == b && (ports >> 16) > (ports & 0xffff))) {
+		swap(a, b);
+		ports = ports >> 16 | ports << 16;
+	}
+	return jhash_3words(a, b, ports ^ proto, seed);
+
+dissect:
+	return __skb_get_hash_symmetric(skb);
+}
+
+/*
  * VXLAN's UDP source port, once per frame: as the kernel's vxlan device
  * picks it (udp_flow_src_port()), a hash of the inner flow scaled into the
  * namespace's local port range, so that ECMP and the collector's RSS spread
- * the flows and keep each one in order.  The hash is the symmetric one,
- * computed without writing the VM's skb (skb_get_hash() would store it
- * there): both directions of a conversation travel as one UDP flow.
+ * the flows and keep each one in order.  The hash is symmetric: both
+ * directions of a conversation travel as one UDP flow.
  */
 static __be16 vtap_vxlan_sport(struct net *net, const struct sk_buff *skb)
 {
-	u32 hash = __skb_get_hash_symmetric(skb);
+	u32 hash = vtap_flow_hash_symmetric(skb);
 	int min, max;
 
 	inet_get_local_port_range(net, &min, &max);
@@ -860,9 +925,12 @@ static int vtap_xmit_one(struct vtap_xmit *x, struct sk_buff *skb)
 		 * inner checksum is left to the underlay device if its
 		 * hw_enc_features can do it, else validate_xmit_skb()
 		 * completes it; csum_start is head-relative and follows the
-		 * data through skb_cow_head() and the pushes below.
+		 * data through skb_cow_head() and the pushes below.  The
+		 * inner protocol tells a NIC what the tunnel carries, as
+		 * gretap and vxlan devices set it.
 		 */
 		skb->encapsulation = 1;
+		skb_set_inner_protocol(skb, htons(ETH_P_TEB));
 	} else {
 		skb->ip_summed = CHECKSUM_NONE;
 		skb->encapsulation = 0;
