@@ -141,13 +141,29 @@ vdecap_setup() {
 	vdecap dk-e3s ip6erspan vnet1 in local "$(ul_dst 6)" remote "$(ul_src 6)" \
 		seq key "$id" erspan_ver 2 erspan_dir egress erspan_hwid 1 || return 1
 }
+# The loop guard for VXLAN: ul0, which carries every copy, is a port with a
+# flow to the VXLAN session vloop (also on tap2): vtap's own UDP output is
+# not mirrored again (drop_loop), the collector gets no copy of a copy.
+vloop_setup() {
+	vctl port add ul0 id 98 &&
+	vtap_session vloop vxlan 6 &&
+	vtap_flow vloop tap2 out &&
+	vctl flow add session vloop port ul0 dir both &&
+	sed -i '/^session vloop /s/$/ drops drop_loop/' "$SPEC"
+}
 if vctl session help 2>&1 | grep -q vxlan; then
 	round_begin matrix-v
 	t "matrix-v: VXLAN sessions and flows: ${V_SETS[*]}" matrix_setup "${V_SETS[@]}"
 	t "matrix-v: decapsulators in col: vxlan (VNI, IPv6, external), gretap/ip6gretap with iseq and without key, erspan/ip6erspan with seq" \
 		vdecap_setup
+	t "matrix-v: loop guard: VXLAN session vloop on tap2 and on the underlay ul0 (port id 98)" \
+		vloop_setup
 	t "matrix-v: pings vm1 <-> vm2, IPv4 and IPv6, no loss" round_traffic 5
+	t "matrix-v: ul0 no longer a port" vctl port del ul0
 	round_end_checks matrix-v
+	t "loop guard: vloop counted the copies leaving through ul0 as drop_loop" \
+		expect_ge drop_loop "$(json_get '[s for s in d if s["name"] == "vloop"][0]["stats"]["drop_loop"]' \
+			<"$R/stats.json")" 20
 else
 	skip "matrix-v: VXLAN sessions" "vtapctl has no encap vxlan"
 fi
