@@ -14,6 +14,7 @@
 #   +------------------------+          |  vtapctl collect ...      |
 #                                       +---------------------------+
 . "$(dirname "$0")/../lib.sh"
+. "$VTAP_TOP/selftests/lib/collect.sh"
 
 ASAN=$VTAP_TOP/build/asan/vtapctl
 PKT="python3 $VTAP_TOP/selftests/host/collect_pkt.py"
@@ -54,31 +55,6 @@ setup() {
 if ! t "topology: two namespaces, veth, IPv4 and IPv6" setup; then
 	finish
 fi
-
-# start NAME BIN ARGS...: run a collector in col; wait until it listens.
-start() {
-	local name=$1
-	shift
-	# nsenter execs the command: $! is the collector (to signal it).
-	nsenter --net="/run/netns/$col" "$@" >"$TMP/$name.out" 2>"$TMP/$name.err" &
-	eval "${name}_pid=$!"
-	busywait 10000 grep -q "^collect: listening" "$TMP/$name.err"
-}
-
-# wait_for NAME: wait for the collector; its exit status in $rc_of.
-wait_for() {
-	local pid
-	eval "pid=\$${1}_pid"
-	rc_of=0
-	wait "$pid" || rc_of=$?
-}
-
-no_sanitizer_report() {	# FILE
-	if grep -qE 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' "$1"; then
-		cat "$1"
-		return 1
-	fi
-}
 
 send_basic() {	# [DST4 DST6]
 	nsx "$snd" $PKT send basic "${1:-198.51.100.2}" "${2:-2001:db8:7::2}" "$TMP/expect.json"
@@ -348,13 +324,6 @@ EOF
 t "collect: to i0 (veth): tcpdump on its peer sees every inner frame, byte-identical" inject_run
 
 # ---- errors -------------------------------------------------------------------------
-exit_of() {	# WANT CMD...
-	local want=$1 rc=0
-	shift
-	nsx "$col" "$@" >"$TMP/err.out" 2>&1 || rc=$?
-	cat "$TMP/err.out"
-	no_sanitizer_report "$TMP/err.out" && expect_eq "exit status of $*" "$rc" "$want"
-}
 t "collect: no arguments: usage, exit 2" exit_of 2 "$ASAN" collect
 t "collect: help: exit 0" exit_of 0 "$ASAN" collect help
 t "collect: neither write nor to: exit 2" exit_of 2 "$ASAN" collect count 3

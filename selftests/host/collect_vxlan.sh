@@ -17,6 +17,7 @@
 #   | s0 192.0.2.1, 2001:db8:42::1|<--veth-->| c0 192.0.2.2, 2001:db8:42::2 |
 #   +----------------------------+          +------------------------------+
 . "$(dirname "$0")/../lib.sh"
+. "$VTAP_TOP/selftests/lib/collect.sh"
 
 ASAN=$VTAP_TOP/build/asan/vtapctl
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:exitcode=99
@@ -73,29 +74,6 @@ setup() {
 if ! t "topology: two namespaces, veth, vxlan devices over IPv4 and IPv6" setup; then
 	finish
 fi
-
-# start NAME BIN ARGS...: run a collector in col; wait until it listens.
-start() {
-	local name=$1
-	shift
-	nsenter --net="/run/netns/$col" "$@" >"$TMP/$name.out" 2>"$TMP/$name.err" &
-	eval "${name}_pid=$!"
-	busywait 10000 grep -q "^collect: listening" "$TMP/$name.err"
-}
-
-wait_for() {
-	local pid
-	eval "pid=\$${1}_pid"
-	rc_of=0
-	wait "$pid" || rc_of=$?
-}
-
-no_sanitizer_report() {	# FILE
-	if grep -qE 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' "$1"; then
-		cat "$1"
-		return 1
-	fi
-}
 
 # send DEV FIRST N [trunc]: write N frames (numbered from FIRST) into the
 # vxlan device DEV on a packet socket; append them to $TMP/sent-DEV.hex.
@@ -497,13 +475,6 @@ else
 fi
 
 # ---- arguments ----------------------------------------------------------------------
-exit_of() {	# WANT CMD...
-	local want=$1 rc=0
-	shift
-	nsx "$col" "$@" >"$TMP/err.out" 2>&1 || rc=$?
-	cat "$TMP/err.out"
-	no_sanitizer_report "$TMP/err.out" && expect_eq "exit status of $*" "$rc" "$want"
-}
 t "collect: dstport 0: exit 2" exit_of 2 "$ASAN" collect dstport 0 write x.pcapng
 t "collect: dstport 65536: exit 2" exit_of 2 "$ASAN" collect dstport 65536 write x.pcapng
 t "collect: dstport twice: exit 2" exit_of 2 "$ASAN" collect dstport 1 dstport 2 write x.pcapng
