@@ -598,6 +598,51 @@ static int session_change(int argc, char **argv, int cmd)
 	return rc;
 }
 
+/*
+ * "NAME OPTION..." as session add takes them (argv[0] is the name), parsed
+ * into a new message of attributes only, flags included: what a
+ * configuration file's session line asks for.  NULL after printing why.
+ */
+struct nl_msg *session_parse_add(int argc, char **argv)
+{
+	struct flags_edit fe = { 0, 0 };
+	bool have_remote = false;
+	unsigned int seen;
+	struct nl_msg *msg;
+	int encap;
+
+	if (argc < 1)
+		return NULL;
+	msg = nlmsg_alloc();
+	if (!msg)
+		return NULL;
+	if (put_name(msg, argv[0]) ||
+	    parse_session_opts(msg, argc - 1, argv + 1, true, &encap, &have_remote,
+			       &seen, &fe))
+		goto fail;
+	if (!encap || !have_remote) {
+		errorf("%s is required", !encap ? "encap" : "remote");
+		goto fail;
+	}
+	if (fe.set && nla_put_u32(msg, VTAP_A_SESSION_FLAGS, fe.set))
+		goto fail;
+	return msg;
+fail:
+	nlmsg_free(msg);
+	return NULL;
+}
+
+/* Send session add (@create) or set "NAME OPTION..." from argv[0]. */
+int session_command(bool create, int argc, char **argv)
+{
+	char *v[argc + 1];
+
+	v[0] = create ? "add" : "set";
+	memcpy(v + 1, argv, (size_t)argc * sizeof(*v));
+	return session_change(argc + 1, v, create ? VTAP_CMD_SESSION_NEW :
+				     VTAP_CMD_SESSION_SET);
+}
+
 static int session_add(int argc, char **argv)
 {
 	return session_change(argc, argv, VTAP_CMD_SESSION_NEW);
@@ -686,6 +731,13 @@ static int session_del(int argc, char **argv)
 	vtap_ns_close(&ns);
 	vnl_close(&nl);
 	return rc;
+}
+
+int session_delete(const char *name)
+{
+	char *v[2] = { "del", (char *)name };
+
+	return session_del(2, v);
 }
 
 static int dump_restart(void *arg)

@@ -39,11 +39,13 @@ int exit_code_for_errno(int err)
 	}
 }
 
+char errorf_where[128];
+
 void errorf(const char *fmt, ...)
 {
 	va_list ap;
 
-	fputs("vtapctl: ", stderr);
+	fprintf(stderr, "vtapctl: %s", errorf_where);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);

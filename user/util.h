@@ -56,5 +56,7 @@ void out_buffer_end(bool print);
 void json_escape(const char *s, char *buf, size_t len);
 
 void errorf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Printed after "vtapctl: " by errorf(), e.g. "FILE:LINE: "; empty normally. */
+extern char errorf_where[128];
 
 #endif

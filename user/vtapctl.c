@@ -24,6 +24,8 @@ static const struct {
 	{ "flow",	do_flow,	"which sessions get a port's traffic" },
 	{ "rule",	do_rule,	"which traffic a session mirrors (accept/reject rules)" },
 	{ "stats",	do_stats,	"session and port counters" },
+	{ "apply",	do_apply,	"make this namespace match a configuration file" },
+	{ "daemon",	do_daemon,	"apply a configuration, and follow VMs' devices as they come and go" },
 	{ "collect",	do_collect,	"receive GRE/ERSPAN mirror traffic: pcapng files or a device" },
 	{ "info",	do_info,	"module version and features" },
 	{ "version",	do_version,	"vtapctl's version" },

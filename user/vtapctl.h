@@ -16,6 +16,8 @@ int do_flow(int argc, char **argv);
 int do_stats(int argc, char **argv);
 int do_rule(int argc, char **argv);
 int do_collect(int argc, char **argv);
+int do_apply(int argc, char **argv);
+int do_daemon(int argc, char **argv);
 int do_help(int argc, char **argv);
 
 /* Sessions as seen from ports, flows and stats (session.c). */
@@ -43,6 +45,11 @@ const char *session_name_cookie(const struct session_info *v, int n, uint32_t id
 				uint64_t cookie);
 void print_session_stats(const struct session_info *si);
 int check_session_name(const char *name);	/* prints why, -EINVAL */
+struct nl_msg;
+struct nl_msg *session_parse_add(int argc, char **argv);
+/* session add (@create) or set with "NAME OPTION..."; an exit code. */
+int session_command(bool create, int argc, char **argv);
+int session_delete(const char *name);		/* session del NAME */
 
 /* Ports (port.c). */
 struct vtap_port_ent;
