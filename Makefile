@@ -322,7 +322,8 @@ $(BUILD)/tapvm: tools/tapvm/tapvm.c
 # make install [DESTDIR=] [PREFIX=/usr/local]: vtap.ko into
 # /lib/modules/KVER/extra (KVER: the kernel kmod/vtap.ko was built for) and
 # depmod, vtapctl (the BPF programs are inside it, as skeletons), the man
-# pages, bash completion and the documentation.  With DESTDIR (packaging)
+# pages, bash completion, the systemd unit (vtap.service: vtapctl daemon)
+# and the documentation.  With DESTDIR (packaging)
 # depmod is left to the package's scripts.  make uninstall removes them.
 # make dkms-install: the module's sources to /usr/src/vtap-VERSION for DKMS.
 VERSION		:= $(shell sed -n 's/^\#define VTAP_VERSION "\(.*\)"/\1/p' $(TOP)/include/vtap_version.h)
@@ -331,6 +332,7 @@ SBINDIR		?= $(PREFIX)/sbin
 MANDIR		?= $(PREFIX)/share/man
 DOCDIR		?= $(PREFIX)/share/doc/vtap
 BASHCOMPDIR	?= $(PREFIX)/share/bash-completion/completions
+SYSTEMDDIR	?= $(PREFIX)/lib/systemd/system
 INSTALL_MOD_DIR	?= extra
 DKMSDIR		?= /usr/src/vtap-$(VERSION)
 DEPMOD		?= depmod
@@ -354,14 +356,19 @@ install-user: $(VTAPCTL)
 	$(Q)$(INSTALL) -D -m 755 $(VTAPCTL) $(DESTDIR)$(SBINDIR)/vtapctl
 	$(Q)$(INSTALL) -D -m 644 $(TOP)/Documentation/vtapctl.8 $(DESTDIR)$(MANDIR)/man8/vtapctl.8
 	$(Q)$(INSTALL) -D -m 644 $(TOP)/Documentation/vtap.7 $(DESTDIR)$(MANDIR)/man7/vtap.7
+	$(Q)$(INSTALL) -D -m 644 $(TOP)/Documentation/vtap.conf.5 $(DESTDIR)$(MANDIR)/man5/vtap.conf.5
 	$(Q)$(INSTALL) -D -m 644 $(TOP)/tools/completion/vtapctl $(DESTDIR)$(BASHCOMPDIR)/vtapctl
+	$(Q)$(INSTALL) -d $(DESTDIR)$(SYSTEMDDIR)
+	$(Q)sed 's|@SBINDIR@|$(SBINDIR)|g' $(TOP)/tools/systemd/vtap.service.in \
+		>$(DESTDIR)$(SYSTEMDDIR)/vtap.service && chmod 644 $(DESTDIR)$(SYSTEMDDIR)/vtap.service
 	$(Q)$(INSTALL) -d $(DESTDIR)$(DOCDIR)
 	$(Q)cd $(TOP) && $(INSTALL) -m 644 $(DOCS) $(DESTDIR)$(DOCDIR)/
 
 uninstall:
 	$(Q)rm -f $(DESTDIR)/lib/modules/$(MOD_KVER)/$(INSTALL_MOD_DIR)/vtap.ko \
 		$(DESTDIR)$(SBINDIR)/vtapctl $(DESTDIR)$(MANDIR)/man8/vtapctl.8 \
-		$(DESTDIR)$(MANDIR)/man7/vtap.7 $(DESTDIR)$(BASHCOMPDIR)/vtapctl
+		$(DESTDIR)$(MANDIR)/man7/vtap.7 $(DESTDIR)$(BASHCOMPDIR)/vtapctl \
+		$(DESTDIR)$(MANDIR)/man5/vtap.conf.5 $(DESTDIR)$(SYSTEMDDIR)/vtap.service
 	$(Q)rm -rf $(DESTDIR)$(DOCDIR)
 	$(Q)rmdir $(DESTDIR)/lib/modules/$(MOD_KVER)/$(INSTALL_MOD_DIR) 2>/dev/null || true
 	$(Q)if [ -z "$(DESTDIR)" ]; then $(DEPMOD) -a $(MOD_KVER); fi

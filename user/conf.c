@@ -33,7 +33,7 @@
 #include "vtapctl.h"
 
 #define MAX_WORDS	256		/* per line */
-#define MAX_ERRORS	20
+#define MAX_ERRORS	50
 
 struct parser {
 	struct vtap_conf *c;
@@ -508,7 +508,7 @@ int conf_load(const char *path, struct vtap_conf *c)
 		return err;
 	}
 	while (getline(&line, &cap, f) > 0) {
-		char **keep;
+		char **keep, **wv, *text;
 
 		ps.line++;
 		if (strlen(line) > 4096) {
@@ -534,43 +534,38 @@ int conf_load(const char *path, struct vtap_conf *c)
 			err = -ENOMEM;
 			break;
 		}
-		{
-			/* One block: the pointer array, then a copy of the line. */
-			char **wv = (char **)c->words[c->nwords];
-			char *text = (char *)(wv + n + 1);
-
-			memcpy(text, line, cap);
-			for (i = 0; i < n; i++)
-				wv[i] = text + (w[i] - line);
-			wv[n] = NULL;
-			memcpy(w, wv, sizeof(char *) * (size_t)n);
-		}
-		c->nwords++;
-		if (!strcmp(w[0], "session")) {
+		/* One block: the pointer array, then a copy of the line. */
+		wv = (char **)c->words[c->nwords++];
+		text = (char *)(wv + n + 1);
+		memcpy(text, line, cap);
+		for (i = 0; i < n; i++)
+			wv[i] = text + (w[i] - line);
+		wv[n] = NULL;
+		if (!strcmp(wv[0], "session")) {
 			vm = NULL;
-			st_session(&ps, w, n);
-		} else if (!strcmp(w[0], "rule")) {
+			st_session(&ps, wv, n);
+		} else if (!strcmp(wv[0], "rule")) {
 			vm = NULL;
-			st_rule(&ps, w, n);
-		} else if (!strcmp(w[0], "vm")) {
-			vm = st_vm(&ps, w, n);
+			st_rule(&ps, wv, n);
+		} else if (!strcmp(wv[0], "vm")) {
+			vm = st_vm(&ps, wv, n);
 			seen = vm ? vm_seen(vm) : 0;
-		} else if (vm && !strcmp(w[0], "flow")) {
-			st_flow(&ps, vm, w, n);
-		} else if (vm && (!strcmp(w[0], "mac") || !strcmp(w[0], "dev") ||
-				  !strcmp(w[0], "alias") || !strcmp(w[0], "uuid") ||
-				  !strcmp(w[0], "id"))) {
+		} else if (vm && !strcmp(wv[0], "flow")) {
+			st_flow(&ps, vm, wv, n);
+		} else if (vm && (!strcmp(wv[0], "mac") || !strcmp(wv[0], "dev") ||
+				  !strcmp(wv[0], "alias") || !strcmp(wv[0], "uuid") ||
+				  !strcmp(wv[0], "id"))) {
 			if (n != 2)
-				perr(&ps, "vm %s: '%s' takes one value", vm->name, w[0]);
+				perr(&ps, "vm %s: '%s' takes one value", vm->name, wv[0]);
 			else
-				vm_key(&ps, vm, &seen, w, n);
-		} else if (!strcmp(w[0], "flow") || !strcmp(w[0], "mac") ||
-			   !strcmp(w[0], "dev") || !strcmp(w[0], "alias") ||
-			   !strcmp(w[0], "uuid") || !strcmp(w[0], "id")) {
-			perr(&ps, "'%s' outside a vm block", w[0]);
+				vm_key(&ps, vm, &seen, wv, n);
+		} else if (!strcmp(wv[0], "flow") || !strcmp(wv[0], "mac") ||
+			   !strcmp(wv[0], "dev") || !strcmp(wv[0], "alias") ||
+			   !strcmp(wv[0], "uuid") || !strcmp(wv[0], "id")) {
+			perr(&ps, "'%s' outside a vm block", wv[0]);
 		} else {
 			perr(&ps, "unknown statement '%s' (session, rule, vm; in a vm block "
-			     "also mac, dev, alias, uuid, id, flow)", w[0]);
+			     "also mac, dev, alias, uuid, id, flow)", wv[0]);
 		}
 	}
 	if (!err && ferror(f))

@@ -164,9 +164,9 @@ static int drain(int fd, bool rtnl)
 
 static void usage(FILE *f)
 {
-	fprintf(f, "Usage: vtapctl daemon [config FILE] [cleanup]\n"
-		   "       FILE defaults to " DEFAULT_CONF "; cleanup: remove the\n"
-		   "       configured state on SIGTERM/SIGINT instead of leaving it\n");
+	fprintf(f, "Usage: vtapctl daemon [config FILE] [cleanup]\n\n"
+		   "FILE defaults to " DEFAULT_CONF "; cleanup: remove the configured\n"
+		   "state on SIGTERM/SIGINT instead of leaving it.\n");
 }
 
 int do_daemon(int argc, char **argv)
