@@ -855,6 +855,9 @@ static int apply_ports(struct run *r, struct vtap_ns *ns, const struct sess_list
 			    links[j].name, want[j]->name, e.p.port_id, v[i].ifindex);
 			continue;
 		}
+		/* Appeared since apply_conf() looked: its own event comes next. */
+		if (!r->check && !ns->exists && ns->mode != VTAP_NS_CREATE)
+			continue;
 		say(r, false, "port %s (vm %s, id %u): %s (flows %s)", links[j].name,
 		    want[j]->name, e.p.port_id, r->check ? "would add" : "added", fl);
 		if (r->check)
@@ -903,6 +906,22 @@ out:
 
 /* ---- all ------------------------------------------------------------------ */
 
+/* Does any device of this namespace match a VM of @c? */
+static bool any_vm_device(const struct vtap_conf *c)
+{
+	struct conf_link *links;
+	bool found = false;
+	int n, i, k;
+
+	if (!c->nvms || links_dump(&links, &n))
+		return c->nvms > 0;	/* when in doubt, be ready */
+	for (i = 0; i < n && !found; i++)
+		for (k = 0; k < c->nvms && !found; k++)
+			found = conf_vm_matches(&c->vms[k], &links[i]);
+	free(links);
+	return found;
+}
+
 int apply_conf(const struct vtap_conf *c, enum apply_what what, bool check)
 {
 	struct run r = { .c = c, .check = check };
@@ -928,8 +947,12 @@ int apply_conf(const struct vtap_conf *c, enum apply_what what, bool check)
 		say(&r, true, "cannot list the sessions: %s", strerror(-err));
 		goto out_nl;
 	}
-	/* The maps are made (and the programs loaded) only when needed. */
-	need_maps = !check && (c->nrules || c->nvms);
+	/*
+	 * The maps are made (and the programs loaded) only when something
+	 * will use them: a rule, or a device of a VM.  Otherwise a daemon
+	 * would load and unload the programs on every link event.
+	 */
+	need_maps = !check && (c->nrules || any_vm_device(c));
 	err = vtap_ns_open(&ns, check ? VTAP_NS_READ :
 				need_maps ? VTAP_NS_CREATE : VTAP_NS_WRITE);
 	if (err) {

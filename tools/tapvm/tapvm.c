@@ -3,7 +3,7 @@
  * tapvm: a tiny "VM NIC" for tests of tap-based VMs, without a VM.
  *
  *   tapvm [--host-ns PATH] --host-tap NAME [--vm-ns PATH] --vm-dev NAME
- *         [--mac MAC] [--pidfile PATH]
+ *         [--mac MAC] [--host-mac MAC] [--pidfile PATH]
  *
  * A hypervisor holds one end of a tap device (the VM's vNIC as the host sees
  * it) and moves frames between it and the VM.  tapvm does the same with a
@@ -70,9 +70,11 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"Usage: %s [--host-ns PATH] --host-tap NAME [--vm-ns PATH] --vm-dev NAME\n"
-		"             [--mac MAC] [--pidfile PATH]\n"
+		"             [--mac MAC] [--host-mac MAC] [--pidfile PATH]\n"
 		"Opens tap NAME in the host namespace and tap device --vm-dev (the VM's NIC,\n"
 		"with MAC) in the VM namespace, and relays frames between them until SIGTERM.\n"
+		"--host-mac sets the host tap's MAC after it is created, as libvirt does\n"
+		"(the guest's MAC with the first octet 0xfe).\n"
 		"Prints \"ready\" when both are up.\n", prog);
 }
 
@@ -290,6 +292,7 @@ int main(int argc, char **argv)
 		{ "vm-ns",	required_argument, NULL, 'V' },
 		{ "vm-dev",	required_argument, NULL, 'v' },
 		{ "mac",	required_argument, NULL, 'm' },
+		{ "host-mac",	required_argument, NULL, 'M' },
 		{ "pidfile",	required_argument, NULL, 'p' },
 		{ "help",	no_argument,       NULL, 'u' },
 		{ NULL, 0, NULL, 0 },
@@ -298,8 +301,8 @@ int main(int argc, char **argv)
 	struct tap vm = { .what = "vm", .fd = -1 };
 	struct sigaction sa;
 	const char *pidfile = NULL;
-	unsigned char mac[6];
-	bool have_mac = false;
+	unsigned char mac[6], host_mac[6];
+	bool have_mac = false, have_host_mac = false;
 	sigset_t block, waitmask;
 	bool wrote_pidfile = false;
 	int self = -1, rc = 1, c;
@@ -318,6 +321,14 @@ int main(int argc, char **argv)
 				return 2;
 			}
 			have_mac = true;
+			break;
+		case 'M':
+			if (parse_mac(optarg, host_mac)) {
+				err("--host-mac: '%s' is not a unicast MAC address (aa:bb:cc:dd:ee:ff)",
+				    optarg);
+				return 2;
+			}
+			have_host_mac = true;
 			break;
 		case 'u':
 			usage(stdout);
@@ -362,7 +373,7 @@ int main(int argc, char **argv)
 		err("/proc/self/ns/net: %s", strerror(errno));
 		return 1;
 	}
-	if (enter_ns(host.ns, self) || open_tap(&host, NULL) ||
+	if (enter_ns(host.ns, self) || open_tap(&host, have_host_mac ? host_mac : NULL) ||
 	    enter_ns(vm.ns, self) || open_tap(&vm, have_mac ? mac : NULL) ||
 	    enter_ns(NULL, self))
 		goto out;
