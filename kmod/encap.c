@@ -51,6 +51,7 @@
 
 #define ERSPAN2_HLEN	8
 #define ERSPAN3_HLEN	12
+#define ERSPAN3_SUBHDR_LEN	8	/* the platform-specific sub-header */
 
 /* Nesting guard: set while this CPU transmits a copy. */
 static DEFINE_PER_CPU(u8, vtap_xmit_depth);
@@ -80,7 +81,7 @@ static int vtap_encap_hlen(const struct vtap_params *p)
 	if (p->encap == VTAP_ENCAP_ERSPAN2)
 		len += ERSPAN2_HLEN;
 	else if (p->encap == VTAP_ENCAP_ERSPAN3)
-		len += ERSPAN3_HLEN;
+		len += ERSPAN3_HLEN + (p->subhdr ? ERSPAN3_SUBHDR_LEN : 0);
 	return len;
 }
 
@@ -180,12 +181,16 @@ static void vtap_inner_vlan(const struct sk_buff *skb, u16 *vlan, u8 *cos,
 	}
 }
 
-static u32 vtap_erspan_timestamp(u8 gra)
+/*
+ * Real time in the session's ERSPAN III units: the base header carries the
+ * low 32 bits, the platform-specific sub-header (Platf ID 3 or 7) the upper.
+ */
+static u64 vtap_erspan_timestamp(u8 gra)
 {
 	u64 ns = ktime_get_real_ns();
 
-	return (u32)(gra == VTAP_GRA_100NS ? div_u64(ns, 100)
-					   : div_u64(ns, 100 * NSEC_PER_USEC));
+	return gra == VTAP_GRA_100NS ? div_u64(ns, 100)
+				     : div_u64(ns, 100 * NSEC_PER_USEC);
 }
 
 /* Push the ERSPAN header (if any) and the GRE header in front of the frame. */
@@ -209,15 +214,30 @@ static void vtap_push_encap(struct sk_buff *skb, struct vtap_session *s,
 			proto = htons(ETH_P_ERSPAN);
 		} else {
 			u32 dir = !!(flags & VTAP_MIRROR_F_DIR_IN);
+			u64 ts = vtap_erspan_timestamp(p->gra);
 
+			if (p->subhdr) {
+				/*
+				 * Platf ID 3: the port index in 14 bits (the
+				 * port id's low bits); 7: the source index in
+				 * 20, the whole port id.  Both: the upper 32
+				 * bits of the timestamp.
+				 */
+				u32 idx = p->subhdr == 3 ? port_id & 0x3fff :
+					  port_id & VTAP_PORT_ID_MAX;
+
+				h = skb_push(skb, ERSPAN3_SUBHDR_LEN);
+				h[0] = htonl((u32)p->subhdr << 26 | idx);
+				h[1] = htonl(upper_32_bits(ts));
+			}
 			h = skb_push(skb, ERSPAN3_HLEN);
 			/* BSO 00: the frame is good; it travels in the BSO field. */
 			h[0] = htonl(2U << 28 | (u32)vlan << 16 | (u32)cos << 13 |
 				     (u32)truncated << 10 | s->id);
-			h[1] = htonl(vtap_erspan_timestamp(p->gra));
-			/* SGT 0, P 1 and FT 0 (an Ethernet frame), HwID, D, Gra, O 0 */
+			h[1] = htonl(lower_32_bits(ts));
+			/* SGT 0, P 1 and FT 0 (an Ethernet frame), HwID, D, Gra, O */
 			h[2] = htonl(1U << 15 | (u32)p->hwid << 4 | dir << 3 |
-				     (u32)p->gra << 1);
+				     (u32)p->gra << 1 | (p->subhdr ? 1U : 0U));
 			proto = htons(ETH_P_ERSPAN2);
 		}
 	} else if (p->has_key) {

@@ -71,6 +71,7 @@ static const struct nla_policy vtap_session_policy[VTAP_A_SESSION_MAX + 1] = {
 				     .reject_message = "the cookie is the kernel's choice" },
 	[VTAP_A_SESSION_VNI]	 = NLA_POLICY_FULL_RANGE(NLA_U32, &vtap_vni_range),
 	[VTAP_A_SESSION_DPORT]	 = NLA_POLICY_MIN(NLA_U16, 1),
+	[VTAP_A_SESSION_SUBHDR]	 = NLA_POLICY_MAX(NLA_U8, VTAP_ERSPAN_SUBHDR_MAX),
 };
 
 /* SESSION_DEL and SESSION_GET: which session, nothing else. */
@@ -94,6 +95,7 @@ static u64 vtap_features(void)
 	       VTAP_FEATURE_SAMPLE | VTAP_FEATURE_SLICE | VTAP_FEATURE_RATE |
 	       VTAP_FEATURE_GSO | VTAP_FEATURE_DEFERRED | VTAP_FEATURE_COOKIE |
 	       VTAP_FEATURE_UNPARSED | VTAP_FEATURE_VXLAN |
+	       VTAP_FEATURE_ERSPAN3_SUBHDR |
 	       (vtap_kfunc_registered ? VTAP_FEATURE_KFUNC : 0);
 }
 
@@ -210,7 +212,8 @@ static int vtap_session_fill(struct sk_buff *msg, const struct vtap_session *s,
 		goto err_cancel;
 	if (p->encap == VTAP_ENCAP_ERSPAN3 &&
 	    (nla_put_u8(msg, VTAP_A_SESSION_HWID, p->hwid) ||
-	     nla_put_u8(msg, VTAP_A_SESSION_GRA, p->gra)))
+	     nla_put_u8(msg, VTAP_A_SESSION_GRA, p->gra) ||
+	     nla_put_u8(msg, VTAP_A_SESSION_SUBHDR, p->subhdr)))
 		goto err_cancel;
 	if (nla_put_u32(msg, VTAP_A_SESSION_SNAPLEN, p->snaplen) ||
 	    nla_put_u32(msg, VTAP_A_SESSION_SAMPLE, p->sample) ||
@@ -486,18 +489,31 @@ static int vtap_params_parse(struct genl_info *info, struct vtap_params *p,
 		p->ttl = nla_get_u8(tb[VTAP_A_SESSION_TTL]);
 	if (tb[VTAP_A_SESSION_TOS])
 		p->tos = nla_get_u8(tb[VTAP_A_SESSION_TOS]);
-	if (tb[VTAP_A_SESSION_HWID] || tb[VTAP_A_SESSION_GRA]) {
-		struct nlattr *a = tb[VTAP_A_SESSION_HWID] ?: tb[VTAP_A_SESSION_GRA];
+	if (tb[VTAP_A_SESSION_HWID] || tb[VTAP_A_SESSION_GRA] ||
+	    tb[VTAP_A_SESSION_SUBHDR]) {
+		struct nlattr *a = tb[VTAP_A_SESSION_HWID] ?:
+				   tb[VTAP_A_SESSION_GRA] ?:
+				   tb[VTAP_A_SESSION_SUBHDR];
 
 		if (p->encap != VTAP_ENCAP_ERSPAN3) {
 			NL_SET_ERR_MSG_ATTR(extack, a,
-					    "hwid and gra are only for encap erspan3");
+					    "hwid, gra and subheader are only for encap erspan3");
 			return -EINVAL;
 		}
 		if (tb[VTAP_A_SESSION_HWID])
 			p->hwid = nla_get_u8(tb[VTAP_A_SESSION_HWID]);
 		if (tb[VTAP_A_SESSION_GRA])
 			p->gra = nla_get_u8(tb[VTAP_A_SESSION_GRA]);
+	}
+	if (tb[VTAP_A_SESSION_SUBHDR]) {
+		u8 v = nla_get_u8(tb[VTAP_A_SESSION_SUBHDR]);
+
+		if (v != 0 && v != 3 && v != 7) {
+			NL_SET_ERR_MSG_ATTR(extack, tb[VTAP_A_SESSION_SUBHDR],
+					    "subheader is 0 (none), 3 or 7 (the Platf ID)");
+			return -EINVAL;
+		}
+		p->subhdr = v;
 	}
 	if (tb[VTAP_A_SESSION_VNI] || tb[VTAP_A_SESSION_DPORT]) {
 		struct nlattr *a = tb[VTAP_A_SESSION_VNI] ?: tb[VTAP_A_SESSION_DPORT];

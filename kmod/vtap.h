@@ -88,6 +88,7 @@ struct vtap_params {
 	u8 tos;
 	u8 hwid;
 	u8 gra;				/* enum vtap_gra */
+	u8 subhdr;			/* ERSPAN III Platf ID: 0 none, 3, 7 */
 	bool has_key;
 	bool has_local;
 	bool has_vni;			/* else the VNI is the session id */

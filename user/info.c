@@ -30,6 +30,7 @@ static const struct {
 	{ VTAP_FEATURE_COOKIE, "cookie" },
 	{ VTAP_FEATURE_UNPARSED, "unparsed" },
 	{ VTAP_FEATURE_VXLAN, "vxlan" },
+	{ VTAP_FEATURE_ERSPAN3_SUBHDR, "erspan3-subhdr" },
 };
 
 static int info_cb(struct nlattr **tb, void *arg)

@@ -35,6 +35,12 @@
  *             VTAP_A_SESSION_TOS        u8 (default 0)
  *             VTAP_A_SESSION_HWID       u8, 0..63 (erspan3 only)
  *             VTAP_A_SESSION_GRA        u8, enum vtap_gra (erspan3 only)
+ *             VTAP_A_SESSION_SUBHDR     u8, the platform-specific sub-header
+ *                                       (erspan3 only): 0 none (O bit 0,
+ *                                       default), 3 (Platf ID 3: the port
+ *                                       id's low 14 bits) or 7 (Platf ID 7:
+ *                                       all 20 bits), each with the upper 32
+ *                                       bits of the timestamp
  *             VTAP_A_SESSION_SNAPLEN    u32, 0 (whole frames) or 14..65535
  *             VTAP_A_SESSION_SAMPLE     u32, mirror 1 frame in N (default 1)
  *             VTAP_A_SESSION_SAMPLE_MODE u8, enum vtap_sample_mode
@@ -59,7 +65,7 @@
  *   request:  VTAP_A_SESSION_NAME or VTAP_A_SESSION_ID (do only)
  *   reply:    VTAP_A_SESSION_NAME, _ID, _ENCAP, _REMOTE4|6, _LOCAL4|6 (if set),
  *             _KEY (if set), _VNI and _DPORT (vxlan), _TTL, _TOS, _HWID,
- *             _GRA (erspan3), _SNAPLEN,
+ *             _GRA and _SUBHDR (erspan3), _SNAPLEN,
  *             _SAMPLE, _SAMPLE_MODE, _MASK_* (if set), _RATE, _RATE_UNIT and
  *             _BURST (if set), _FLAGS
  *             VTAP_A_SESSION_COOKIE     u64, random, fixed for the session's life:
@@ -97,6 +103,7 @@
 #define VTAP_ERSPAN_HWID_MAX	63
 #define VTAP_VXLAN_VNI_MAX	0xffffff	/* 24 bits */
 #define VTAP_VXLAN_PORT		4789		/* IANA's port for VXLAN */
+#define VTAP_ERSPAN_SUBHDR_MAX	7	/* VTAP_A_SESSION_SUBHDR: 0, 3 or 7 */
 
 enum vtap_cmd {
 	VTAP_CMD_UNSPEC,
@@ -187,6 +194,7 @@ enum vtap_feature {
 	VTAP_FEATURE_COOKIE	= 1ULL << 11,	/* session cookies, checked per copy */
 	VTAP_FEATURE_UNPARSED	= 1ULL << 12,	/* unparsed frames: mirror or skip */
 	VTAP_FEATURE_VXLAN	= 1ULL << 13,	/* VXLAN encapsulation */
+	VTAP_FEATURE_ERSPAN3_SUBHDR = 1ULL << 14, /* ERSPAN III Platf ID 3, 7 */
 };
 
 enum vtap_info_attrs {
@@ -232,6 +240,7 @@ enum vtap_session_attrs {
 	VTAP_A_SESSION_COOKIE,
 	VTAP_A_SESSION_VNI,
 	VTAP_A_SESSION_DPORT,
+	VTAP_A_SESSION_SUBHDR,
 
 	__VTAP_A_SESSION_MAX
 };
