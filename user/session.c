@@ -123,6 +123,7 @@ static const struct {
 	{ "ttl", 0 }, { "tos", 0 },
 	{ "hwid", 1U << VTAP_ENCAP_ERSPAN3 },
 	{ "gra", 1U << VTAP_ENCAP_ERSPAN3 },
+	{ "subheader", 1U << VTAP_ENCAP_ERSPAN3 },
 	{ "vni", 1U << VTAP_ENCAP_VXLAN },
 	{ "dstport", 1U << VTAP_ENCAP_VXLAN },
 };
@@ -238,6 +239,14 @@ static int parse_session_opts(struct nl_msg *msg, int argc, char **argv,
 				return -EINVAL;
 			}
 			err = nla_put_u8(msg, VTAP_A_SESSION_GRA, (uint8_t)k);
+		} else if (!strcmp(kw, "subheader")) {
+			k = !strcmp(val, "none") ? 0 : !strcmp(val, "3") ? 3 :
+			    !strcmp(val, "7") ? 7 : -1;
+			if (k < 0) {
+				errorf("subheader: '%s' is not one of none, 3, 7", val);
+				return -EINVAL;
+			}
+			err = nla_put_u8(msg, VTAP_A_SESSION_SUBHDR, (uint8_t)k);
 		} else if (!strcmp(kw, "vni")) {
 			err = put_dec(msg, "vni", val, 0, VTAP_VXLAN_VNI_MAX,
 				      VTAP_A_SESSION_VNI, 4);
@@ -330,6 +339,15 @@ static void print_session(struct nlattr **tb)
 		int g = nla_get_u8(tb[VTAP_A_SESSION_GRA]);
 
 		out_str("gra", " gra %s", g < NELEM(gra_names) ? gra_names[g] : "?");
+	}
+	if (tb[VTAP_A_SESSION_SUBHDR]) {	/* JSON: the Platf ID, 0 for none */
+		int sh = nla_get_u8(tb[VTAP_A_SESSION_SUBHDR]);
+
+		out_u64("subheader", NULL, (uint64_t)sh);
+		if (sh)
+			out_text(" subheader %d", sh);
+		else
+			out_text(" subheader none");
 	}
 	print_broker(tb);
 	if (tb[VTAP_A_SESSION_STATS] &&
@@ -539,7 +557,8 @@ static int session_change(int argc, char **argv, int cmd)
 	}
 	/*
 	 * SET: the flags not named keep their value, and the keywords of one
-	 * encapsulation (key, hwid, gra, vni, dstport) must be the session's.
+	 * encapsulation (key, hwid, gra, subheader, vni, dstport) must be the
+	 * session's.
 	 */
 	if (!create && (fe.set || fe.clear || (seen & encap_only_kws()))) {
 		struct session_info *si = NULL;
@@ -801,10 +820,11 @@ static const struct vtap_subcmd session_cmds[] = {
 	{ "add", session_add,
 	  "NAME encap {gre|erspan2|erspan3|vxlan} remote ADDR [local ADDR] [id N]\n"
 	  "                     [key N] [ttl N] [tos N] [hwid N] [gra {100us|100ns}]\n"
-	  "                     [vni N] [dstport N] [BROKER...]" },
+	  "                     [subheader {none|3|7}] [vni N] [dstport N] [BROKER...]" },
 	{ "set", session_set,
 	  "NAME [remote ADDR] [local ADDR] [key N] [ttl N] [tos N] [hwid N]\n"
-	  "                     [gra {100us|100ns}] [vni N] [dstport N] [BROKER...]\n"
+	  "                     [gra {100us|100ns}] [subheader {none|3|7}] [vni N]\n"
+	  "                     [dstport N] [BROKER...]\n"
 	  "       BROKER := sample 1/N [random|every] | snaplen {N|none}\n"
 	  "                 | mask {offset O len L [byte B]|none}\n"
 	  "                 | rate {PPS|Nbit|Nkbit|Nmbit|Ngbit|none} [burst N] | gso {segment|slice}\n"

@@ -448,6 +448,8 @@ static void seed_new(struct dgram *d, uint8_t encap, bool v6)
 			attr_u8(d, VTAP_A_SESSION_HWID, (uint8_t)rn(VTAP_ERSPAN_HWID_MAX + 1));
 		if (pct(50))
 			attr_u8(d, VTAP_A_SESSION_GRA, (uint8_t)rn(VTAP_GRA_MAX + 1));
+		if (pct(30))
+			attr_u8(d, VTAP_A_SESSION_SUBHDR, (uint8_t)(rn(3) == 0 ? 0 : rn(2) ? 3 : 7));
 	}
 	if (encap == VTAP_ENCAP_VXLAN) {
 		if (pct(50))
@@ -482,6 +484,8 @@ static void seed_set(struct dgram *d)
 		attr_u8(d, VTAP_A_SESSION_HWID, (uint8_t)rn(VTAP_ERSPAN_HWID_MAX + 1));
 	if (pct(20))
 		attr_u8(d, VTAP_A_SESSION_GRA, (uint8_t)rn(VTAP_GRA_MAX + 1));
+	if (pct(20))
+		attr_u8(d, VTAP_A_SESSION_SUBHDR, (uint8_t)rn(VTAP_ERSPAN_SUBHDR_MAX + 1));
 	if (pct(20))
 		attr_u32(d, VTAP_A_SESSION_VNI, (uint32_t)rn(VTAP_VXLAN_VNI_MAX + 1));
 	if (pct(20))
@@ -557,6 +561,7 @@ static const uint8_t sess_size[VTAP_A_SESSION_MAX + 1] = {
 	[VTAP_A_SESSION_FLAGS]		= SZ_4,
 	[VTAP_A_SESSION_VNI]		= SZ_4,
 	[VTAP_A_SESSION_DPORT]		= SZ_2,
+	[VTAP_A_SESSION_SUBHDR]		= SZ_1,
 };
 
 static uint64_t interesting(unsigned int size)

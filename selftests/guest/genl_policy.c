@@ -41,6 +41,8 @@ struct nlres {
 	int has_vni, has_dport;		/* VTAP_A_SESSION_VNI, _DPORT present */
 	unsigned int vni;
 	unsigned short dport;
+	int has_subhdr;			/* VTAP_A_SESSION_SUBHDR present */
+	unsigned char subhdr;
 };
 
 static void req_init(struct nlreq *r, int family, int cmd, int flags)
@@ -168,6 +170,11 @@ static int nl_talk(int fd, struct nlreq *r, struct nlres *res)
 					    a->nla_type == VTAP_A_SESSION_VNI) {
 						res->has_vni = a->nla_len == NLA_HDRLEN + 4;
 						memcpy(&res->vni, (char *)a + NLA_HDRLEN, 4);
+					}
+					if (g->cmd != VTAP_CMD_INFO_GET &&
+					    a->nla_type == VTAP_A_SESSION_SUBHDR) {
+						res->has_subhdr = a->nla_len == NLA_HDRLEN + 1;
+						res->subhdr = *((unsigned char *)a + NLA_HDRLEN);
 					}
 					if (g->cmd != VTAP_CMD_INFO_GET &&
 					    a->nla_type == VTAP_A_SESSION_DPORT) {
@@ -808,6 +815,82 @@ TEST_F(genl, vxlan_session)
 	EXPECT_EQ(600, res.vni);
 	EXPECT_EQ(VTAP_VXLAN_PORT, res.dport);
 	del_session(_metadata, self, "gp-vx6");
+}
+
+/*
+ * ERSPAN III's platform-specific sub-header: 0 (none, the default), 3 or 7,
+ * erspan3 only, reported for erspan3 sessions, changed by SET.
+ */
+TEST_F(genl, erspan3_subhdr)
+{
+	struct nlreq r;
+	struct nlres res;
+
+	req_init(&r, self->family, VTAP_CMD_INFO_GET, 0);
+	ASSERT_EQ(0, nl_talk(self->fd, &r, &res));
+	EXPECT_NE(0, res.features & VTAP_FEATURE_ERSPAN3_SUBHDR)
+		TH_LOG("features %#llx", res.features);
+
+	valid_new(&r, self->family, "gp-sh");		/* erspan2 */
+	req_u8(&r, VTAP_A_SESSION_SUBHDR, 7);
+	EXPECT_REJECT(self, &r, -EINVAL, "subhdr with encap erspan2");
+	vxlan_new(&r, self->family, "gp-sh");
+	req_u8(&r, VTAP_A_SESSION_SUBHDR, 3);
+	EXPECT_REJECT(self, &r, -EINVAL, "subhdr with encap vxlan");
+
+	req_init(&r, self->family, VTAP_CMD_SESSION_NEW, 0);
+	req_str(&r, VTAP_A_SESSION_NAME, "gp-sh");
+	req_u8(&r, VTAP_A_SESSION_ENCAP, VTAP_ENCAP_ERSPAN3);
+	req_attr(&r, VTAP_A_SESSION_REMOTE4, "\xc6\x33\x64\x02", 4);
+	req_u8(&r, VTAP_A_SESSION_SUBHDR, 4);
+	EXPECT_REJECT(self, &r, -EINVAL, "subhdr 4 (not a Platf ID vtap sends)");
+
+	req_init(&r, self->family, VTAP_CMD_SESSION_NEW, 0);
+	req_str(&r, VTAP_A_SESSION_NAME, "gp-sh");
+	req_u8(&r, VTAP_A_SESSION_ENCAP, VTAP_ENCAP_ERSPAN3);
+	req_attr(&r, VTAP_A_SESSION_REMOTE4, "\xc6\x33\x64\x02", 4);
+	req_u8(&r, VTAP_A_SESSION_SUBHDR, VTAP_ERSPAN_SUBHDR_MAX + 1);
+	EXPECT_REJECT(self, &r, -ERANGE, "subhdr 8");
+
+	req_init(&r, self->family, VTAP_CMD_SESSION_NEW, 0);
+	req_str(&r, VTAP_A_SESSION_NAME, "gp-sh");
+	req_u8(&r, VTAP_A_SESSION_ENCAP, VTAP_ENCAP_ERSPAN3);
+	req_attr(&r, VTAP_A_SESSION_REMOTE4, "\xc6\x33\x64\x02", 4);
+	ASSERT_EQ(0, nl_talk(self->fd, &r, &res));
+	ASSERT_EQ(0, res.error) TH_LOG("extack '%s'", res.msg);
+	EXPECT_TRUE(res.has_subhdr) TH_LOG("an erspan3 session reports its subhdr");
+	EXPECT_EQ(0, res.subhdr);
+
+	req_init(&r, self->family, VTAP_CMD_SESSION_SET, 0);
+	req_str(&r, VTAP_A_SESSION_NAME, "gp-sh");
+	req_u8(&r, VTAP_A_SESSION_SUBHDR, 7);
+	ASSERT_EQ(0, nl_talk(self->fd, &r, &res));
+	ASSERT_EQ(0, res.error) TH_LOG("SET: extack '%s'", res.msg);
+	EXPECT_EQ(7, res.subhdr);
+	req_init(&r, self->family, VTAP_CMD_SESSION_SET, 0);
+	req_str(&r, VTAP_A_SESSION_NAME, "gp-sh");
+	req_u8(&r, VTAP_A_SESSION_SUBHDR, 5);
+	EXPECT_REJECT(self, &r, -EINVAL, "SET subhdr 5");
+	get_session(_metadata, self, "gp-sh", &res);
+	EXPECT_EQ(7, res.subhdr) TH_LOG("a refused SET changes nothing");
+	req_init(&r, self->family, VTAP_CMD_SESSION_SET, 0);
+	req_str(&r, VTAP_A_SESSION_NAME, "gp-sh");
+	req_u8(&r, VTAP_A_SESSION_SUBHDR, 3);
+	ASSERT_EQ(0, nl_talk(self->fd, &r, &res));
+	ASSERT_EQ(0, res.error) TH_LOG("SET: extack '%s'", res.msg);
+	get_session(_metadata, self, "gp-sh", &res);
+	EXPECT_EQ(3, res.subhdr);
+	del_session(_metadata, self, "gp-sh");
+
+	valid_new(&r, self->family, "gp-sh2");		/* erspan2 */
+	ASSERT_EQ(0, nl_talk(self->fd, &r, &res));
+	ASSERT_EQ(0, res.error) TH_LOG("extack '%s'", res.msg);
+	EXPECT_FALSE(res.has_subhdr) TH_LOG("an erspan2 session reports a subhdr");
+	req_init(&r, self->family, VTAP_CMD_SESSION_SET, 0);
+	req_str(&r, VTAP_A_SESSION_NAME, "gp-sh2");
+	req_u8(&r, VTAP_A_SESSION_SUBHDR, 7);
+	EXPECT_REJECT(self, &r, -EINVAL, "SET subhdr on an erspan2 session");
+	del_session(_metadata, self, "gp-sh2");
 }
 
 static int write_file(const char *path, const char *s)

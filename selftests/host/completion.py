@@ -151,7 +151,7 @@ def main():
                 miss = [v for v in values[k] if v not in got]
                 check(f"{name}: values after '{k}'", not miss, f"missing {miss}; offered {sorted(got)}")
     # After "encap E", session add offers E's own keywords, not another's.
-    own = {"gre": {"key"}, "erspan2": set(), "erspan3": {"hwid", "gra"},
+    own = {"gre": {"key"}, "erspan2": set(), "erspan3": {"hwid", "gra", "subheader"},
            "vxlan": {"vni", "dstport"}}
     encaps = list(own)
     replies, err = complete_many([["vtapctl", "session", "add", "x", "encap", e, ""]

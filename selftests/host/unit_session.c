@@ -153,11 +153,14 @@ TEST(encap_keywords)
 		"encap gre vni 5", "encap gre dstport 4789", "encap erspan2 vni 5",
 		"encap erspan3 dstport 8472", "encap vxlan key 5", "encap vxlan hwid 1",
 		"encap vxlan gra 100ns", "encap erspan2 key 1", "encap gre hwid 1",
-		"vni 7 encap gre",
+		"vni 7 encap gre", "encap erspan2 subheader 7", "encap gre subheader 3",
+		"encap vxlan subheader none", "encap erspan3 subheader 4",
+		"encap erspan3 subheader 0", "encap erspan3 subheader 07",
+		"encap erspan3 subheader",
 	};
 	static const char *const good[] = {
 		"encap gre key 5", "encap erspan3 hwid 1 gra 100ns", "encap erspan2",
-		"encap vxlan vni 5 dstport 8472",
+		"encap vxlan vni 5 dstport 8472", "encap erspan3 subheader 7 hwid 2",
 	};
 	char line[128];
 	struct parsed p;
@@ -188,6 +191,7 @@ TEST(repeated_keywords)
 		"encap vxlan encap vxlan remote 192.0.2.1",
 		"encap vxlan remote 192.0.2.1 remote 192.0.2.2",
 		"encap gre remote 192.0.2.1 key 1 key 2",
+		"encap erspan3 remote 192.0.2.1 subheader 3 subheader 7",
 	};
 	struct parsed p;
 	unsigned int i;
@@ -223,6 +227,41 @@ TEST(set_vni_dstport)
 	parsed_free(&p);
 	parse(&p, false, "encap vxlan");
 	EXPECT_EQ(-EINVAL, p.rc) TH_LOG("set cannot change the encap");
+	parsed_free(&p);
+}
+
+TEST(subheader)
+{
+	static const struct {
+		const char *word;
+		int v;
+	} w[] = { { "none", 0 }, { "3", 3 }, { "7", 7 } };
+	char line[128];
+	struct parsed p;
+	unsigned int i;
+
+	for (i = 0; i < sizeof(w) / sizeof(w[0]); i++) {
+		snprintf(line, sizeof(line), "encap erspan3 remote 192.0.2.1 subheader %s",
+			 w[i].word);
+		parse(&p, true, line);
+		ASSERT_EQ(0, p.rc) TH_LOG("'%s' refused", line);
+		ASSERT_NE(NULL, p.tb[VTAP_A_SESSION_SUBHDR]);
+		EXPECT_EQ(1, nla_len(p.tb[VTAP_A_SESSION_SUBHDR]));
+		EXPECT_EQ(w[i].v, nla_get_u8(p.tb[VTAP_A_SESSION_SUBHDR]));
+		parsed_free(&p);
+	}
+	parse(&p, true, "encap erspan3 remote 192.0.2.1");
+	ASSERT_EQ(0, p.rc);
+	EXPECT_EQ(NULL, p.tb[VTAP_A_SESSION_SUBHDR]) TH_LOG("the kernel's default applies");
+	parsed_free(&p);
+
+	/* set: checked against the session's encap once it is looked up. */
+	parse(&p, false, "subheader 7");
+	ASSERT_EQ(0, p.rc);
+	EXPECT_EQ(7, nla_get_u8(p.tb[VTAP_A_SESSION_SUBHDR]));
+	EXPECT_NE(0, p.seen & encap_only_kws());
+	EXPECT_EQ(-EINVAL, check_encap_kws(p.seen, VTAP_ENCAP_ERSPAN2));
+	EXPECT_EQ(0, check_encap_kws(p.seen, VTAP_ENCAP_ERSPAN3));
 	parsed_free(&p);
 }
 
@@ -354,6 +393,44 @@ static void info(void *arg)
 	info_cb(((struct info_reply *)arg)->tb, NULL);
 }
 
+TEST(show_erspan3_subheader)
+{
+	static const struct {
+		uint8_t v;
+		const char *text, *json;
+	} c[] = {
+		{ 0, " hwid 5 gra 100ns subheader none", "\"subheader\":0" },
+		{ 3, " hwid 5 gra 100ns subheader 3", "\"subheader\":3" },
+		{ 7, " hwid 5 gra 100ns subheader 7", "\"subheader\":7" },
+	};
+	struct nlmsghdr *h;
+	struct reply r;
+	unsigned int i;
+	char *out;
+
+	for (i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		reply_build(&r, VTAP_ENCAP_ERSPAN3, false);
+		nla_put_u8(r.msg, VTAP_A_SESSION_HWID, 5);
+		nla_put_u8(r.msg, VTAP_A_SESSION_GRA, VTAP_GRA_100NS);
+		nla_put_u8(r.msg, VTAP_A_SESSION_SUBHDR, c[i].v);
+		h = nlmsg_hdr(r.msg);
+		nla_parse(r.tb, VTAP_A_SESSION_MAX, nlmsg_attrdata(h, 0),
+			  nlmsg_attrlen(h, 0), NULL);
+		json_output = false;
+		out = capture(show, &r);
+		ASSERT_NE(NULL, out);
+		EXPECT_NE(NULL, strstr(out, c[i].text)) TH_LOG("got '%s'", out);
+		free(out);
+		json_output = true;
+		out = capture(show, &r);
+		json_output = false;
+		ASSERT_NE(NULL, out);
+		EXPECT_NE(NULL, strstr(out, c[i].json)) TH_LOG("got '%s'", out);
+		free(out);
+		nlmsg_free(r.msg);
+	}
+}
+
 TEST(info_features)
 {
 	struct info_reply r;
@@ -365,7 +442,8 @@ TEST(info_features)
 		EXPECT_EQ(0, all & features[i].bit) TH_LOG("%s twice", features[i].name);
 		all |= features[i].bit;
 	}
-	EXPECT_EQ(VTAP_FEATURE_VXLAN * 2 - 1, all) TH_LOG("a bit below vxlan has no name");
+	EXPECT_EQ(VTAP_FEATURE_ERSPAN3_SUBHDR * 2 - 1, all)
+		TH_LOG("a bit below erspan3-subhdr has no name");
 
 	json_output = false;
 	info_build(&r, VTAP_FEATURE_SESSIONS | VTAP_FEATURE_GRE | VTAP_FEATURE_VXLAN);
@@ -375,17 +453,19 @@ TEST(info_features)
 	free(out);
 	nlmsg_free(r.msg);
 
-	info_build(&r, VTAP_FEATURE_VXLAN | (1ULL << 14) | (1ULL << 63));
+	info_build(&r, VTAP_FEATURE_VXLAN | VTAP_FEATURE_ERSPAN3_SUBHDR | (1ULL << 15) |
+		   (1ULL << 63));
 	out = capture(info, &r);
 	ASSERT_NE(NULL, out);
-	EXPECT_NE(NULL, strstr(out, "features vxlan 0x8000000000004000\n")) TH_LOG("got '%s'", out);
+	EXPECT_NE(NULL, strstr(out, "features vxlan erspan3-subhdr 0x8000000000008000\n"))
+		TH_LOG("got '%s'", out);
 	free(out);
 
 	json_output = true;
 	out = capture(info, &r);
 	json_output = false;
 	ASSERT_NE(NULL, out);
-	EXPECT_NE(NULL, strstr(out, "\"features\":[\"vxlan\"],\"features_unknown\":\"0x8000000000004000\""))
+	EXPECT_NE(NULL, strstr(out, "\"features\":[\"vxlan\",\"erspan3-subhdr\"],\"features_unknown\":\"0x8000000000008000\""))
 		TH_LOG("got '%s'", out);
 	free(out);
 	nlmsg_free(r.msg);
@@ -396,7 +476,8 @@ TEST(info_features)
 	json_output = false;
 	ASSERT_NE(NULL, out);
 	EXPECT_EQ(NULL, strstr(out, "features_unknown")) TH_LOG("got '%s'", out);
-	EXPECT_NE(NULL, strstr(out, ",\"unparsed\",\"vxlan\"]")) TH_LOG("got '%s'", out);
+	EXPECT_NE(NULL, strstr(out, ",\"unparsed\",\"vxlan\",\"erspan3-subhdr\"]"))
+		TH_LOG("got '%s'", out);
 	free(out);
 	nlmsg_free(r.msg);
 }

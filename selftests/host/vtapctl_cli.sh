@@ -77,6 +77,22 @@ for bin in "$VTAPCTL" "$ASAN"; do
 	t "$tag: key with vxlan: exit 2" check_err 2 "key: only for encap gre, not vxlan" "$bin" $v key 5
 	t "$tag: hwid with vxlan: exit 2" check_err 2 "hwid: only for encap erspan3, not vxlan" "$bin" $v hwid 1
 	t "$tag: gra with vxlan: exit 2" check_err 2 "gra: only for encap erspan3, not vxlan" "$bin" $v gra 100ns
+	t "$tag: subheader with vxlan: exit 2" check_err 2 "subheader: only for encap erspan3, not vxlan" \
+		"$bin" $v subheader 7
+	for e in gre erspan2; do
+		t "$tag: subheader with encap $e: exit 2" check_err 2 "subheader: only for encap erspan3, not $e" \
+			"$bin" session add s encap $e remote 192.0.2.1 subheader 3
+	done
+	for sh in none 3 7; do
+		t "$tag: erspan3 subheader $sh: parsed (exit 3)" check_exit 3 \
+			"$bin" session add s encap erspan3 remote 192.0.2.1 subheader $sh
+	done
+	t "$tag: subheader 5: exit 2" check_err 2 "subheader: '5' is not one of none, 3, 7" \
+		"$bin" session add s encap erspan3 remote 192.0.2.1 subheader 5
+	t "$tag: subheader twice: exit 2" check_err 2 "subheader: given twice" \
+		"$bin" session add s encap erspan3 remote 192.0.2.1 subheader 3 subheader 7
+	t "$tag: set subheader: parsed (exit 3)" check_exit 3 "$bin" session set s subheader 7
+	t "$tag: set subheader x: exit 2" check_exit 2 "$bin" session set s subheader x
 	t "$tag: key with erspan2: exit 2" check_err 2 "key: only for encap gre" \
 		"$bin" session add s encap erspan2 remote 192.0.2.1 key 5
 	t "$tag: vni twice: exit 2" check_err 2 "vni: given twice" "$bin" $v vni 1 vni 2
