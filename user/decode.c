@@ -488,11 +488,27 @@ enum vtap_seq_verdict vtap_seq_update(struct vtap_seq *s, uint32_t seq,
 		s->reordered++;
 		return VTAP_SEQ_LATE;
 	}
-	s->cand_valid = false;
 	if (win_test(s, seq)) {
+		/*
+		 * Seen before.  A sender that started over before it sent a
+		 * window's worth repeats numbers in order: two in a row, the
+		 * second right after the first, are a restart, as far behind.
+		 */
+		if (behind > VTAP_SEQ_RESTART_MIN) {
+			if (s->cand_valid && seq == s->cand_next) {
+				s->resets++;
+				seq_start(s, seq);
+				return VTAP_SEQ_FIRST;
+			}
+			s->cand_valid = true;
+			s->cand_next = seq + 1;
+		} else {
+			s->cand_valid = false;
+		}
 		s->duplicates++;
 		return VTAP_SEQ_DUPLICATE;
 	}
+	s->cand_valid = false;
 	win_set(s, seq, true);
 	s->reordered++;
 	/* Within what has been seen since the first packet: it was counted lost. */

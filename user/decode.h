@@ -160,8 +160,15 @@ const char *vtap_decode_strerror(int err);
  * since it cannot be told apart); two such packets in a row, the second
  * right after the first, mean that the sender started over (a session
  * re-created, a module reloaded): "resets", and accounting resumes there.
+ * Two duplicates in a row more than VTAP_SEQ_RESTART_MIN behind, the
+ * second right after the first (or a late one and such a duplicate), are a
+ * restart too: a sender that started over before it sent a window's worth
+ * repeats numbers seen already (a network's duplicates come right after
+ * their originals).  The first packet of the new run stays counted as late
+ * or duplicate; nothing is lost.
  */
 #define VTAP_SEQ_WINDOW		1024
+#define VTAP_SEQ_RESTART_MIN	16
 
 enum vtap_seq_verdict {
 	VTAP_SEQ_FIRST,		/* the first packet, or the first after a reset */

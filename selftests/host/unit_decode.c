@@ -948,6 +948,86 @@ TEST(seq_restart)
 	EXPECT_EQ(0, s.lost);
 }
 
+/*
+ * A sender that starts over (module reloaded, session re-created) before it
+ * sent a window's worth: its new numbers are ones already seen.  Two in a
+ * row, the second right after the first, are a reset, not a run of
+ * duplicates (nor a loss).
+ */
+TEST(seq_restart_within_window)
+{
+	struct vtap_seq s;
+	uint32_t i;
+
+	vtap_seq_init(&s);
+	for (i = 0; i < 100; i++)
+		feed(&s, i);
+	EXPECT_EQ(VTAP_SEQ_DUPLICATE, feed(&s, 0));
+	EXPECT_EQ(VTAP_SEQ_FIRST, feed(&s, 1));
+	EXPECT_EQ(1, s.resets);
+	EXPECT_EQ(1, s.duplicates);	/* the first of them, as a late one */
+	for (i = 2; i < 150; i++)
+		EXPECT_EQ(VTAP_SEQ_IN_ORDER, feed(&s, i)) TH_LOG("seq %u", i);
+	EXPECT_EQ(0, s.lost);
+	EXPECT_EQ(1, s.duplicates);
+	/* Isolated duplicates, even two in a row that do not follow: no reset. */
+	EXPECT_EQ(VTAP_SEQ_DUPLICATE, feed(&s, 140));
+	EXPECT_EQ(VTAP_SEQ_DUPLICATE, feed(&s, 140));
+	EXPECT_EQ(VTAP_SEQ_DUPLICATE, feed(&s, 120));
+	EXPECT_EQ(VTAP_SEQ_IN_ORDER, feed(&s, 150));
+	EXPECT_EQ(VTAP_SEQ_DUPLICATE, feed(&s, 149));
+	EXPECT_EQ(VTAP_SEQ_IN_ORDER, feed(&s, 151));
+	EXPECT_EQ(1, s.resets);
+	EXPECT_EQ(5, s.duplicates);
+	/* A restart at 0 after 20 copies: 0 and 1 again. */
+	vtap_seq_init(&s);
+	for (i = 0; i < 20; i++)
+		feed(&s, i);
+	EXPECT_EQ(VTAP_SEQ_DUPLICATE, feed(&s, 0));
+	EXPECT_EQ(VTAP_SEQ_FIRST, feed(&s, 1));
+	EXPECT_EQ(VTAP_SEQ_IN_ORDER, feed(&s, 2));
+	EXPECT_EQ(1, s.resets);
+	EXPECT_EQ(0, s.lost);
+	/* A burst duplicated right behind its originals: duplicates. */
+	vtap_seq_init(&s);
+	for (i = 0; i < 20; i++)
+		feed(&s, i);
+	EXPECT_EQ(VTAP_SEQ_DUPLICATE, feed(&s, 17));
+	EXPECT_EQ(VTAP_SEQ_DUPLICATE, feed(&s, 18));
+	EXPECT_EQ(VTAP_SEQ_DUPLICATE, feed(&s, 19));
+	EXPECT_EQ(0, s.resets);
+	EXPECT_EQ(3, s.duplicates);
+}
+
+/* ERSPAN III with sub-header 7 or 3, decoded: the index and the full time. */
+TEST(erspan3_subheader_time)
+{
+	uint64_t sent = 1764921600123456700ULL, ts = sent / 100, ns;
+	struct vtap_pkt d;
+	struct pkt p;
+
+	ASSERT_EQ(VTAP_DEC_OK, erspan3_sub(&p, 7, 0xabcde, (uint32_t)(ts >> 32), &d));
+	EXPECT_EQ(0xabcde, d.index);
+	/* erspan3_sub's low timestamp is fixed: put this one's in. */
+	d.timestamp = (uint32_t)ts;
+	ASSERT_TRUE(vtap_pkt_time(&d, 0, &ns));
+	EXPECT_EQ(sent, ns) TH_LOG("no arrival time needed");
+	ASSERT_EQ(VTAP_DEC_OK, erspan3_sub(&p, 3, 0x1234, (uint32_t)(ts >> 32), &d));
+	EXPECT_EQ(0x1234, d.index);
+	d.timestamp = (uint32_t)ts;
+	ASSERT_TRUE(vtap_pkt_time(&d, sent + 5000000000000ULL, &ns));
+	EXPECT_EQ(sent, ns) TH_LOG("the upper bits win over the arrival time");
+
+	/* O set, but the packet ends inside the sub-header: rejected, short. */
+	p.len = 0;
+	gre_hdr(&p, 0x1000, 0x22eb, 0, 1);
+	erspan3_hdr(&p, 2, 9, 0x11223344, 0, 1, 1, 1);
+	p32(&p, 7U << 26 | 5);
+	EXPECT_EQ(VTAP_DEC_SHORT, decode(&p, false, &d));
+	p16(&p, 0);
+	EXPECT_EQ(VTAP_DEC_SHORT, decode(&p, false, &d));
+}
+
 /* ---- timestamps -------------------------------------------------------------- */
 
 TEST(unwrap32)
