@@ -12,11 +12,17 @@
  *                   [rotate-size MB] [rotate-time SEC] [to DEV]
  *                   [count N] [duration SEC]
  *
- * pcapng layout: one Interface Description Block per (sender, session,
- * port index) -- the monitored VM port -- named "vtap-s<ID>-i<INDEX>"
- * ("vtap-s<ID>" when the encapsulation does not carry the index, as ERSPAN
- * III without sub-header; "vtap-k<KEY>" or "vtap-gre" for GRE-TEB,
- * "vtap-v<VNI>" for VXLAN), written in a file before its first packet.  The
+ * pcapng layout: one Interface Description Block per monitored VM port,
+ * written in a file before its first packet.  Where the encapsulation
+ * carries the port's index (ERSPAN II; ERSPAN III with the Platf ID 3 or 7
+ * sub-header) the interface is the VM's wherever it runs: keyed by
+ * (ERSPAN, session id, port index), whatever the sender, and named
+ * "vtap-s<ID>-i<INDEX>"; a VM that moves to another hypervisor keeps its
+ * interface, and the sender changes are counted ("moves").  Otherwise it is
+ * keyed by (sender, session) and named "vtap-s<ID>" (ERSPAN III without
+ * sub-header), "vtap-k<KEY>" or "vtap-gre" (GRE-TEB), "vtap-v<VNI>" (VXLAN).
+ * Sequence accounting is per sender and session (struct stream), whatever
+ * the interfaces: a GRE sequence number is the sending host's.  The
  * direction is in each packet's epb_flags, as tcpdump on the VM's tap/vnet
  * device would see it: inbound = sent by the VM (ERSPAN ingress, vtap's
  * "out"), outbound = delivered to the VM (egress, vtap's "in"); VXLAN and
@@ -61,8 +67,8 @@
 #define RX_BATCH	256		/* packets per socket per wakeup */
 #define FLUSH_BYTES	65536
 #define NSEC		1000000000ULL
-#define IDB_ROOM	512		/* an IDB with our options, at most */
-#define ISB_ROOM	224		/* an ISB with our options, at most */
+#define IDB_ROOM	640		/* an IDB with our options, at most */
+#define ISB_ROOM	448		/* an ISB with our options, at most */
 #define NSOCK		4		/* GRE IPv4, GRE IPv6, VXLAN IPv4, VXLAN IPv6 */
 #define SOCK_VXLAN	2		/* fd[] index of the first UDP socket */
 
@@ -73,6 +79,7 @@
 enum { DIR_OUT, DIR_IN, DIR_UNKNOWN, NDIR };	/* VM-centric, as vtap's flows */
 
 struct port;
+struct feed;
 
 /* One sender's session: what a GRE sequence number counts. */
 struct stream {
@@ -85,19 +92,36 @@ struct stream {
 	uint32_t id;			/* ERSPAN session id, GRE key or VNI */
 	struct vtap_seq seq;
 	uint64_t packets, bytes, truncated, noseq;
-	struct port *ports, **ports_tail;
+	struct feed *feeds, **feeds_tail;	/* the ports it fed */
 };
 
-/* One monitored port of a stream: a pcapng interface. */
-struct port {
-	struct port *hnext;
-	struct port *next;		/* the stream's, in order of appearance */
-	struct stream *st;
-	bool has_index;
-	uint32_t index;
+/* What one stream sent to one port, for the stream's summary. */
+struct feed {
+	struct feed *next;		/* the stream's, in order of appearance */
+	struct port *pt;
 	uint64_t pkts[NDIR];
 	uint64_t bytes;
+};
+
+#define PORT_SENDERS	4		/* senders a port remembers by name */
+
+/* One monitored VM port: a pcapng interface. */
+struct port {
+	struct port *hnext;
+	struct port *next;		/* all, in order of appearance */
+	struct stream *st;		/* the stream of its last packet */
+	struct feed *feed;		/* that stream's feed of this port */
+	bool vm;			/* keyed by (ERSPAN, session, index) */
+	bool has_index;
+	uint32_t index;
+	uint32_t session;		/* vm: the ERSPAN session id */
+	uint64_t pkts[NDIR];
+	uint64_t bytes;
+	uint64_t moves;			/* times its sender changed */
+	struct stream *senders[PORT_SENDERS];	/* the first ones, in order */
+	unsigned int nsenders;		/* distinct senders (streams) */
 	char name[40];
+	char label[64];			/* display name (collect_port_label()) */
 	/* In the current file. */
 	uint32_t file_gen;		/* 0: never written */
 	uint32_t ifid;
@@ -144,6 +168,8 @@ struct collector {
 	struct stream *shash[STREAM_HASH];
 	struct stream *streams, **streams_tail;
 	struct port *phash[PORT_HASH];
+	struct port *ports, **ports_tail;
+	struct port_label *labels;	/* collect_port_label() */
 	uint32_t nstreams, nports;
 
 	/* Counters */
@@ -216,14 +242,16 @@ static void usage(FILE *f)
 		"                   warning when its port is taken, as by a local vxlan device)\n"
 		"  dstport PORT     the VXLAN UDP port (default 4789)\n"
 		"  session ID ...   only these ERSPAN session ids / GRE keys / VXLAN VNIs (repeatable)\n"
-		"  write FILE       pcapng, one interface per VM port (\"-\": standard output)\n"
+		"  write FILE       pcapng, one interface per VM port (\"-\": standard output); a\n"
+		"                   port named by ERSPAN (II index, III sub-header) keeps it from any sender\n"
 		"  rotate-size MB   start a new file before this size (\"Nk\": kilobytes);\n"
 		"  rotate-time SEC  or after this many seconds: FILE-0001.pcapng, FILE-0002.pcapng, ...\n"
 		"  to DEV           send the inner frames out of DEV (tap, veth, dummy)\n"
 		"  count N          stop after N packets;  duration SEC  stop after SEC seconds\n"
 		"Stops on SIGINT/SIGTERM and prints per-session packets, bytes, lost, reordered\n"
-		"and duplicate copies (from the GRE sequence numbers; VXLAN has none: \"no\n"
-		"sequence\", loss not counted); -j for JSON.\n");
+		"and duplicate copies and resets (from the GRE sequence numbers, per sender;\n"
+		"VXLAN has none: \"no sequence\", loss not counted), and per interface its\n"
+		"packets, senders and moves (sender changes); -j for JSON.\n");
 }
 
 static int bad_arg(const char *kw, const char *val, const char *what)
@@ -386,7 +414,7 @@ static struct stream *get_stream(struct collector *c, const struct vtap_pkt *p)
 	st->has_id = has;
 	st->id = id;
 	vtap_seq_init(&st->seq);
-	st->ports_tail = &st->ports;
+	st->feeds_tail = &st->feeds;
 	st->hnext = c->shash[h];
 	c->shash[h] = st;
 	*c->streams_tail = st;
@@ -395,12 +423,21 @@ static struct stream *get_stream(struct collector *c, const struct vtap_pkt *p)
 	return st;
 }
 
+/* A display name for a VM port, set before or after its first copy. */
+struct port_label {
+	struct port_label *next;
+	uint32_t session, index;
+	char label[64];
+};
+
 static void port_name(struct port *pt)
 {
 	const struct stream *st = pt->st;
 	int n;
 
-	if (st->encap == VTAP_PKT_GRE)
+	if (pt->vm)
+		n = snprintf(pt->name, sizeof(pt->name), "vtap-s%u", pt->session);
+	else if (st->encap == VTAP_PKT_GRE)
 		n = st->has_id ? snprintf(pt->name, sizeof(pt->name), "vtap-k%u", st->id)
 			       : snprintf(pt->name, sizeof(pt->name), "vtap-gre");
 	else if (st->encap == VTAP_PKT_VXLAN)
@@ -411,50 +448,173 @@ static void port_name(struct port *pt)
 		snprintf(pt->name + n, sizeof(pt->name) - (size_t)n, "-i%u", pt->index);
 }
 
-static struct port *get_port(struct collector *c, struct stream *st,
-			     const struct vtap_pkt *p)
+/*
+ * Is @p's interface the VM port's wherever it runs: an ERSPAN copy that
+ * names its port (Type II's index, Type III's Platf ID 3 or 7 sub-header)?
+ */
+static bool pkt_names_port(const struct vtap_pkt *p)
 {
-	uint32_t h = 2166136261u, idx = p->has_index ? p->index : 0;
-	uint8_t has = p->has_index;
+	return p->has_index && p->has_session &&
+	       (p->encap == VTAP_PKT_ERSPAN2 || p->encap == VTAP_PKT_ERSPAN3);
+}
+
+static uint32_t port_hash(bool vm, const struct stream *st, uint32_t session,
+			  bool has, uint32_t idx)
+{
+	uint32_t h = 2166136261u;
+	uint8_t k = (uint8_t)(vm << 1 | has);
+
+	h = fnv(h, &k, 1);
+	if (vm)
+		h = fnv(h, &session, 4);
+	else
+		h = fnv(h, &st, sizeof(st));
+	return fnv(h, &idx, 4) % PORT_HASH;
+}
+
+/*
+ * The feed of @pt by @st (what this sender sent it), made on its first
+ * packet (the port then has one more sender); NULL without memory.
+ */
+static struct feed *get_feed(struct stream *st, struct port *pt)
+{
+	struct feed *f;
+
+	if (pt->feed && pt->st == st)
+		return pt->feed;
+	for (f = st->feeds; f; f = f->next)
+		if (f->pt == pt)
+			return f;
+	f = calloc(1, sizeof(*f));
+	if (!f)
+		return NULL;
+	f->pt = pt;
+	*st->feeds_tail = f;
+	st->feeds_tail = &f->next;
+	if (pt->nsenders < PORT_SENDERS)
+		pt->senders[pt->nsenders] = st;
+	pt->nsenders++;
+	return f;
+}
+
+static bool same_sender(const struct stream *a, const struct stream *b)
+{
+	return a->family == b->family && !memcmp(a->src, b->src, 16);
+}
+
+/*
+ * The port (pcapng interface) of @p, which came in @st: made on its first
+ * packet.  A VM port's copies may come from another sender than its last
+ * one: the VM moved (counted, *@moved), its interface stays.  NULL when the
+ * table is full or memory is short.
+ */
+static struct port *get_port(struct collector *c, struct stream *st,
+			     const struct vtap_pkt *p, bool *moved)
+{
+	bool vm = pkt_names_port(p), has = p->has_index;
+	uint32_t idx = has ? p->index : 0, sid = vm ? p->session : 0;
+	uint32_t h = port_hash(vm, st, sid, has, idx);
+	const struct port_label *l;
+	struct feed *f;
 	struct port *pt;
 
-	h = fnv(h, &st, sizeof(st));
-	h = fnv(h, &has, 1);
-	h = fnv(h, &idx, 4) % PORT_HASH;
 	for (pt = c->phash[h]; pt; pt = pt->hnext)
-		if (pt->st == st && pt->has_index == has && pt->index == idx)
-			return pt;
-	if (c->nports == MAX_PORTS)
+		if (pt->vm == vm && pt->has_index == has && pt->index == idx &&
+		    (vm ? pt->session == sid : pt->st == st))
+			break;
+	if (!pt) {
+		if (c->nports == MAX_PORTS)
+			return NULL;
+		pt = calloc(1, sizeof(*pt));
+		if (!pt)
+			return NULL;
+		pt->st = st;
+		pt->vm = vm;
+		pt->has_index = has;
+		pt->index = idx;
+		pt->session = sid;
+		port_name(pt);
+		for (l = c->labels; vm && l; l = l->next)
+			if (l->session == sid && l->index == idx)
+				snprintf(pt->label, sizeof(pt->label), "%s", l->label);
+		pt->hnext = c->phash[h];
+		c->phash[h] = pt;
+		*c->ports_tail = pt;
+		c->ports_tail = &pt->next;
+		c->nports++;
+	}
+	f = get_feed(st, pt);
+	if (!f)
 		return NULL;
-	pt = calloc(1, sizeof(*pt));
-	if (!pt)
-		return NULL;
+	*moved = pt->st != st && !same_sender(pt->st, st);
+	pt->moves += *moved;
 	pt->st = st;
-	pt->has_index = has;
-	pt->index = idx;
-	port_name(pt);
-	pt->hnext = c->phash[h];
-	c->phash[h] = pt;
-	*st->ports_tail = pt;
-	st->ports_tail = &pt->next;
-	c->nports++;
+	pt->feed = f;
 	return pt;
+}
+
+/**
+ * collect_port_label - give a VM port a display name
+ * @c: the collector
+ * @session: the ERSPAN session id its copies carry
+ * @index: its port index (ERSPAN II index, ERSPAN III sub-header index)
+ * @label: the name (a VM's, from a configuration file), up to 63 bytes
+ *
+ * The interface keeps its name (vtap-s<ID>-i<INDEX>); the label is in its
+ * description (if_description of the IDBs written from now on) and in the
+ * summary.  Returns 0 or -ENOMEM.
+ */
+int collect_port_label(struct collector *c, uint32_t session, uint32_t index,
+		       const char *label)
+{
+	struct port_label *l;
+	struct port *pt;
+
+	for (l = c->labels; l; l = l->next)
+		if (l->session == session && l->index == index)
+			break;
+	if (!l) {
+		l = calloc(1, sizeof(*l));
+		if (!l)
+			return -ENOMEM;
+		l->session = session;
+		l->index = index;
+		l->next = c->labels;
+		c->labels = l;
+	}
+	snprintf(l->label, sizeof(l->label), "%s", label);
+	for (pt = c->ports; pt; pt = pt->next)
+		if (pt->vm && pt->session == session && pt->index == index)
+			snprintf(pt->label, sizeof(pt->label), "%s", label);
+	return 0;
 }
 
 static void free_tables(struct collector *c)
 {
+	struct port_label *l, *lnext;
 	struct stream *st, *snext;
 	struct port *pt, *pnext;
+	struct feed *f, *fnext;
 
 	for (st = c->streams; st; st = snext) {
 		snext = st->next;
-		for (pt = st->ports; pt; pt = pnext) {
-			pnext = pt->next;
-			free(pt);
+		for (f = st->feeds; f; f = fnext) {
+			fnext = f->next;
+			free(f);
 		}
 		free(st);
 	}
 	c->streams = NULL;
+	for (pt = c->ports; pt; pt = pnext) {
+		pnext = pt->next;
+		free(pt);
+	}
+	c->ports = NULL;
+	for (l = c->labels; l; l = lnext) {
+		lnext = l->next;
+		free(l);
+	}
+	c->labels = NULL;
 }
 
 /* ---- pcapng files ------------------------------------------------------- */
@@ -523,6 +683,36 @@ static void note_write_error(struct collector *c, int err)
 	c->write_errors++;
 }
 
+/*
+ * A VM port's ISB comment: the sequence accounting of the sessions of its
+ * senders (each counted per sender), its moves and its senders.
+ */
+static void port_comment(const struct port *pt, char *buf, size_t len)
+{
+	uint64_t lost = 0, reo = 0, dup = 0, resets = 0;
+	char src[INET6_ADDRSTRLEN];
+	unsigned int i, n = pt->nsenders < PORT_SENDERS ? pt->nsenders : PORT_SENDERS;
+	size_t k;
+
+	for (i = 0; i < n; i++) {
+		lost += pt->senders[i]->seq.lost;
+		reo += pt->senders[i]->seq.reordered;
+		dup += pt->senders[i]->seq.duplicates;
+		resets += pt->senders[i]->seq.resets;
+	}
+	k = (size_t)snprintf(buf, len,
+			     "session since the start, per sender: %llu lost, %llu reordered, "
+			     "%llu duplicates, %llu resets; %llu moves; senders",
+			     (unsigned long long)lost, (unsigned long long)reo,
+			     (unsigned long long)dup, (unsigned long long)resets,
+			     (unsigned long long)pt->moves);
+	for (i = 0; i < n && k < len; i++)
+		k += (size_t)snprintf(buf + k, len - k, "%s%s", i ? ", " : " ",
+				      stream_src(pt->senders[i], src, sizeof(src)));
+	if (pt->nsenders > n && k < len)
+		snprintf(buf + k, len - k, " and %u more", pt->nsenders - n);
+}
+
 /* Interface statistics, then close.  @keep_empty: keep a file with no packets. */
 static void file_close(struct collector *c, bool keep_empty)
 {
@@ -542,11 +732,14 @@ static void file_close(struct collector *c, bool keep_empty)
 			.endtime = pt->last_ts,
 			.has_ifrecv = true, .ifrecv = pt->file_pkts,
 		};
-		char comment[128];
+		char comment[384];
 
 		if (st->encap == VTAP_PKT_VXLAN) {
 			isb.comment = "VXLAN has no sequence number: lost, reordered "
 				      "and duplicate copies are not counted";
+		} else if (pt->vm) {
+			port_comment(pt, comment, sizeof(comment));
+			isb.comment = comment;
 		} else if (st->encap != VTAP_PKT_GRE || st->seq.started) {
 			snprintf(comment, sizeof(comment),
 				 "session since the start: %llu lost, %llu reordered, %llu duplicates",
@@ -580,7 +773,7 @@ static int file_rotate(struct collector *c)
 static int file_ifid(struct collector *c, struct port *pt)
 {
 	const struct stream *st = pt->st;
-	char desc[256], src[INET6_ADDRSTRLEN], idx[32] = "";
+	char desc[384], src[INET6_ADDRSTRLEN], idx[32] = "", vm[112] = "";
 	struct pcapng_idb_info idb = {
 		.linktype = PCAPNG_LINKTYPE_ETHERNET,
 		.snaplen = 0,
@@ -603,12 +796,15 @@ static int file_ifid(struct collector *c, struct port *pt)
 	}
 	if (pt->has_index)
 		snprintf(idx, sizeof(idx), ", port index %u", pt->index);
+	if (pt->vm)
+		snprintf(vm, sizeof(vm), "%s%s%s; the VM's copies from any sender",
+			 pt->label[0] ? " (" : "", pt->label, pt->label[0] ? ")" : "");
 	snprintf(desc, sizeof(desc),
-		 "vtap %s %s %u from %s%s; direction in epb_flags: inbound = sent by the VM, outbound = delivered to it",
+		 "vtap %s %s %u from %s%s%s; direction in epb_flags: inbound = sent by the VM, outbound = delivered to it",
 		 st->encap == VTAP_PKT_GRE ? "GRE-TEB" :
 		 st->encap == VTAP_PKT_ERSPAN2 ? "ERSPAN II" : "ERSPAN III",
 		 st->encap == VTAP_PKT_GRE ? "key" : "session", st->id,
-		 stream_src(st, src, sizeof(src)), idx);
+		 stream_src(st, src, sizeof(src)), idx, vm);
 	if (st->encap == VTAP_PKT_GRE && !st->has_id)
 		snprintf(desc, sizeof(desc), "vtap GRE-TEB without key from %s",
 			 stream_src(st, src, sizeof(src)));
@@ -626,25 +822,47 @@ static int file_ifid(struct collector *c, struct port *pt)
 	return 0;
 }
 
+/* Packet notes beyond the sequence verdict, for the EPB comment. */
+#define NOTE_RESET	1U		/* the sender started over: a reset */
+#define NOTE_MOVED	2U		/* a VM port's copy from another sender */
+
 static void epb_comment(char *buf, size_t len, const struct vtap_pkt *p,
-			int verdict, uint32_t missing)
+			int verdict, uint32_t missing, unsigned int notes,
+			const struct stream *st)
 {
+	char src[INET6_ADDRSTRLEN];
 	size_t n = 0;
 
 	buf[0] = 0;
+	if (notes & NOTE_MOVED) {
+		n = (size_t)snprintf(buf, len, "vtap: from another sender, %s (the VM moved)",
+				     stream_src(st, src, sizeof(src)));
+		if (n >= len)
+			return;
+	}
+	if (notes & NOTE_RESET) {
+		n += (size_t)snprintf(buf + n, len - n,
+				      "%sthe sender started over (GRE sequence %u): a reset, not a loss",
+				      n ? "; " : "vtap: ", p->seq);
+		if (n >= len)
+			return;
+	}
 	switch (verdict) {
 	case VTAP_SEQ_GAP:
-		n = (size_t)snprintf(buf, len, "vtap: %u lost before this copy (GRE sequence %u)",
-				     missing, p->seq);
+		n += (size_t)snprintf(buf + n, len - n, "%s%u lost before this copy (GRE sequence %u)",
+				      n ? "; " : "vtap: ", missing, p->seq);
 		break;
 	case VTAP_SEQ_REORDERED:
-		n = (size_t)snprintf(buf, len, "vtap: reordered (GRE sequence %u)", p->seq);
+		n += (size_t)snprintf(buf + n, len - n, "%sreordered (GRE sequence %u)",
+				      n ? "; " : "vtap: ", p->seq);
 		break;
 	case VTAP_SEQ_DUPLICATE:
-		n = (size_t)snprintf(buf, len, "vtap: duplicate (GRE sequence %u)", p->seq);
+		n += (size_t)snprintf(buf + n, len - n, "%sduplicate (GRE sequence %u)",
+				      n ? "; " : "vtap: ", p->seq);
 		break;
 	case VTAP_SEQ_LATE:
-		n = (size_t)snprintf(buf, len, "vtap: late (GRE sequence %u)", p->seq);
+		n += (size_t)snprintf(buf + n, len - n, "%slate (GRE sequence %u)",
+				      n ? "; " : "vtap: ", p->seq);
 		break;
 	default:
 		break;
@@ -660,9 +878,9 @@ static void epb_comment(char *buf, size_t len, const struct vtap_pkt *p,
 
 static int write_packet(struct collector *c, struct port *pt,
 			const struct vtap_pkt *p, uint64_t ts, int verdict,
-			uint32_t missing)
+			uint32_t missing, unsigned int notes)
 {
-	char comment[160];
+	char comment[256];
 	struct pcapng_epb_info epb = {
 		.ts = ts,
 		.data = p->frame,
@@ -699,7 +917,7 @@ static int write_packet(struct collector *c, struct port *pt,
 	epb.ifid = pt->ifid;
 	if (p->has_dir)
 		epb.flags = p->dir ? PCAPNG_EPB_OUTBOUND : PCAPNG_EPB_INBOUND;
-	epb_comment(comment, sizeof(comment), p, verdict, missing);
+	epb_comment(comment, sizeof(comment), p, verdict, missing, notes, pt->st);
 	err = pcapng_put_epb(&c->file.buf, &epb);
 	if (err)
 		return err;
@@ -761,7 +979,9 @@ static int handle(struct collector *c, int which, const uint8_t *buf,
 	struct stream *st;
 	struct port *pt;
 	uint32_t missing = 0;
+	unsigned int notes = 0;
 	int verdict = -1, err;
+	bool moved = false;
 	uint64_t ts;
 
 	c->received++;
@@ -789,18 +1009,27 @@ static int handle(struct collector *c, int which, const uint8_t *buf,
 		return 0;
 	}
 	st = get_stream(c, &p);
-	pt = st ? get_port(c, st, &p) : NULL;
+	pt = st ? get_port(c, st, &p, &moved) : NULL;
 	if (!pt) {
 		c->table_full++;
 		return 0;
 	}
 	c->accepted++;
 	st->packets++;
+	pt->feed->pkts[p.has_dir ? (p.dir ? DIR_IN : DIR_OUT) : DIR_UNKNOWN]++;
+	pt->feed->bytes += p.frame_len;
 	st->bytes += p.frame_len;
-	if (p.has_seq)
+	if (p.has_seq) {
+		uint64_t resets = st->seq.resets;
+
 		verdict = vtap_seq_update(&st->seq, p.seq, &missing);
-	else
+		if (st->seq.resets != resets)
+			notes |= NOTE_RESET;
+	} else {
 		st->noseq++;
+	}
+	if (moved)
+		notes |= NOTE_MOVED;
 	if (p.orig_len > p.frame_len)
 		st->truncated++;
 	pt->pkts[p.has_dir ? (p.dir ? DIR_IN : DIR_OUT) : DIR_UNKNOWN]++;
@@ -808,7 +1037,7 @@ static int handle(struct collector *c, int which, const uint8_t *buf,
 	if (!vtap_pkt_time(&p, arrival, &ts))
 		ts = arrival;
 	if (c->writing && !c->write_err) {
-		err = write_packet(c, pt, &p, ts, verdict, missing);
+		err = write_packet(c, pt, &p, ts, verdict, missing, notes);
 		if (err) {
 			note_write_error(c, err);
 			return err;
@@ -1006,8 +1235,10 @@ static void print_summary(struct collector *c)
 	static const char *const dir_names[NDIR] = { "out", "in", "unknown" };
 	uint64_t drops = (uint64_t)c->ovfl[0] + c->ovfl[1] + c->ovfl[2] + c->ovfl[3];
 	const struct stream *st;
+	const struct feed *f;
 	const struct port *pt;
 	char buf[INET6_ADDRSTRLEN];
+	unsigned int k;
 	int i;
 
 	out_open_obj();
@@ -1069,10 +1300,12 @@ static void print_summary(struct collector *c)
 			out_u64("no_sequence", NULL, st->noseq);
 		else
 			out_u64("no_sequence", " no_sequence %llu", st->noseq);
+		/* The ports this sender's session fed, what it sent each. */
 		out_open_array_key("ports");
-		for (pt = st->ports; pt; pt = pt->next) {
+		for (f = st->feeds; f; f = f->next) {
 			int d;
 
+			pt = f->pt;
 			out_open_obj();
 			out_str("name", "\n  port %s", pt->name);
 			if (pt->has_index)
@@ -1081,12 +1314,46 @@ static void print_summary(struct collector *c)
 				char fmt[24];
 
 				snprintf(fmt, sizeof(fmt), " %s %%llu", dir_names[d]);
-				out_u64(dir_names[d], fmt, pt->pkts[d]);
+				out_u64(dir_names[d], fmt, f->pkts[d]);
 			}
-			out_u64("bytes", " bytes %llu", pt->bytes);
+			out_u64("bytes", " bytes %llu", f->bytes);
 			if (json_output)
 				out_close_obj();
 		}
+		out_close_array();
+		if (json_output)
+			out_close_obj();
+	}
+	out_close_array();
+	/* The pcapng interfaces: a VM port's gathers its copies from every sender. */
+	out_open_array_key("interfaces");
+	for (pt = c->ports; pt; pt = pt->next) {
+		uint64_t n = pt->pkts[0] + pt->pkts[1] + pt->pkts[2];
+
+		out_open_obj();
+		out_str("name", "\ninterface %s", pt->name);
+		if (pt->label[0])
+			out_str("label", " (%s)", pt->label);
+		if (pt->vm)
+			out_u64("session", " session %llu", pt->session);
+		if (pt->has_index)
+			out_u64("index", " index %llu", pt->index);
+		out_u64("packets", ": packets %llu", n);
+		out_u64("bytes", " bytes %llu", pt->bytes);
+		out_u64("moves", " moves %llu", pt->moves);
+		out_u64("senders", " senders %llu", pt->nsenders);
+		out_open_array_key("sources");
+		out_text(" (");
+		for (k = 0; k < pt->nsenders && k < PORT_SENDERS; k++) {
+			if (json_output)
+				out_str(NULL, NULL, stream_src(pt->senders[k], buf, sizeof(buf)));
+			else
+				out_text("%s%s", k ? ", " : "",
+					 stream_src(pt->senders[k], buf, sizeof(buf)));
+		}
+		if (pt->nsenders > PORT_SENDERS)
+			out_text(", ...");
+		out_text(")");
 		out_close_array();
 		if (json_output)
 			out_close_obj();
@@ -1181,6 +1448,7 @@ int do_collect(int argc, char **argv)
 	c.dstport = VTAP_VXLAN_PORT;
 	c.pkt_fd = -1;
 	c.streams_tail = &c.streams;
+	c.ports_tail = &c.ports;
 	if (argc < 2) {
 		usage(stderr);
 		return VTAP_EXIT_USAGE;

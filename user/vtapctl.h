@@ -59,6 +59,14 @@ unsigned int dev_ifindex(const char *dev);	/* 0 after saying why */
 void print_port(const struct vtap_port_ent *e, const struct vtap_port_stats *st,
 		const struct session_info *sv, int nsv, bool flows);
 
+/*
+ * Collector (collect.c): the display name of a VM port (session id, port
+ * index), e.g. from a configuration file; see collect.c.
+ */
+struct collector;
+int collect_port_label(struct collector *c, uint32_t session, uint32_t index,
+		       const char *label);
+
 /* The subcommands an object knows, for help texts and the man page test. */
 struct vtap_subcmd {
 	const char *name;

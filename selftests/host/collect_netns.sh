@@ -3,14 +3,17 @@
 # vtapctl collect on the host, no module needed: a sender namespace crafts
 # GRE-TEB and ERSPAN II/III packets (selftests/host/collect_pkt.py) on raw
 # sockets, including a lost copy, a reordered one, a duplicate, truncated
-# frames and broken packets; the collector in another namespace writes
+# frames, broken packets, VMs that move between two senders and a sender
+# that starts its sequence over; the collector in another namespace writes
 # pcapng, which Wireshark's tools read back.  The ASan/UBSan build is used,
 # and one run is under valgrind.
 #
 #   ns snd                               ns col
 #   +------------------------+          +---------------------------+
 #   | s0 198.51.100.1        |<--veth-->| c0 198.51.100.2           |
-#   |    2001:db8:7::1       |          |    2001:db8:7::2          |
+#   |    (198.51.100.3: a    |          |    2001:db8:7::2          |
+#   |     2nd "hypervisor")  |          |                           |
+#   |    2001:db8:7::1       |          |                           |
 #   +------------------------+          |  vtapctl collect ...      |
 #                                       +---------------------------+
 . "$(dirname "$0")/../lib.sh"
@@ -189,6 +192,88 @@ sys.exit(0 if ok else 1)
 EOF
 }
 t "collect: ERSPAN III timestamps (100 ns, and 100 us with the upper 32 bits) used" timestamps
+
+# ---- a VM that moves, a sender that starts over ------------------------------------
+# The same (session, port index) from two senders (198.51.100.1 and .3, two
+# hypervisors): one interface, every frame in order, the move counted, each
+# sender's sequence its own (no loss); a sender whose sequence starts over:
+# a reset, no loss; ERSPAN III sub-headers 7 and 3: index and 64-bit time.
+move_run() {
+	ip -n "$snd" addr add 198.51.100.3/24 dev s0 2>/dev/null
+	start mv "$ASAN" -j collect write "$TMP/mv.pcapng" count 65 duration 30 || return 1
+	nsx "$snd" $PKT send move 198.51.100.2 - "$TMP/mv.json" || return 1
+	wait_for mv; expect_eq "exit status" "$rc_of" 0 || { cat "$TMP/mv.err"; return 1; }
+	no_sanitizer_report "$TMP/mv.err"
+}
+t "collect: moves and restarts: 65 copies from two senders, exit 0" move_run
+
+move_frames() {	# tshark and the pcapng's own timestamps, frame by frame
+	tshark -r "$TMP/mv.pcapng" -T fields -E separator=' ' -e frame.interface_name \
+		-e frame.packet_flags_direction -e frame.len -e frame.cap_len \
+		>"$TMP/mv.fields" 2>"$TMP/tshark.err" || { cat "$TMP/tshark.err"; return 1; }
+	python3 - "$TMP/mv.fields" "$TMP/mv.pcapng" "$TMP/mv.json" <<EOF
+import json, sys
+sys.path.insert(0, "$VTAP_TOP/selftests/host")
+import collect_pkt
+fields = [l.split() for l in open(sys.argv[1]) if l.strip()]
+pkts = collect_pkt.read_capture(sys.argv[2])
+exp = json.load(open(sys.argv[3]))["frames"]
+ok = len(fields) == len(exp) == len(pkts)
+if not ok:
+    print("packets: tshark %d, read %d, expected %d" % (len(fields), len(pkts), len(exp)))
+dirs = {"0x00000001": "in", "0x00000002": "out"}
+for i, (f, p, e) in enumerate(zip(fields, pkts, exp)):
+    d = dirs.get(f[1], "-") if len(f) == 4 else "-"
+    got = [f[0], d, int(f[-2]), p[3].hex()]
+    if got != e[:4] or p[0] != e[0]:
+        print("packet %d: got %r\n          want %r" % (i + 1, got, e[:4]))
+        ok = False
+    if e[4] is not None and p[4] != e[4]:
+        print("packet %d (%s): time %d, want %d (from the sub-header)" % (i + 1, e[0], p[4], e[4]))
+        ok = False
+sys.exit(0 if ok else 1)
+EOF
+}
+t "collect: tshark: a moved VM's frames on one interface, in order; sub-header times exact" move_frames
+
+move_summary() {
+	python3 - "$TMP/mv.out" "$TMP/mv.json" <<'EOF'
+import json, sys
+got = json.load(open(sys.argv[1]))
+exp = json.load(open(sys.argv[2]))
+ok = True
+def chk(what, g, w):
+    global ok
+    if g != w:
+        print("%s: got %r, want %r" % (what, g, w))
+        ok = False
+chk("accepted", got["accepted"], len(exp["frames"]))
+streams = {(s["encap"], s.get("id"), s["source"]): s for s in got["sessions"]}
+chk("streams", sorted(streams), sorted(tuple(e[:3]) for e in exp["streams"]))
+for e in exp["streams"]:
+    s = streams.get(tuple(e[:3]))
+    if s:
+        chk("%s %s from %s: packets, lost, duplicates, resets" % tuple(e[:3]),
+            [s["packets"], s["lost"], s["duplicates"], s["resets"]], e[3:])
+chk("interfaces", [[i["name"], i["packets"], i["moves"], i["sources"]]
+                   for i in got.get("interfaces", [])], exp["interfaces"])
+sys.exit(0 if ok else 1)
+EOF
+}
+t "collect: summary: per sender packets, no loss, 1 reset; per interface moves and senders" move_summary
+
+move_pcapng_meta() {
+	local info c
+	info=$(capinfos "$TMP/mv.pcapng") || return 1
+	grep -q 'Number of interfaces in file: 8' <<<"$info" &&
+	grep -q "Description = vtap ERSPAN III session 20 from 198.51.100.1, port index 74565; the VM's copies from any sender" <<<"$info" ||
+	{ echo "$info"; return 1; }
+	c=$(tshark -r "$TMP/mv.pcapng" -T fields -e frame.comment 2>/dev/null | grep .)
+	grep -q 'from another sender, 198.51.100.3 (the VM moved)' <<<"$c" &&
+	grep -q 'the sender started over (GRE sequence 1): a reset, not a loss' <<<"$c" &&
+	! grep -q 'lost before' <<<"$c" || { echo "$c"; return 1; }
+}
+t "collect: pcapng: 8 interfaces, descriptions, comments on the move and the reset" move_pcapng_meta
 
 # ---- filters ---------------------------------------------------------------------
 filter_run() {

@@ -5,8 +5,9 @@ Crafts GRE-TEB and ERSPAN II/III packets as vtap.ko sends them (and broken
 ones; VXLAN payloads for the fuzzer's seeds), sends them from raw sockets, and reads pcap/pcapng files back.
 
   python3 collect_pkt.py send SCENARIO DST4 DST6 EXPECT.json
-      send SCENARIO's packets to DST4 (IPv4) and DST6 (IPv6, or "-") and
-      write what the collector should report to EXPECT.json
+      send SCENARIO's packets (basic, or move: from 198.51.100.1 and .3,
+      IPv4 only) to DST4 (IPv4) and DST6 (IPv6, or "-") and write what the
+      collector should report to EXPECT.json
   python3 collect_pkt.py frames FILE
       one line per packet of a pcap or pcapng file: interface name,
       direction (in/out/-), original length, hex bytes
@@ -203,6 +204,104 @@ def send(scenario, dst4, dst6, expect_path):
         json.dump(exp, fp)
 
 
+# ---- VMs that move, senders that start over ----------------------------------
+
+MOVE_A, MOVE_B = "198.51.100.1", "198.51.100.3"
+DAY = 86400 * 10 ** 9
+
+
+def scenario_move():
+    """(src, gre_bytes, (ifname, dir, frame, origlen, ts_ns or None)) in sending
+    order: VM ports whose copies come from two senders (hypervisors), a
+    sender that starts its sequence over, and the encapsulations that do not
+    name the port (kept per sender)."""
+    out = []
+    n = 1000
+
+    def nf(**kw):
+        nonlocal n
+        n += 1
+        return frame(n, **kw)
+
+    # ERSPAN III session 20, sub-header 7 (20-bit source index), 100 ns, sent
+    # "3 days ago" (the 32 low bits alone would resolve to another time): 4
+    # copies from A, then the VM moves: B's session starts at 0.
+    idx20 = 0x12345
+    t0 = time.time_ns() - 3 * DAY
+    for i, (src, seq) in enumerate([(MOVE_A, 0), (MOVE_A, 1), (MOVE_A, 2), (MOVE_A, 3),
+                                    (MOVE_B, 0), (MOVE_B, 1), (MOVE_B, 2), (MOVE_B, 3)]):
+        f = nf()
+        ts = (t0 + i * 1000000) // 100
+        out.append((src, gre(ERSPAN3, erspan3(20, ts, f, d=i & 1, gra=1,
+                                              sub=platf(7, 0x3f00000 | idx20, ts >> 32)), seq=seq),
+                    ("vtap-s20-i%d" % idx20, "out" if i & 1 else "in", f, len(f), ts * 100)))
+    # ERSPAN III session 21, sub-header 3 (14-bit port index), 100 us, 2 days ago.
+    idx21 = 0x3ABC
+    t1 = time.time_ns() - 2 * DAY
+    for seq in range(3):
+        f = nf()
+        ts = (t1 + seq * 1000000) // 100000
+        out.append((MOVE_A, gre(ERSPAN3, erspan3(21, ts, f, d=0, gra=0,
+                                                 sub=platf(3, 0x3ffc000 | idx21, ts >> 32)), seq=seq),
+                    ("vtap-s21-i%d" % idx21, "in", f, len(f), ts * 100000)))
+    # ERSPAN II session 22, index 5: A, B, then A again (two moves).
+    for src, seq in [(MOVE_A, 0), (MOVE_A, 1), (MOVE_A, 2), (MOVE_B, 0), (MOVE_B, 1), (MOVE_A, 3)]:
+        f = nf()
+        out.append((src, gre(ERSPAN2, erspan2(22, 5, f), seq=seq), ("vtap-s22-i5", "-", f, len(f), None)))
+    # ERSPAN III session 23, sub-header 7, index 9: A sends 30 copies, then
+    # starts over (module reloaded): 0..9 again, a reset, nothing lost.
+    for k, seq in enumerate(list(range(30)) + list(range(10))):
+        f = nf()
+        ts = ts100ns()
+        out.append((MOVE_A, gre(ERSPAN3, erspan3(23, ts, f, d=0, sub=platf(7, 9, ts >> 32)), seq=seq),
+                    ("vtap-s23-i9", "in", f, len(f), None)))
+    # No port index (ERSPAN III without sub-header, GRE-TEB): one interface
+    # per sender, as before.
+    for src, seq in [(MOVE_A, 0), (MOVE_B, 0), (MOVE_A, 1), (MOVE_B, 1)]:
+        f = nf()
+        out.append((src, gre(ERSPAN3, erspan3(24, ts100ns(), f, d=0), seq=seq), ("vtap-s24", "in", f, len(f), None)))
+    for src, seq in [(MOVE_A, 0), (MOVE_B, 0), (MOVE_A, 1), (MOVE_B, 1)]:
+        f = nf()
+        out.append((src, gre(GRE_TEB, f, seq=seq, key=25), ("vtap-k25", "-", f, len(f), None)))
+    return out
+
+
+# (encap, id, source): packets, lost, duplicates, resets
+STREAMS_MOVE = {
+    ("erspan3", 20, MOVE_A): (4, 0, 0, 0), ("erspan3", 20, MOVE_B): (4, 0, 0, 0),
+    ("erspan3", 21, MOVE_A): (3, 0, 0, 0),
+    ("erspan2", 22, MOVE_A): (4, 0, 0, 0), ("erspan2", 22, MOVE_B): (2, 0, 0, 0),
+    ("erspan3", 23, MOVE_A): (40, 0, 1, 1),
+    ("erspan3", 24, MOVE_A): (2, 0, 0, 0), ("erspan3", 24, MOVE_B): (2, 0, 0, 0),
+    ("gre", 25, MOVE_A): (2, 0, 0, 0), ("gre", 25, MOVE_B): (2, 0, 0, 0),
+}
+# name: packets, moves, senders (in order)
+INTERFACES_MOVE = [
+    ("vtap-s20-i74565", 8, 1, [MOVE_A, MOVE_B]),
+    ("vtap-s21-i15036", 3, 0, [MOVE_A]),
+    ("vtap-s22-i5", 6, 2, [MOVE_A, MOVE_B]),
+    ("vtap-s23-i9", 40, 0, [MOVE_A]),
+    ("vtap-s24", 2, 0, [MOVE_A]), ("vtap-s24", 2, 0, [MOVE_B]),
+    ("vtap-k25", 2, 0, [MOVE_A]), ("vtap-k25", 2, 0, [MOVE_B]),
+]
+
+
+def send_move(dst4, expect_path):
+    socks = {}
+    exp = {"frames": [], "rejected": 0,
+           "streams": [[e, i, src, *v] for (e, i, src), v in STREAMS_MOVE.items()],
+           "interfaces": INTERFACES_MOVE}
+    for src, data, e in scenario_move():
+        if src not in socks:
+            socks[src] = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_GRE)
+            socks[src].bind((src, 0))
+        socks[src].sendto(data, (dst4, 0))
+        exp["frames"].append([e[0], e[1], e[3], e[2].hex(), e[4]])
+        time.sleep(0.002)	# keep the order on the wire
+    with open(expect_path, "w") as fp:
+        json.dump(exp, fp)
+
+
 # ---- reading captures ---------------------------------------------------------
 
 def read_pcapng(data):
@@ -316,7 +415,9 @@ def seeds(outdir):
 
 
 def main():
-    if len(sys.argv) == 6 and sys.argv[1] == "send":
+    if len(sys.argv) == 6 and sys.argv[1] == "send" and sys.argv[2] == "move":
+        send_move(sys.argv[3], sys.argv[5])
+    elif len(sys.argv) == 6 and sys.argv[1] == "send":
         send(*sys.argv[2:])
     elif len(sys.argv) == 3 and sys.argv[1] == "frames":
         frames(sys.argv[2])
