@@ -72,11 +72,15 @@ def erspan2(sid, index, vlan=0, cos=0, en=0, t=0):
 			   index & 0xFFFFF)
 
 
-def erspan3(sid, ts, hwid, d, gra, p=1, t=0, bso=0, sub_index=None):
-	h = struct.pack("!III", 2 << 28 | bso << 11 | t << 10 | sid, ts & 0xFFFFFFFF,
-			p << 15 | hwid << 4 | d << 3 | gra << 1 | (1 if sub_index is not None else 0))
+def erspan3(sid, ts, hwid, d, gra, p=1, t=0, bso=0, sub_index=None, sub=None):
+	"""sub_index: a Platf ID 3 sub-header with that index and upper time 0;
+	sub: (Platf ID, index word, upper 32 timestamp bits)."""
 	if sub_index is not None:
-		h += struct.pack("!II", 3 << 26 | sub_index, 0)
+		sub = (3, sub_index, 0)
+	h = struct.pack("!III", 2 << 28 | bso << 11 | t << 10 | sid, ts & 0xFFFFFFFF,
+			p << 15 | hwid << 4 | d << 3 | gra << 1 | (1 if sub is not None else 0))
+	if sub is not None:
+		h += struct.pack("!II", sub[0] << 26 | sub[1], sub[2] & 0xFFFFFFFF)
 	return h
 
 
@@ -238,9 +242,14 @@ class Scenario:
 	"""VM frames (6 out, 6 in) and their copies: session g (GRE key 5, IPv4,
 	dir both), e2 (ERSPAN II id 9 over IPv6, index 11, dir out) and e3
 	(ERSPAN III id 10, IPv4, hwid 7, 100ns, dir in).  A stray copy before
-	the VM capture started is allowed; the window is [T0, T0 + 10]."""
+	the VM capture started is allowed; the window is [T0, T0 + 10].  sub: e3
+	sends the platform sub-header with this Platf ID (3 or 7), index 11 and
+	the upper timestamp bits, and its spec says so (e3_spec: what the spec
+	says instead, e.g. to disagree)."""
 
-	def __init__(self):
+	def __init__(self, sub=None, e3_spec=None):
+		self.sub = sub
+		self.e3_spec = e3_spec
 		self.vm = []
 		for i in range(6):
 			t = T0 + 2 + i * 0.5
@@ -270,6 +279,9 @@ class Scenario:
 		if sess == "e2":
 			return P(ts, outer(6, gre(0x88BE, seq) + erspan2(9, 11) + frame))
 		tsv = int(round(ts / 100e-9))
+		if self.sub and "sub" not in kw:
+			kw["sub"] = (self.sub, 0x3f00000 | 11 if self.sub == 7 else 0x3ffc000 | 11,
+				     tsv >> 32)
 		return P(ts, outer(4, gre(0x22EB, seq) + erspan3(10, tsv, 7, 1, 1, **kw) + frame))
 
 	def spec(self, d, col=None, vm=None):
@@ -293,11 +305,12 @@ stats stats.json
 vm vm1 mac 02:00:00:00:00:01 pcap vm.pcap
 session g encap gre src 198.51.100.1 dst 198.51.100.2 key 5
 session e2 encap erspan2 src 2001:db8:100::1 dst 2001:db8:100::2 id 9 seq0 0 complete yes
-session e3 encap erspan3 src 198.51.100.1 dst 198.51.100.2 id 10 hwid 7 gra 100ns seq0 0
+session e3 encap erspan3 src 198.51.100.1 dst 198.51.100.2 id 10 hwid 7 gra 100ns seq0 0%s
 mirror m-g session g vm vm1 dir both min 6
 mirror m-e2 session e2 vm vm1 dir out index 11 min 6
-mirror m-e3 session e3 vm vm1 dir in min 6
-""" % (T0, T0 + 10))
+mirror m-e3 session e3 vm vm1 dir in min 6%s
+""" % (T0, T0 + 10, self.e3_spec if self.e3_spec is not None else
+       " subheader %d" % self.sub if self.sub else "", " index 11" if self.sub else ""))
 		return path
 
 
@@ -354,6 +367,50 @@ def find(sc, sess, k=0):
 	return hits[k]
 
 
+def run_subheader(d):
+	"""ERSPAN III with the platform sub-header: spec, checks, failures."""
+	for pid in (3, 7):
+		res = check(d, Scenario(sub=pid))
+		report("e3 with sub-header %d (index 11, upper time) passes every check" % pid,
+		       not res.failed(), res.text())
+	expect_fail("sub-header 7 sent, the spec says 3: e3.headers", d,
+		    Scenario(sub=7, e3_spec=" subheader 3"), "e3.headers",
+		    "platform sub-header id 7, want 3")
+	expect_fail("no sub-header sent, the spec says 7: e3.headers", d,
+		    Scenario(e3_spec=" subheader 7"), "e3.headers",
+		    "no platform sub-header (O bit 0), want Platf ID 7")
+	expect_fail("a sub-header sent, the spec says none: e3.headers", d,
+		    Scenario(sub=7, e3_spec=""), "e3.headers", "O bit set (platform sub-header id 7)")
+	sc = Scenario(sub=7)
+	i = find(sc, "e3", 2)
+	col = mutate(sc.col, i, lambda b: _erspan_sub_word(b, 1, lambda w: w + 1))
+	expect_fail("sub-header 7 with wrong upper timestamp bits: e3.headers", d, sc,
+		    "e3.headers", "64-bit timestamp", col=col)
+	col = mutate(sc.col, i, lambda b: _erspan_sub_word(b, 0, lambda w: (w & ~0xFFFFF) | 12))
+	expect_fail("sub-header 7 with another port's index: m-e3 / e3 headers", d, sc,
+		    "e3.headers", "index 12, which no port of this session has", col=col)
+	bad = os.path.join(d, "bad.spec")
+	for text, needle in (("encap erspan3 id 1 subheader 5", "subheader is none, 3 or 7"),
+			     ("encap erspan2 id 1 subheader 7", "subheader is for erspan3")):
+		with open(bad, "w") as f:
+			f.write("session s %s src 198.51.100.1 dst 198.51.100.2\n" % text)
+		try:
+			vtapcap.parse_spec(bad)
+			report("spec: '%s' is an error" % text, False, "accepted")
+		except vtapcap.SpecError as ex:
+			report("spec: '%s' is an error" % text, needle in str(ex), ex)
+
+
+def _erspan_sub_word(b, word, fn):
+	"""Apply fn to word 0 or 1 of the platform sub-header of ERSPAN III copy
+	b (the 8 bytes before the inner frame)."""
+	c = vtapcap.decode(P(0, bytes(b)))
+	off = len(b) - len(c.inner) - 8 + 4 * word
+	w = struct.unpack_from("!I", b, off)[0]
+	struct.pack_into("!I", b, off, fn(w) & 0xFFFFFFFF)
+	return bytes(b)
+
+
 def run(d):
 	sc = Scenario()
 	res = check(d, sc)
@@ -376,6 +433,12 @@ def run(d):
 				     + sc.vm[0].data)))
 	report("decode: ERSPAN III platform sub-header (id 3) port index",
 	       c.erspan.get("index") == 1234 and c.inner == sc.vm[0].data, vtapcap.copy_summary(c))
+	c = vtapcap.decode(P(0, outer(4, gre(0x22EB, 0) + erspan3(1, 5, 0, 0, 1, sub=(
+		7, 0x3f00000 | 0xabcde, 77)) + sc.vm[0].data)))
+	report("decode: ERSPAN III platform sub-header (id 7): 20-bit source index, upper time",
+	       c.erspan.get("index") == 0xabcde and c.erspan.get("timestamp_hi") == 77 and
+	       c.inner == sc.vm[0].data, vtapcap.copy_summary(c))
+	run_subheader(d)
 	c = vtapcap.decode(sc.col[find(sc, "g")])
 	report("decode: GRE-TEB with key and sequence", c.gre["key"] == 5 and c.gre["K"] and
 	       c.gre["S"] and c.erspan is None, vtapcap.copy_summary(c))
@@ -568,6 +631,22 @@ def run(d):
 	report("the tshark comparison notices a disagreement",
 	       len(probs) == 2 and "gre.sequence_number" in probs[0] and "erspan.spanid" in probs[1],
 	       "\n".join(probs))
+	for pid in (3, 7):
+		Scenario(sub=pid).spec(d)
+		copies = [vtapcap.decode(p, k + 1) for k, p in enumerate(vtapcap.read_pcap(path))]
+		rows = vtapcap.tshark_fields(path)
+		probs = vtapcap.tshark_compare(copies, rows)
+		f = "erspan.pid%d.%s" % (pid, "port_index" if pid == 3 else "source_index")
+		e3 = [r for r in rows.values() if r.get("erspan.version") == "2"]
+		report("tshark decodes sub-header %d (erspan.o, erspan.platid, %s) like vtapcap" % (pid, f),
+		       not probs and e3 and all(r.get("erspan.o") == "1" and r.get(f) == "11" and
+						r.get("erspan.platid") == str(pid) for r in e3),
+		       "\n".join(probs) + repr(e3[:1]))
+		copies[[k for k, c in enumerate(copies) if c.erspan and c.erspan["ver"] == 2][0]
+		       ].erspan["timestamp_hi"] += 1
+		probs = vtapcap.tshark_compare(copies, rows)
+		report("the tshark comparison notices a wrong upper timestamp (sub-header %d)" % pid,
+		       len(probs) == 1 and "erspan.pid%d.timestamp" % pid in probs[0], "\n".join(probs))
 
 
 def vx_check(d, sc, col=None, vm=None, extra="", edit=None):

@@ -33,9 +33,13 @@ SPEC: one directive per line, "#" comments, KEY VALUE pairs after the type:
                               sessions existed (for "complete" sessions)
   vm NAME mac MAC pcap PCAP   a VM and the capture on its own interface
   session NAME encap {gre|erspan2|erspan3} src ADDR dst ADDR
-          [key K] [id N] [hwid H] [gra {100us|100ns}] [ttl N] [tos N]
-          [seq0 N] [complete yes] [cos {N|any}] [drops COUNTER[,COUNTER]]
-        the outer stream of one session; seq0: sequence number of the first
+          [key K] [id N] [hwid H] [gra {100us|100ns}] [subheader {none|3|7}]
+          [ttl N] [tos N] [seq0 N] [complete yes] [cos {N|any}]
+          [drops COUNTER[,COUNTER]]
+        the outer stream of one session; subheader: the ERSPAN III platform
+        sub-header every copy must carry (O bit, Platf ID, the upper 32
+        timestamp bits; the index is checked by the mirror), none: no
+        sub-header (O = 0, the default); seq0: sequence number of the first
         copy (the collector saw the session start); complete: the capture saw
         its whole life, so its counters must equal what arrived; cos: the
         ERSPAN COS of untagged frames (default: 0 or the IP precedence);
@@ -379,8 +383,11 @@ def decode(pkt, num=0, vxlan_ports=None):
 				return c
 			w3, w4 = struct.unpack("!II", pl[o:o + 8])
 			e["platf_id"] = w3 >> 26
-			if e["platf_id"] == 3:
+			if e["platf_id"] == 3:		# port index, 14 bits
 				e["index"] = w3 & 0x3FFF
+				e["timestamp_hi"] = w4
+			elif e["platf_id"] == 7:	# source index, 20 bits
+				e["index"] = w3 & 0xFFFFF
 				e["timestamp_hi"] = w4
 			o += 8
 		c.erspan = e
@@ -646,6 +653,8 @@ def parse_spec(path):
 					     "id": int(a["id"]) if "id" in a else None,
 					     "hwid": int(a.get("hwid", 0)),
 					     "gra": a.get("gra", "100us"),
+					     "subheader": {"none": 0, "3": 3, "7": 7}.get(
+						     a.get("subheader", "none"), -1),
 					     "ttl": int(a.get("ttl", DEFAULT_TTL)),
 					     "tos": int(a.get("tos", DEFAULT_TOS)),
 					     "seq0": int(a["seq0"]) if "seq0" in a else None,
@@ -660,6 +669,10 @@ def parse_spec(path):
 						raise SpecError("line %d: an ERSPAN session needs id" % lineno)
 					if s["gra"] not in GRA:
 						raise SpecError("line %d: gra is 100us or 100ns" % lineno)
+					if s["subheader"] < 0:
+						raise SpecError("line %d: subheader is none, 3 or 7" % lineno)
+					if s["subheader"] and s["encap"] != "erspan3":
+						raise SpecError("line %d: subheader is for erspan3" % lineno)
 					if s["src"].version != s["dst"].version:
 						raise SpecError("line %d: src and dst of different families" % lineno)
 					spec["sessions"][w[1]] = s
@@ -963,14 +976,25 @@ def _check_erspan3(s, e, c):
 	linux_bso = 1 if n < 60 else 2 if n > 1514 else 0
 	if e["bso"] not in (0, linux_bso):
 		p.append("BSO %d for a %d-byte frame" % (e["bso"], n))
-	if e["o"] and e.get("platf_id") != 3:
-		p.append("platform sub-header id %s, only 3 is known here" % e.get("platf_id"))
-	# The timestamp is wall-clock time in units of gra, cut to 32 bits.
+	if not s["subheader"] and e["o"]:
+		p.append("O bit set (platform sub-header id %s), the session sends none"
+			 % e.get("platf_id"))
+	elif s["subheader"] and not e["o"]:
+		p.append("no platform sub-header (O bit 0), want Platf ID %d" % s["subheader"])
+	elif s["subheader"] and e.get("platf_id") != s["subheader"]:
+		p.append("platform sub-header id %s, want %d" % (e.get("platf_id"), s["subheader"]))
+	# The timestamp is wall-clock time in units of gra, cut to 32 bits;
+	# with a sub-header 3 or 7, the upper 32 bits are there.
 	now = int(round(c.ts / unit)) & 0xFFFFFFFF
 	diff = (e["timestamp"] - now + 2**31) % 2**32 - 2**31
 	if abs(diff * unit) > TS_TOLERANCE:
 		p.append("timestamp %d is %.3f s away from the capture time at %s granularity"
 			 % (e["timestamp"], diff * unit, s["gra"]))
+	if e.get("timestamp_hi") is not None:
+		full = (e["timestamp_hi"] << 32 | e["timestamp"]) * unit
+		if abs(full - c.ts) > TS_TOLERANCE:
+			p.append("64-bit timestamp (upper %d from the sub-header) is %.3f s away "
+				 "from the capture time" % (e["timestamp_hi"], full - c.ts))
 	return p
 
 
@@ -1175,7 +1199,8 @@ TSHARK_FIELDS = ["frame.number", "gre.proto", "gre.key", "gre.sequence_number",
 		 "erspan.version", "erspan.spanid", "erspan.index", "erspan.hw",
 		 "erspan.direction", "erspan.gra", "erspan.truncated", "erspan.timestamp",
 		 "erspan.p", "erspan.ft", "erspan.bso", "erspan.encap", "erspan.vlan",
-		 "erspan.cos", "erspan.o",
+		 "erspan.cos", "erspan.o", "erspan.platid", "erspan.pid3.port_index",
+		 "erspan.pid3.timestamp", "erspan.pid7.source_index", "erspan.pid7.timestamp",
 		 "udp.srcport", "udp.dstport", "udp.length", "udp.checksum", "udp.checksum.status",
 		 "vxlan.flags", "vxlan.gbp", "vxlan.vni", "vxlan.reserved8",
 		 "eth.dst", "eth.src", "eth.type"]
@@ -1237,6 +1262,13 @@ def tshark_compare(copies, rows):
 					     "erspan.gra": e["gra"], "erspan.timestamp": e["timestamp"],
 					     "erspan.p": e["p"], "erspan.ft": e["ft"],
 					     "erspan.bso": e["bso"], "erspan.o": e["o"]})
+				if e["o"]:
+					want["erspan.platid"] = e["platf_id"]
+				if e.get("platf_id") in (3, 7):
+					pid = "erspan.pid%d." % e["platf_id"]
+					want[pid + ("port_index" if e["platf_id"] == 3 else "source_index")] = \
+						e["index"]
+					want[pid + "timestamp"] = e["timestamp_hi"]
 		bad = []
 		for f, v in want.items():
 			if v is None:
