@@ -6,7 +6,11 @@
 # inside the send window; one copy dropped on the underlay (a tc u32 filter
 # on the GRE sequence number) is a gap of exactly 1; `to DEV` delivers the
 # same frames to tcpdump on a dummy device.  Then the same port as VXLAN
-# (VNI 70): every frame, byte-identical, and no loss accounting.
+# (VNI 70): every frame, byte-identical, and no loss accounting.  Then as
+# ERSPAN III with the platform sub-header (Platf ID 7 and 3): tshark reads
+# the port id and the upper timestamp bits on the underlay, collect files
+# the copies under vtap-s<ID>-i33 with the 64-bit time; full-size frames
+# are cut to the 1500-byte path MTU.
 #
 #   ns vm1               ns hv                                  ns col
 #   eth0 192.0.2.1 <-> vnet1 192.0.2.254 (port 33)
@@ -298,5 +302,140 @@ t "collector stops on SIGINT, exit 0" vxlan_stop
 t "VXLAN: every frame, byte-identical, on vtap-v70; summary: $((2 * NPING)) packets, no sequence" \
 	vxlan_check
 
+
+# ERSPAN III with the platform sub-header: session s3 (id 8, Platf ID 7,
+# 100 ns) and s4 (id 9, Platf ID 3, 100 us) both mirror vnet1 (port id 33).
+# On the underlay (tcpdump on ul1), tshark reads O = 1, the Platf ID, the
+# port id as pid7.source_index / pid3.port_index and the upper timestamp
+# bits; vtapctl collect files the copies under vtap-s8-i33 and vtap-s9-i33,
+# with the time the sub-header completes.  Full-size frames (1514 bytes)
+# over the 1500-byte underlay: each copy, 8 bytes of sub-header longer, is
+# cut to the path MTU (T set), none over.
+sub_setup() {
+	nsx "$col" tc qdisc del dev ul1 clsact &&
+	nsx "$hv" "$VTAPCTL" session add s3 encap erspan3 remote 198.51.100.2 id 8 gra 100ns \
+		subheader 7 &&
+	nsx "$hv" "$VTAPCTL" session add s4 encap erspan3 remote 198.51.100.2 id 9 subheader 3 &&
+	nsx "$hv" "$VTAPCTL" -j session show s3 | grep -q '"subheader":7' &&
+	nsx "$hv" "$VTAPCTL" session show s4 | grep -q ' subheader 3' &&
+	nsx "$hv" "$VTAPCTL" flow del session s2 port vnet1 &&
+	nsx "$hv" "$VTAPCTL" flow add session s3 port vnet1 dir both &&
+	nsx "$hv" "$VTAPCTL" flow add session s4 port vnet1 dir both || return 1
+	nsenter --net="/run/netns/$vm1" tcpdump -i eth0 -w "$OUT/vm1-sh.pcap" -U --immediate-mode \
+		2>"$OUT/tcpdump-vm1-sh.err" &
+	tcpdump_vm1=$!
+	nsenter --net="/run/netns/$col" tcpdump -i ul1 -w "$OUT/ul1-sh.pcap" -U --immediate-mode \
+		ip proto 47 2>"$OUT/tcpdump-ul1-sh.err" &
+	tcpdump_ul1=$!
+	nsenter --net="/run/netns/$col" "$VTAPCTL" -j collect write "$OUT/sh.pcapng" \
+		>"$OUT/sh.json" 2>"$OUT/sh.err" &
+	col_write=$!
+	busywait 20000 grep -q "listening on" "$OUT/tcpdump-vm1-sh.err" &&
+	busywait 20000 grep -q "listening on" "$OUT/tcpdump-ul1-sh.err" &&
+	busywait 20000 grep -q "^collect: listening" "$OUT/sh.err"
+}
+sub_traffic() {
+	t0=$(date +%s%N)
+	nsx "$vm1" ping -c "$NPING" -i 0.2 -W 2 192.0.2.254 >/dev/null &&
+	nsx "$vm1" ping -c 3 -i 0.2 -W 2 -s 1472 -M "do" 192.0.2.254 >/dev/null || return 1
+	t1=$(date +%s%N)
+	sleep 1
+}
+sub_stop() {
+	local rc=0
+	kill -INT "$col_write"
+	wait "$col_write" || rc=1
+	sleep 0.5
+	kill -INT "$tcpdump_vm1" "$tcpdump_ul1"
+	wait "$tcpdump_vm1" "$tcpdump_ul1"
+	cat "$OUT/sh.err"
+	return $rc
+}
+sub_tshark() {	# the underlay's copies as Wireshark reads them
+	tshark -r "$OUT/ul1-sh.pcap" -T fields -E separator=, -E occurrence=f \
+		-e erspan.spanid -e erspan.o -e erspan.platid -e erspan.pid7.source_index \
+		-e erspan.pid7.timestamp -e erspan.pid3.port_index -e erspan.pid3.timestamp \
+		-e erspan.timestamp -e erspan.truncated -e ip.len -e frame.time_epoch \
+		>"$OUT/ul1-sh.fields" 2>"$OUT/tshark-sh.err" || { cat "$OUT/tshark-sh.err"; return 1; }
+	python3 - "$OUT" "$NPING" <<'EOF'
+import sys
+out, nping = sys.argv[1], int(sys.argv[2])
+rows = [l.strip().split(",") for l in open(out + "/ul1-sh.fields") if l.strip()]
+bad = []
+for sid, pid, idxcol, hicol, unit in ((8, 7, 3, 4, 100), (9, 3, 5, 6, 100000)):
+    mine = [r for r in rows if r[0] == str(sid)]
+    if len(mine) != 2 * (nping + 3):
+        bad.append("session %d: %d copies, want %d" % (sid, len(mine), 2 * (nping + 3)))
+    ncut = 0
+    for r in mine:
+        if r[1] != "1" or r[2] != str(pid) or r[idxcol] != "33":
+            bad.append("session %d: erspan.o %s, platid %s, index %s (want 1, %d, 33)"
+                       % (sid, r[1], r[2], r[idxcol], pid))
+        full = (int(r[hicol]) << 32 | int(r[7])) * unit
+        arrival = float(r[10]) * 1e9
+        if abs(full - arrival) > 1e9:
+            bad.append("session %d: 64-bit time %d, arrival %d" % (sid, full, arrival))
+        iplen = int(r[9])
+        if iplen > 1500:
+            bad.append("session %d: outer packet of %d bytes over the MTU" % (sid, iplen))
+        if r[8] == "1":
+            ncut += 1
+            if iplen < 1500 - 8:
+                bad.append("session %d: a cut copy of %d bytes, not filling the MTU" % (sid, iplen))
+    if ncut != 6:
+        bad.append("session %d: %d copies cut (T), want 6 (3 full-size pings and replies)"
+                   % (sid, ncut))
+print("\n".join(bad) or "%d copies: sub-headers 7 and 3, index 33, 64-bit times; 6 cut each" % len(rows))
+sys.exit(1 if bad else 0)
+EOF
+}
+sub_collect() {	# the collector's file against vm1's capture and the underlay
+	python3 - "$OUT" "$NPING" "$VTAP_TOP" <<'EOF'
+import json, sys
+sys.path.insert(0, sys.argv[3] + "/selftests/host")
+import collect_pkt
+out, nping = sys.argv[1], int(sys.argv[2])
+ref = [p[3] for p in collect_pkt.read_capture(out + "/vm1-sh.pcap")]
+got = collect_pkt.read_capture(out + "/sh.pcapng")
+rows = [l.strip().split(",") for l in open(out + "/ul1-sh.fields") if l.strip()]
+bad = []
+if len(ref) != 2 * (nping + 3):
+    bad.append("vm1 captured %d frames, want %d" % (len(ref), 2 * (nping + 3)))
+for name, sid, hicol, unit in (("vtap-s8-i33", 8, 4, 100), ("vtap-s9-i33", 9, 6, 100000)):
+    mine = [p for p in got if p[0] == name]
+    if len(mine) != len(ref):
+        bad.append("%s: %d frames, want %d" % (name, len(mine), len(ref)))
+    for k, (p, f) in enumerate(zip(mine, ref)):
+        if not f.startswith(p[3]) or p[2] != len(f):
+            bad.append("%s #%d: %d of %d bytes, original length %d: not vm1's frame"
+                       % (name, k, len(p[3]), len(f), p[2]))
+    # The collector's time: the sub-header's upper bits with the base's lower.
+    want = [(int(r[hicol]) << 32 | int(r[7])) * unit for r in rows if r[0] == str(sid)]
+    if [p[4] for p in mine] != want:
+        bad.append("%s: times %r, want %r" % (name, [p[4] for p in mine][:3], want[:3]))
+if {p[0] for p in got} != {"vtap-s8-i33", "vtap-s9-i33"}:
+    bad.append("interfaces %r" % {p[0] for p in got})
+d = json.load(open(out + "/sh.json"))
+ifs = [(i["name"], i["packets"], i["moves"], i["sources"]) for i in d["interfaces"]]
+if sorted(ifs) != [(n, len(ref), 0, ["198.51.100.1"]) for n in ("vtap-s8-i33", "vtap-s9-i33")]:
+    bad.append("summary interfaces %r" % ifs)
+for s in d["sessions"]:
+    if (s["lost"], s["resets"], s["truncated"]) != (0, 0, 6):
+        bad.append("summary session %r" % s)
+print("\n".join(bad) or "%d frames on vtap-s8-i33 and vtap-s9-i33, sub-header times" % len(got))
+sys.exit(1 if bad else 0)
+EOF
+}
+t "sub-header: sessions s3 (id 8, subheader 7, 100 ns) and s4 (id 9, subheader 3) on vnet1; captures" \
+	sub_setup
+t "vm1 pings hv $NPING times, and 3 times with full-size (1514-byte) frames" sub_traffic
+t "collector stops on SIGINT, exit 0" sub_stop
+t "tshark: erspan.o 1, platid 7 / 3, pid7.source_index / pid3.port_index 33, 64-bit times; full-size copies cut to the MTU (T)" \
+	sub_tshark
+t "collect: vtap-s8-i33 and vtap-s9-i33, vm1's frames (cut ones as prefixes), sub-header times" \
+	sub_collect
+t "kernel counters: 6 copies of each session cut to the path MTU" sh -c \
+	"nsenter --net=/run/netns/$hv '$VTAPCTL' -j session show s3 | grep -q '\"truncated\":6' &&
+	 nsenter --net=/run/netns/$hv '$VTAPCTL' -j session show s4 | grep -q '\"truncated\":6'"
 t "no kernel warnings" sh -c "! dmesg | grep -E 'WARNING:|BUG:|Oops|Call Trace'"
 finish
