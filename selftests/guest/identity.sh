@@ -35,7 +35,7 @@ cleanup() {
 	rm -rf "$OUT"
 }
 trap cleanup EXIT
-modprobe -a veth sch_ingress cls_bpf
+modprobe -a veth sch_ingress cls_bpf tun
 
 v() {	# NS vtapctl ARGS...
 	local ns=$1
@@ -47,9 +47,13 @@ v() {	# NS vtapctl ARGS...
 cat >"$OUT/vtap.conf" <<EOF
 # The collector, over ERSPAN II: the index is the VM's port id.
 session s1 encap erspan2 remote 203.0.113.10 id 5
+rule session s1 num 10 dir out accept proto udp dport 9
 
 vm web mac $VM_MAC id 101	# the guest's MAC: its tap has fe:54:...
     uuid $UUID
+    flow session s1 dir out
+
+vm tweb mac 52:54:00:00:00:02 id 102	# a tap VM
     flow session s1 dir out
 EOF
 
@@ -89,10 +93,10 @@ vm_up() {
 	ip -n "$vm" link set eth0 up &&
 	ip -n "$vm" neigh replace 192.0.2.99 lladdr 02:00:00:00:00:99 dev eth0 nud permanent
 }
-# send FIRST COUNT: the VM sends COUNT UDP datagrams numbered FIRST...; prints
-# how many the kernel refused (no device).
+# send FIRST COUNT [NS]: the VM (NS, default vm) sends COUNT UDP datagrams
+# numbered FIRST...; prints how many the kernel refused (no device).
 send() {
-	nsx "$vm" "$PY" -S - "$1" "$2" <<'EOF'
+	nsx "${3:-$vm}" "$PY" -S - "$1" "$2" <<'EOF'
 import socket, sys, time
 first, count = int(sys.argv[1]), int(sys.argv[2])
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -113,9 +117,11 @@ apply_first() {
 	v "$hvA" apply "$OUT/vtap.conf" >"$OUT/a1.out" || return 1
 	cat "$OUT/a1.out"
 	grep -q '^session s1: added$' "$OUT/a1.out" &&
-	[ "$(wc -l <"$OUT/a1.out")" = 1 ]
+	grep -q '^rules of session s1 dir out: rewritten (1, were 0)$' "$OUT/a1.out" &&
+	[ "$(wc -l <"$OUT/a1.out")" = 2 ] &&
+	v "$hvA" -j rule show | json_get '[(r["num"], r["dir"]) for r in d]' | grep -qx "\[(10, 'out')\]"
 }
-t "apply: adds session s1 and says so (no device of vm web yet)" apply_first
+t "apply: adds session s1 and its rule, and says so (no device of a vm yet)" apply_first
 
 t "apply again: no change, and says so" sh -c \
 	"nsenter --net=/run/netns/$hvA $VTAPCTL apply $OUT/vtap.conf | grep -qx 'no change: this namespace matches $OUT/vtap.conf'"
@@ -140,6 +146,16 @@ change_back() {
 	v "$hvA" apply "$OUT/vtap.conf" | grep -q '^no change'
 }
 t "apply: an option added then removed is set, then undone (session set)" change_back
+
+rule_change() {
+	sed 's/dport 9$/dport 9-10/' "$OUT/vtap.conf" >"$OUT/r.conf"
+	v "$hvA" apply "$OUT/r.conf" | tee /dev/stderr |
+		grep -qx 'rules of session s1 dir out: rewritten (1, were 1)' &&
+	v "$hvA" -j rule show | grep -q 'dport 9-10' &&
+	v "$hvA" apply "$OUT/vtap.conf" | grep -qx 'rules of session s1 dir out: rewritten (1, were 1)' &&
+	v "$hvA" apply "$OUT/vtap.conf" | grep -q '^no change'
+}
+t "apply: a changed rule is rewritten, and back; then no change" rule_change
 
 replace_plan() {
 	sed 's/encap erspan2/encap erspan3/' "$OUT/vtap.conf" >"$OUT/e3.conf"
@@ -245,6 +261,8 @@ migrate() {
 }
 t "migration: the vNIC leaves A, appears on B as vnetB7; B's daemon attaches it" migrate
 t "vm: 30 sent on B (70..99), none refused" expect_eq refused "$(send 70 30)" 0
+t "apply on B with its port, flows and rules in place: no change" sh -c \
+	"nsenter --net=/run/netns/$hvB $VTAPCTL apply $OUT/vtap.conf | grep -q '^no change'"
 
 stop_collector() {
 	sleep 1
@@ -279,6 +297,65 @@ EOF
 }
 t "collector: copies 0..29, 40..99 in order, port index 101 from A and B" copies
 
+# ---- a tap VM restarts, QEMU's way --------------------------------------------
+# The tap is created with a random MAC, then given the guest's MAC with 0xfe
+# (two rtnetlink events; the second one matches), as libvirt does; stopping
+# tapvm is the VM's process exiting (its tap vanishes).
+TVM_MAC=52:54:00:00:00:02
+tapvm_run() {	# NAME: tap NAME on hypervisor A, the VM's NIC in ns tvm
+	rm -f "$OUT/tapvm.log"
+	"$VTAP_TOP/build/tapvm" --host-ns "/run/netns/$hvA" --host-tap "$1" \
+		--host-mac fe:54:00:00:00:02 --vm-ns "/run/netns/$tvm" --vm-dev eth0 \
+		--mac "$TVM_MAC" >"$OUT/tapvm.log" 2>&1 &
+	tapvm_pid=$!
+	busywait 20000 grep -q '^ready$' "$OUT/tapvm.log" || { cat "$OUT/tapvm.log"; return 1; }
+	busywait 20000 grep -q "port $1 (vm tweb, id 102): added (flows s1 out)" "$OUT/dA.log" ||
+		{ cat "$OUT/dA.log"; return 1; }
+	ip -n "$tvm" addr add 192.0.2.2/24 dev eth0 &&
+	ip -n "$tvm" link set eth0 up &&
+	ip -n "$tvm" neigh replace 192.0.2.99 lladdr 02:00:00:00:00:99 dev eth0 nud permanent
+}
+tap_first() {
+	netns_new tvm || return 1
+	nsenter --net="/run/netns/$col" "$VTAPCTL" collect write "$OUT/tap.pcapng" \
+		>/dev/null 2>"$OUT/tapcol.err" &
+	tapcol_pid=$!
+	busywait 20000 grep -q '^collect: listening' "$OUT/tapcol.err" && tapvm_run tapw1
+}
+t "tap VM: tapw1 created, then given fe:54:00:00:00:02: daemon A attaches vm tweb (id 102)" tap_first
+t "tap VM: 20 sent through tapw1 (0..19)" expect_eq refused "$(send 0 20 "$tvm")" 0
+
+tap_restart() {
+	local old
+	old=$(ip -n "$hvA" -o link show tapw1 | cut -d: -f1)
+	kill -TERM "$tapvm_pid" && wait "$tapvm_pid" &&
+	busywait 20000 grep -q "port - (ifindex $old, id 102): removed (its device is gone)" \
+		"$OUT/dA.log" && tapvm_run tapw2 &&
+	[ "$(ip -n "$hvA" -o link show tapw2 | cut -d: -f1)" != "$old" ]
+}
+t "tap VM restarts: tapw1 goes, tapw2 (another ifindex) gets id 102 again" tap_restart
+t "tap VM: 20 sent through tapw2 (20..39)" expect_eq refused "$(send 20 20 "$tvm")" 0
+
+tap_copies() {
+	sleep 1
+	kill -INT "$tapcol_pid" && wait "$tapcol_pid" || return 1
+	kill -TERM "$tapvm_pid" && wait "$tapvm_pid"
+	"$PY" - "$OUT/tap.pcapng" <<PYEOF
+import re, sys
+sys.path.insert(0, "$VTAP_TOP/selftests/host")
+import collect_pkt
+seqs, ifs = [], set()
+for p in collect_pkt.read_capture(sys.argv[1]):
+    m = re.search(rb"vtap-seq (\d{8})", p[3])
+    if m and p[3][6:12] == bytes.fromhex("$TVM_MAC".replace(":", "")):
+        seqs.append(int(m.group(1)))
+        ifs.add(p[0])
+print("interfaces", sorted(ifs), "copies", len(seqs))
+sys.exit(0 if seqs == list(range(40)) and ifs == {"vtap-s5-i102"} else 1)
+PYEOF
+}
+t "tap VM: every datagram's copy, in order, port index 102, across the restart" tap_copies
+
 # ---- reload, stop -------------------------------------------------------------
 
 reload_bad() {
@@ -293,7 +370,7 @@ reload_bad() {
 t "daemon B: a bad reload is refused, the daemon and its port stay" reload_bad
 
 reload_good() {
-	sed 's/dir out/dir both/' "$OUT/good.conf" >"$OUT/vtap.conf"
+	sed '/flow session/s/dir out/dir both/' "$OUT/good.conf" >"$OUT/vtap.conf"
 	kill -HUP "$pid_dB"
 	busywait 20000 grep -q "port vnetB7 (vm web, id 101): updated (flows s1 both)" \
 		"$OUT/dB.log" || { cat "$OUT/dB.log"; return 1; }
@@ -372,7 +449,7 @@ other_del() {
 	v "$t2" session del s1 &&
 	busywait 20000 sh -c "grep -c 'session s1: added' $OUT/t2.log | grep -qx 2" &&
 	expect_eq "t1's session" "$(remote_of "$t1")" "[('s1', '203.0.113.11')]" &&
-	expect_eq "t1's daemon log" "$(grep -c 'session s1' "$OUT/t1.log")" 1 &&
+	expect_eq "t1's daemon log" "$(grep -c '^vtapctl daemon: session s1: ' "$OUT/t1.log")" 1 &&
 	expect_eq "t1's port" "$(v "$t1" -j port show | json_get '[p["id"] for p in d]')" "[101]"
 }
 t "tenancy: t2 deletes its s1: t1's session, port and daemon are untouched" other_del
@@ -414,7 +491,8 @@ t "tenancy: each collector gets its tenant's 10 copies, none of the other's" ten
 
 tenant_stop() {
 	kill -TERM "$pid_t1" && wait "$pid_t1" &&
-	expect_eq "t1 ports" "$(v "$t1" -j port show | json_get '[p["id"] for p in d]')" "[101]" &&
+	expect_eq "t1 ports" "$(v "$t1" -j port show | json_get '[p["id"] for p in d]')" "[101]" ||
+		return 1
 	nsenter --net="/run/netns/$t1" "$VTAPCTL" daemon config "$OUT/t1.conf" cleanup \
 		>"$OUT/t1c.log" 2>&1 &
 	local p=$!
