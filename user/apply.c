@@ -228,6 +228,7 @@ static const struct {
 	{ VTAP_A_SESSION_SAMPLE_MODE, 1, VTAP_SAMPLE_RANDOM },
 	{ VTAP_A_SESSION_FLAGS, 4, 0 },
 	{ VTAP_A_SESSION_RATE, 8, 0 },
+	{ VTAP_A_SESSION_SUBHDR, 1, 0 },
 };
 
 /* Attribute @t of @s, with the default filled in; false if absent. */
@@ -284,6 +285,7 @@ static int sess_diff(const struct sess_attrs *w, const struct sess_attrs *k,
 		{ VTAP_A_SESSION_TOS, "tos", false },
 		{ VTAP_A_SESSION_HWID, "hwid", false },
 		{ VTAP_A_SESSION_GRA, "gra", false },
+		{ VTAP_A_SESSION_SUBHDR, "subheader", false },
 		{ VTAP_A_SESSION_DPORT, "dstport", false },
 		{ VTAP_A_SESSION_SNAPLEN, "snaplen", false },
 		{ VTAP_A_SESSION_SAMPLE, "sample", false },
@@ -430,6 +432,7 @@ static int sess_set(const struct conf_session *cs, int encap)
 		{ "ttl", { "64" }, 0 }, { "tos", { "0" }, 0 },
 		{ "hwid", { "0" }, VTAP_ENCAP_ERSPAN3 },
 		{ "gra", { "100us" }, VTAP_ENCAP_ERSPAN3 },
+		{ "subheader", { "none" }, VTAP_ENCAP_ERSPAN3 },
 		{ "dstport", { "4789" }, VTAP_ENCAP_VXLAN },
 		{ "snaplen", { "none" }, 0 }, { "sample", { "1/1", "random" }, 0 },
 		{ "mask", { "none" }, 0 }, { "rate", { "none" }, 0 },

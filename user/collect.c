@@ -10,7 +10,7 @@
  *   vtapctl collect [listen ADDR] [encap gre|vxlan|all] [dstport PORT]
  *                   [session ID ...] write FILE
  *                   [rotate-size MB] [rotate-time SEC] [to DEV]
- *                   [count N] [duration SEC]
+ *                   [names FILE] [count N] [duration SEC]
  *
  * pcapng layout: one Interface Description Block per monitored VM port,
  * written in a file before its first packet.  Where the encapsulation
@@ -52,6 +52,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "conf.h"
 #include "decode.h"
 #include "pcapng.h"
 #include "util.h"
@@ -142,6 +143,7 @@ struct collector {
 	uint64_t rotate_bytes;
 	uint32_t rotate_secs;
 	const char *dev;		/* to DEV */
+	const char *names;		/* names FILE: VM names by port id */
 	uint64_t count;
 	uint32_t duration;
 
@@ -229,7 +231,7 @@ static void usage(FILE *f)
 		"Usage: vtapctl collect [listen ADDR] [encap gre|vxlan|all] [dstport PORT]\n"
 		"                       [session ID ...] write FILE\n"
 		"                       [rotate-size MB] [rotate-time SEC] [to DEV]\n"
-		"                       [count N] [duration SEC]\n"
+		"                       [names FILE] [count N] [duration SEC]\n"
 		"       vtapctl collect [listen ADDR] [encap gre|vxlan|all] [dstport PORT]\n"
 		"                       [session ID ...] to DEV [count N] [duration SEC]\n"
 		"       vtapctl collect help\n"
@@ -247,6 +249,7 @@ static void usage(FILE *f)
 		"  rotate-size MB   start a new file before this size (\"Nk\": kilobytes);\n"
 		"  rotate-time SEC  or after this many seconds: FILE-0001.pcapng, FILE-0002.pcapng, ...\n"
 		"  to DEV           send the inner frames out of DEV (tap, veth, dummy)\n"
+		"  names FILE       label each VM port's interface with its name in FILE (vtap.conf(5))\n"
 		"  count N          stop after N packets;  duration SEC  stop after SEC seconds\n"
 		"Stops on SIGINT/SIGTERM and prints per-session packets, bytes, lost, reordered\n"
 		"and duplicate copies and resets (from the GRE sequence numbers, per sender;\n"
@@ -342,6 +345,11 @@ static int parse_args(struct collector *c, int argc, char **argv)
 		} else if (!strcmp(kw, "rotate-time")) {
 			if (c->rotate_secs || parse_u32(val, 1, 31 * 86400, &c->rotate_secs))
 				return bad_arg(kw, val, "a number of seconds (1 to 2678400)");
+			i++;
+		} else if (!strcmp(kw, "names")) {
+			if (c->names || !*val)
+				return bad_arg(kw, val, "a vtap.conf(5) file (given once)");
+			c->names = val;
 			i++;
 		} else if (!strcmp(kw, "to")) {
 			if (c->dev || !*val || strlen(val) >= IFNAMSIZ)
@@ -1435,6 +1443,50 @@ static int run(struct collector *c)
 	return rc;
 }
 
+/*
+ * names FILE: each VM of a vtap.conf(5) file labels its port's interface,
+ * for every session of its flows whose line gives the session id (the id
+ * is what the copies carry; a session without one is allocated its id on
+ * each host, so its copies cannot be told by name).
+ */
+static int load_names(struct collector *c)
+{
+	struct vtap_conf conf;
+	int i, k, j, n = 0, err;
+
+	err = conf_load(c->names, &conf);
+	if (err)
+		return err == -EINVAL ? VTAP_EXIT_USAGE : VTAP_EXIT_NOENT;
+	for (i = 0; i < conf.nvms; i++) {
+		const struct conf_vm *vm = &conf.vms[i];
+
+		for (k = 0; k < vm->nflows; k++) {
+			const struct conf_session *cs = conf_session(&conf, vm->flows[k].session);
+			uint32_t sid = 0;
+
+			for (j = 0; cs && j + 1 < cs->argc; j++)
+				if (!strcmp(cs->argv[j], "id") &&
+				    !parse_u32(cs->argv[j + 1], 1, VTAP_SESSION_ID_MAX, &sid))
+					break;
+			if (!sid) {
+				fprintf(stderr, "collect: names: session %s has no id in %s: its "
+					"copies are not named\n", vm->flows[k].session, c->names);
+				continue;
+			}
+			if (collect_port_label(c, sid, vm->id, vm->name)) {
+				conf_free(&conf);
+				errorf("collect: out of memory");
+				return VTAP_EXIT_LIMIT;
+			}
+			n++;
+		}
+	}
+	conf_free(&conf);
+	fprintf(stderr, "collect: names: %d VM port%s named from %s\n", n, n == 1 ? "" : "s",
+		c->names);
+	return 0;
+}
+
 int do_collect(int argc, char **argv)
 {
 	struct collector c;
@@ -1460,6 +1512,11 @@ int do_collect(int argc, char **argv)
 	rc = parse_args(&c, argc, argv);
 	if (rc)
 		return rc;
+	if (c.names) {
+		rc = load_names(&c);
+		if (rc)
+			goto out;
+	}
 
 	stop_signal = 0;
 	c.rx = malloc(RX_BUF);

@@ -45,8 +45,9 @@ v() {	# NS vtapctl ARGS...
 
 # The file both hypervisors use.
 cat >"$OUT/vtap.conf" <<EOF
-# The collector, over ERSPAN II: the index is the VM's port id.
-session s1 encap erspan2 remote 203.0.113.10 id 5
+# The collector, over ERSPAN III with the Platf ID 7 sub-header: the
+# source index is the VM's port id.
+session s1 encap erspan3 remote 203.0.113.10 id 5 subheader 7
 rule session s1 num 10 dir out accept proto udp dport 9
 
 vm web mac $VM_MAC id 101	# the guest's MAC: its tap has fe:54:...
@@ -129,7 +130,7 @@ t "apply again: no change, and says so" sh -c \
 snaplen_of() { v "$hvA" -j session show s1 | json_get 'd[0].get("snaplen", 0)'; }
 
 check_plan() {
-	sed 's/id 5$/id 5 snaplen 96/' "$OUT/vtap.conf" >"$OUT/snap.conf"
+	sed 's/subheader 7$/subheader 7 snaplen 96/' "$OUT/vtap.conf" >"$OUT/snap.conf"
 	v "$hvA" apply --check "$OUT/snap.conf" >"$OUT/c.out" || return 1
 	cat "$OUT/c.out"
 	grep -q '^session s1: would change (snaplen)$' "$OUT/c.out" &&
@@ -157,8 +158,17 @@ rule_change() {
 }
 t "apply: a changed rule is rewritten, and back; then no change" rule_change
 
+subhdr_change() {
+	sed 's/subheader 7$/subheader 3/' "$OUT/vtap.conf" >"$OUT/sh.conf"
+	v "$hvA" apply "$OUT/sh.conf" | grep -qx 'session s1: changed (subheader)' &&
+	expect_eq subheader "$(v "$hvA" -j session show s1 | json_get 'd[0]["subheader"]')" 3 &&
+	v "$hvA" apply "$OUT/vtap.conf" | grep -qx 'session s1: changed (subheader)' &&
+	expect_eq subheader "$(v "$hvA" -j session show s1 | json_get 'd[0]["subheader"]')" 7
+}
+t "apply: the ERSPAN III sub-header 7 -> 3 -> 7, in place" subhdr_change
+
 replace_plan() {
-	sed 's/encap erspan2/encap erspan3/' "$OUT/vtap.conf" >"$OUT/e3.conf"
+	sed 's/encap erspan3/encap erspan2/; s/ subheader 7//' "$OUT/vtap.conf" >"$OUT/e3.conf"
 	v "$hvA" apply --check "$OUT/e3.conf" | tee /dev/stderr |
 		grep -q '^session s1: would replace (encap differs'
 }
@@ -221,11 +231,11 @@ attached() {
 
 collector() {
 	nsenter --net="/run/netns/$col" "$VTAPCTL" -j collect write "$OUT/web.pcapng" \
-		>"$OUT/collect.json" 2>"$OUT/collect.err" &
+		names "$OUT/vtap.conf" >"$OUT/collect.json" 2>"$OUT/collect.err" &
 	col_pid=$!
 	busywait 20000 grep -q '^collect: listening' "$OUT/collect.err"
 }
-t "collector listens" collector
+t "collector listens, VM names from the same file" collector
 
 first_vnic() {
 	vnic "$hvA" vnetA1 && attached "$hvA" vnetA1 dA && vm_up
@@ -291,11 +301,38 @@ print("interfaces", sorted(ifs), "copies", len(seqs))
 if seqs != want:
     print("got", seqs)
     sys.exit(1)
-if not all(i.endswith("-i101") for i in ifs):
+if ifs != {"vtap-s5-i101"}:
     sys.exit(1)
 EOF
 }
 t "collector: copies 0..29, 40..99 in order, port index 101 from A and B" copies
+
+one_interface() {
+	local ids
+	ids=$(tshark -r "$OUT/web.pcapng" -Y 'udp.dstport == 9' -T fields -e frame.interface_id |
+		sort -u | tr '\n' ' ')
+	expect_eq "pcapng interfaces of the VM's copies" "$ids" "0 " &&
+	tshark -r "$OUT/web.pcapng" -T fields -e frame.interface_name -e frame.interface_description \
+		-c 1 | tee /dev/stderr | grep -q 'web'
+}
+t "pcapng: one interface for vm web across the move (tshark), described as web" one_interface
+
+summary() {
+	"$PY" - "$OUT/collect.json" <<'EOF'
+import json, sys
+d = json.load(open(sys.argv[1]))
+ifs = {i["name"]: i for i in d["interfaces"]}
+web = ifs.get("vtap-s5-i101")
+print(json.dumps(web))
+print(json.dumps(d["sessions"]))
+ok = (web is not None and web.get("label") == "web" and web["moves"] == 1 and
+      web["senders"] == 2 and web["packets"] == 90 and
+      sorted(s["source"] for s in d["sessions"]) == ["198.51.100.1", "198.51.100.129"] and
+      all(s["lost"] == 0 and s["resets"] == 0 for s in d["sessions"]))
+sys.exit(0 if ok else 1)
+EOF
+}
+t "collect summary: web moved once (2 senders), 90 copies, no loss, no reset" summary
 
 # ---- a tap VM restarts, QEMU's way --------------------------------------------
 # The tap is created with a random MAC, then given the guest's MAC with 0xfe
