@@ -270,32 +270,34 @@ static bool attr_get(const struct sess_attrs *s, int t, uint8_t *buf, int *len)
 static int sess_diff(const struct sess_attrs *w, const struct sess_attrs *k,
 		     const char **what)
 {
+	/* What session set cannot do: change the encap, remove a local or a key. */
+	enum { SET, REPLACE, REPLACE_IF_GONE };
 	static const struct {
 		int type;
 		const char *name;
-		bool replace;	/* session set cannot change or remove it */
+		int how;
 	} cmp[] = {
-		{ VTAP_A_SESSION_ENCAP, "encap", true },
-		{ VTAP_A_SESSION_REMOTE4, "remote", true },
-		{ VTAP_A_SESSION_REMOTE6, "remote", true },
-		{ VTAP_A_SESSION_LOCAL4, "local", true },
-		{ VTAP_A_SESSION_LOCAL6, "local", true },
-		{ VTAP_A_SESSION_KEY, "key", true },
-		{ VTAP_A_SESSION_TTL, "ttl", false },
-		{ VTAP_A_SESSION_TOS, "tos", false },
-		{ VTAP_A_SESSION_HWID, "hwid", false },
-		{ VTAP_A_SESSION_GRA, "gra", false },
-		{ VTAP_A_SESSION_SUBHDR, "subheader", false },
-		{ VTAP_A_SESSION_DPORT, "dstport", false },
-		{ VTAP_A_SESSION_SNAPLEN, "snaplen", false },
-		{ VTAP_A_SESSION_SAMPLE, "sample", false },
-		{ VTAP_A_SESSION_SAMPLE_MODE, "sample", false },
-		{ VTAP_A_SESSION_MASK_OFFSET, "mask", false },
-		{ VTAP_A_SESSION_MASK_LEN, "mask", false },
-		{ VTAP_A_SESSION_MASK_BYTE, "mask", false },
-		{ VTAP_A_SESSION_RATE, "rate", false },
-		{ VTAP_A_SESSION_RATE_UNIT, "rate", false },
-		{ VTAP_A_SESSION_FLAGS, "gso/unparsed", false },
+		{ VTAP_A_SESSION_ENCAP, "encap", REPLACE },
+		{ VTAP_A_SESSION_REMOTE4, "remote", SET },
+		{ VTAP_A_SESSION_REMOTE6, "remote", SET },
+		{ VTAP_A_SESSION_LOCAL4, "local", REPLACE_IF_GONE },
+		{ VTAP_A_SESSION_LOCAL6, "local", REPLACE_IF_GONE },
+		{ VTAP_A_SESSION_KEY, "key", REPLACE_IF_GONE },
+		{ VTAP_A_SESSION_TTL, "ttl", SET },
+		{ VTAP_A_SESSION_TOS, "tos", SET },
+		{ VTAP_A_SESSION_HWID, "hwid", SET },
+		{ VTAP_A_SESSION_GRA, "gra", SET },
+		{ VTAP_A_SESSION_SUBHDR, "subheader", SET },
+		{ VTAP_A_SESSION_DPORT, "dstport", SET },
+		{ VTAP_A_SESSION_SNAPLEN, "snaplen", SET },
+		{ VTAP_A_SESSION_SAMPLE, "sample", SET },
+		{ VTAP_A_SESSION_SAMPLE_MODE, "sample", SET },
+		{ VTAP_A_SESSION_MASK_OFFSET, "mask", SET },
+		{ VTAP_A_SESSION_MASK_LEN, "mask", SET },
+		{ VTAP_A_SESSION_MASK_BYTE, "mask", SET },
+		{ VTAP_A_SESSION_RATE, "rate", SET },
+		{ VTAP_A_SESSION_RATE_UNIT, "rate", SET },
+		{ VTAP_A_SESSION_FLAGS, "gso/unparsed", SET },
 	};
 	uint8_t a[16], b[16];
 	int i, la, lb, worst = 0;
@@ -325,7 +327,7 @@ static int sess_diff(const struct sess_attrs *w, const struct sess_attrs *k,
 				continue;
 		}
 		/* Set changes the rest, "none" removes a mask or a rate. */
-		if (cmp[i].replace) {
+		if (cmp[i].how == REPLACE || (cmp[i].how == REPLACE_IF_GONE && !ha)) {
 			*what = cmp[i].name;
 			return 2;
 		}

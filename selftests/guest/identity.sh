@@ -37,10 +37,13 @@ cleanup() {
 trap cleanup EXIT
 modprobe -a veth sch_ingress cls_bpf tun
 
+# vtapctl with ASan and UBSan: a report, a leak included, is exit status 99.
+ASAN=${VTAPCTL_ASAN:-$VTAP_TOP/build/asan/vtapctl}
+export ASAN_OPTIONS=detect_leaks=1:exitcode=99 UBSAN_OPTIONS=halt_on_error=1:exitcode=99
 v() {	# NS vtapctl ARGS...
 	local ns=$1
 	shift
-	nsx "$ns" "$VTAPCTL" "$@"
+	nsx "$ns" "$ASAN" "$@"
 }
 
 # The file both hypervisors use.
@@ -169,10 +172,12 @@ t "apply: the ERSPAN III sub-header 7 -> 3 -> 7, in place" subhdr_change
 
 replace_plan() {
 	sed 's/encap erspan3/encap erspan2/; s/ subheader 7//' "$OUT/vtap.conf" >"$OUT/e3.conf"
+	sed 's/203.0.113.10/203.0.113.11/' "$OUT/vtap.conf" >"$OUT/rm.conf"
+	v "$hvA" apply --check "$OUT/rm.conf" | grep -qx 'session s1: would change (remote)' &&
 	v "$hvA" apply --check "$OUT/e3.conf" | tee /dev/stderr |
 		grep -q '^session s1: would replace (encap differs'
 }
-t "apply --check: another encap means replacing the session" replace_plan
+t "apply --check: another remote is changed in place, another encap replaces" replace_plan
 
 # Bad files: refused whole, with FILE:LINE and why; nothing changes.
 bad() {	# WHY LINE... (the file's lines), expects an error naming WHY
@@ -210,7 +215,7 @@ t "bad file: flow outside a vm" bad "outside a vm block" "$S1" "flow session s1 
 # start_daemon NS NAME: the daemon of hypervisor NS, its log in $OUT/NAME.log.
 start_daemon() {
 	# nsenter execs the daemon: $! is its pid, for signals.
-	nsenter --net="/run/netns/$1" "$VTAPCTL" daemon config "$OUT/vtap.conf" >"$OUT/$2.log" 2>&1 &
+	nsenter --net="/run/netns/$1" "$ASAN" daemon config "$OUT/vtap.conf" >"$OUT/$2.log" 2>&1 &
 	daemons+=($!)
 	printf -v "pid_$2" '%s' $!
 	busywait 20000 grep -q 'started with' "$OUT/$2.log"
@@ -257,9 +262,14 @@ t "vm: 10 datagrams while no vNIC exists (30..39): all refused" \
 	expect_eq refused "$(send 30 10)" 10
 
 reattach() {
-	vnic "$hvA" vnetA2 && attached "$hvA" vnetA2 dA && vm_up
+	local t0=${EPOCHREALTIME/[.,]/}
+	vnic "$hvA" vnetA2 &&
+	busywait 20000 grep -q "port vnetA2 (vm web, id 101): added" "$OUT/dA.log" &&
+	attach_ms=$(((${EPOCHREALTIME/[.,]/} - t0) / 1000)) &&
+	attached "$hvA" vnetA2 dA && vm_up
 }
 t "restart: vnetA2 (new name, new ifindex, same MAC): same port id and flows" reattach
+echo "# the daemon's port for vnetA2 was there ${attach_ms:-?} ms after 'ip link add' returned (TCG, 100 ms polls)"
 t "vm: 30 sent on A again (40..69), none refused" expect_eq refused "$(send 40 30)" 0
 
 migrate() {
@@ -426,9 +436,10 @@ t "daemon B: a session deleted behind its back is made again, with its flows" se
 stop_keep() {
 	kill -TERM "$pid_dA" && wait "$pid_dA" &&
 	grep -q 'stopping: the configured state stays' "$OUT/dA.log" &&
+	! grep -E 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' "$OUT/dA.log" &&
 	v "$hvA" -j session show | json_get '[s["name"] for s in d]' | grep -qx "\['s1'\]"
 }
-t "daemon A: SIGTERM exits 0, the state stays" stop_keep
+t "daemon A (ASan): SIGTERM exits 0, no sanitizer report, the state stays" stop_keep
 
 stop_cleanup() {
 	kill -TERM "$pid_dB" && wait "$pid_dB" || return 1
