@@ -217,8 +217,12 @@ b_traffic() {
 	       -e "/^session e2-6-both /s/ complete yes//" "$SPEC"
 	return $rc
 }
+# Round B's ERSPAN III sessions also carry the platform sub-header (Platf ID
+# 7 over IPv4, 3 over IPv6): no kernel decapsulator reads those.
+e3opts() { [ "$1" = 4 ] && echo "hwid 5 gra 100us subheader 7" || echo "hwid 42 gra 100ns subheader 3"; }
 round_begin matrix-b
-t "matrix-b: sessions and flows: ${B_SETS[*]}" matrix_setup "${B_SETS[@]}"
+t "matrix-b: sessions and flows (ERSPAN III with sub-headers 7, 3): ${B_SETS[*]}" \
+	matrix_setup "${B_SETS[@]}"
 t "matrix-b: loop guard: session loop on vnet1 and on the underlay ul0 (port id 99)" loop_setup
 t "matrix-b: pings, $SAME_N-ping burst, delete e2-6-both, pings; no loss" round_traffic 3 b_traffic
 t "VM traffic identical with mirroring off and on (pings, packets, bytes at vm2)" \

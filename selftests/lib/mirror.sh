@@ -262,10 +262,13 @@ vtap_set() {
 		done
 		;;
 	*)
+		# ERSPAN III with a platform sub-header carries the port's index.
+		local idx=
+		[[ " $* " == *" subheader "[37]" "* ]] && idx=index
 		for p in vnet1 tap2; do
 			name=${enc/erspan3/e3}-$fam-$dir-$p
 			vtap_session "$name" "$enc" "$fam" "$@" || return 1
-			vtap_flow "$name" "$p" "$dir" || return 1
+			vtap_flow "$name" "$p" "$dir" $idx || return 1
 		done
 		;;
 	esac
