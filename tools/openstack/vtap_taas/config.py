@@ -5,8 +5,12 @@ from oslo_config import cfg
 GROUP = 'vtap'
 
 OPTS = [
-    cfg.StrOpt('vtapctl', default='vtapctl',
-               help='The vtapctl program (a path, or a name on PATH).'),
+    cfg.StrOpt('vtapctl', default='sudo neutron-rootwrap '
+                                  '/etc/neutron/rootwrap.conf vtapctl',
+               help='How to run vtapctl as root: a command line, to which '
+                    'the arguments are appended (the agent runs as the '
+                    'neutron user; etc/vtap.filters is the rootwrap filter).'
+                    '  "vtapctl" when the agent runs as root.'),
     cfg.StrOpt('config_file', default='/var/lib/neutron/vtap/taas.conf',
                help='The vtap.conf(5) file the driver renders from the TaaS '
                     'state this host was given, and applies after each '

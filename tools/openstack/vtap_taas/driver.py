@@ -13,6 +13,7 @@ agent.  A change vtap refuses is undone in the driver's state and raised:
 TaasAgentRpcCallback then reports ERROR, and the extension logs the reason.
 """
 import os
+import shlex
 import signal
 import socket
 import subprocess
@@ -255,7 +256,7 @@ class VtapTaasDriver(taas_ext.TaasAgentDriver):
         self.plan = plan
 
     def _run(self, args):
-        cmd = [self.vconf.vtapctl] + args
+        cmd = shlex.split(self.vconf.vtapctl) + args
         try:
             p = subprocess.run(cmd, stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, universal_newlines=True,
@@ -350,7 +351,7 @@ class VtapTaasDriver(taas_ext.TaasAgentDriver):
         if not device_exists(dev):
             raise VtapError("the monitoring port's device %s does not "
                             "exist on this host" % dev)
-        cmd = [self.vconf.vtapctl] + args
+        cmd = shlex.split(self.vconf.vtapctl) + args
         logpath = self._pidfile(taas_id)[:-4] + '.log'
         try:
             with open(logpath, 'a') as log:
