@@ -75,19 +75,25 @@ from vtap_taas import render  # noqa: E402
 # checks (no module on the host) and each command line is logged.
 FAKE = os.path.join(TMP, 'vtapctl')
 LOG = os.path.join(TMP, 'vtapctl.log')
+FAIL = os.path.join(TMP, 'apply-fails')    # its text: the refusal
 with open(FAKE, 'w') as f:
     f.write('''#!/bin/sh
 echo "$*" >>%s
 if [ "$1" = apply ]; then
 	shift
-	[ "$1" = --check ] && shift
+	if [ "$1" = --check ]; then
+		shift
+	elif [ -e %s ]; then	# the kernel side refuses (the test says so)
+		cat %s >&2
+		exit 7
+	fi
 	%s apply --check "$1" >/dev/null
 	rc=$?
 	[ $rc = 3 ] && exit 0	# parsed and accepted; no vtap.ko here
 	exit $rc
 fi
 exec %s "$@"
-''' % (LOG, VTAPCTL, VTAPCTL))
+''' % (LOG, FAIL, FAIL, VTAPCTL, VTAPCTL))
 os.chmod(FAKE, 0o755)
 
 HOST_A, HOST_B, MON4, MON6, BAD = ('compute-a', 'compute-b', 'mon4', 'mon6',
@@ -361,6 +367,23 @@ class TaasDriverTest(n_base.BaseTestCase):
         tap.check('after refusals: a good flow is ACTIVE, alone in the file',
                   self.rec.statuses('set_tap_flow_status')[-1] ==
                   ('g3', 'ACTIVE') and t.count('\nsession ') == 1, t)
+        # The file is good but applying it fails (the kernel refuses):
+        # ERROR with vtapctl's words, the last applied file back in place.
+        before = self.text(HOST_A)
+        with open(FAIL, 'w') as f:
+            f.write('vtapctl: session taas3902-0: add failed (exit 7)\n')
+        try:
+            with self.assertLogs('vtap_taas.extension', 'ERROR') as logs:
+                cb.create_tap_flow(None, flow_msg('g5', src, port(P_MON, MON4),
+                                                  taas_id=3902), HOST_A)
+        finally:
+            os.unlink(FAIL)
+        tap.check('apply fails (the kernel refuses): ERROR with vtapctl\'s '
+                  'words, the applied file restored',
+                  self.rec.statuses('set_tap_flow_status')[-1] ==
+                  ('g5', 'ERROR') and 'add failed (exit 7)' in
+                  ' '.join(logs.output) and self.text(HOST_A) == before,
+                  (logs.output, self.text(HOST_A)))
         # A port whose tap does not exist: accepted (the daemon attaches it
         # when it appears), with a warning.
         with self.assertLogs('vtap_taas.driver', 'WARNING') as logs:

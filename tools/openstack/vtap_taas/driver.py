@@ -289,10 +289,14 @@ class VtapTaasDriver(taas_ext.TaasAgentDriver):
             p = self._run(['apply', path])
         if p.returncode != 0:
             reason = self._reason(p, path, path)
+            # Back to the last state that was applied (none: no file).
             if old is not None:
                 with open(path, 'w') as f:
                     f.write(old)
-                self._reload_daemon()
+            else:
+                os.unlink(path)
+            self._reload_daemon()
+            if old is not None:
                 self._run(['apply', path])
             raise VtapError(reason)
         for line in p.stdout.splitlines():
@@ -305,8 +309,6 @@ class VtapTaasDriver(taas_ext.TaasAgentDriver):
         msg = (p.stderr.strip() or p.stdout.strip() or
                'exit status %d' % p.returncode)
         msg = msg.replace(tmp, path)
-        if p.returncode == 3:
-            msg += ' (is vtap.ko loaded?)'
         return 'vtapctl refused: ' + msg
 
     def _reload_daemon(self):

@@ -62,10 +62,17 @@ class VtapTaasAgentRpcCallback(taas_agent.TaasAgentRpcCallback):
         fd = self.func_dict[func_name]
         obj = args[fd['msg_name']]
         status_msg = {'id': obj['id']}
+        error = None
         try:
             getattr(self.taas_driver, func_name)(args)
+        except vtap_driver.VtapError as e:
+            error = str(e)
         except Exception as e:
-            LOG.error("%s %s: %s", func_name, obj['id'], e)
+            LOG.exception("%s %s", func_name, obj['id'])
+            error = '%s: %s' % (type(e).__name__, e)
+        if error is not None:
+            # The reason, which TaaS's API has no field for.
+            LOG.error("%s %s: %s", func_name, obj['id'], error)
             status = fd['fail_status']
         else:
             status = fd['succ_status']
