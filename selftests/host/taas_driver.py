@@ -160,7 +160,8 @@ def dev(name):
 
 
 def undev(name):
-    subprocess.run(['ip', 'link', 'del', name], check=False)
+    subprocess.run(['ip', 'link', 'del', name], check=False,
+                   stderr=subprocess.DEVNULL)
 
 
 def cmdline(pid):
@@ -571,6 +572,39 @@ class TaasDriverTest(n_base.BaseTestCase):
                   'vm ' not in self.text(HOST_A) and
                   '\nsession' not in self.text(HOST_A), self.text(HOST_A))
         self.valid(HOST_B)
+
+    def test_9_monitor_moves(self):
+        a = self.agent(HOST_A)
+        mon = port(P_MON, HOST_A)
+        tapdev = ('tap' + P_MON)[:14]
+        subprocess.run(['ip', 'addr', 'add', '198.51.100.1/32', 'dev', 'lo'],
+                       check=False, stderr=subprocess.DEVNULL)
+        subprocess.run(['ip', 'link', 'set', 'lo', 'up'], check=False)
+        dev(tapdev)
+        try:
+            self.rec.clear()
+            a.create_tap_service(None, service_msg(3908, mon), HOST_A)
+            p = a.taas_driver.collectors.get(3908)
+            tap.check('monitoring port on A: ACTIVE, its collector runs',
+                      self.rec.statuses('set_tap_service_status') ==
+                      [('ts-3908', 'ACTIVE')] and p is not None and
+                      p.poll() is None, self.rec.casts)
+            # The monitoring VM migrates to B: A's agent sees its port go.
+            undev(tapdev)
+            self.agents[HOST_A].delete_port(None, {'port_id': P_MON})
+            tap.check('monitoring port leaves A: the collector stops',
+                      p is not None and p.poll() is not None and
+                      3908 not in a.taas_driver.services)
+            b = self.agent(HOST_B)
+            self.rec.clear()
+            self.agents[HOST_B].handle_port(None, {'port_id': P_MON})
+            b.periodic_tasks()
+            tap.check('monitoring port bound to B: B asks for a resync',
+                      HOST_B in [k['host'] for m, k in self.rec.casts
+                                 if m == 'sync_tap_resources'],
+                      self.rec.casts)
+        finally:
+            undev(tapdev)
 
     def test_8_restart(self):
         cb = self.agent(HOST_A)

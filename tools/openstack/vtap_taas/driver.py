@@ -185,6 +185,7 @@ class VtapTaasDriver(taas_ext.TaasAgentDriver):
     def _ports_known(self):
         ps = {m['port']['id'] for m in self.flows.values()}
         ps |= {m['port']['id'] for m in self.mirrors.values()}
+        ps |= {m['port']['id'] for m in self.services.values()}
         return ps
 
     def port_bound(self, port_id):
@@ -216,6 +217,14 @@ class VtapTaasDriver(taas_ext.TaasAgentDriver):
         saved = (dict(self.flows), dict(self.mirrors))
         for p in old:
             del self.gone[p]
+            # A monitoring port that moved: its collector goes (the new
+            # host's agent asks for the tap service, and the flows' hosts
+            # are sent its new address).
+            for taas_id in [t for t, m in self.services.items()
+                            if m['port']['id'] == p]:
+                self._stop_collector(taas_id)
+                del self.services[taas_id]
+                self.collector_error.pop(taas_id, None)
             for fid in [f for f, m in self.flows.items()
                         if m['port']['id'] == p]:
                 del self.flows[fid]
