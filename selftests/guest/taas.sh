@@ -15,6 +15,9 @@
 #   ns hvA: uA 198.51.100.1/24  <-veth->  ns hvM: uM 198.51.100.2/24
 #           xA 203.0.113.1/24   <-veth->  ns col: cA 203.0.113.2/24 (tap mirror)
 #   ns hvM: tap9e8d7c6b-5a  <-veth->  ns mvm: eth0 (the monitoring VM)
+#
+# Importing neutron takes about two minutes under TCG:
+# guest-timeout: 600
 . "$(dirname "$0")/../lib.sh"
 
 OUT=$(mktemp -d)
@@ -28,7 +31,12 @@ pids=()
 
 cleanup() {
 	local p f
-	[ -n "${agent_pid:-}" ] && { echo quit >&7; wait "$agent_pid"; } 2>/dev/null
+	trap '' PIPE	# the agent may be gone: writing to its FIFO must not end us
+	if [ -n "${agent_pid:-}" ]; then
+		{ echo quit >&7; } 2>/dev/null
+		kill "$agent_pid" 2>/dev/null
+		wait "$agent_pid" 2>/dev/null
+	fi
 	for p in "${pids[@]}"; do
 		kill -INT "$p" 2>/dev/null
 		wait "$p" 2>/dev/null
@@ -59,7 +67,6 @@ setup() {
 	ip -n "$hvM" addr add 198.51.100.2/24 dev uM &&
 	ip -n "$hvA" addr add 203.0.113.1/24 dev xA &&
 	ip -n "$col" addr add 203.0.113.2/24 dev cA &&
-	ip -n "$col" route add 198.51.100.0/24 via 203.0.113.1 &&
 	ip -n "$vm" addr add 192.0.2.1/24 dev eth0 || return 1
 	for l in "$hvA $TAP_SRC" "$hvA uA" "$hvA xA" "$hvM uM" "$hvM $TAP_MON" \
 		 "$vm eth0" "$mvm eth0" "$col cA"; do
@@ -67,6 +74,7 @@ setup() {
 		set -- $l
 		ip -n "$1" link set "$2" up || return 1
 	done
+	ip -n "$col" route add 198.51.100.0/24 via 203.0.113.1 &&
 	ip -n "$vm" neigh replace 192.0.2.99 lladdr 02:00:00:00:00:99 dev eth0 nud permanent &&
 	ip -n "$hvA" neigh replace 198.51.100.2 lladdr \
 		"$(ip -n "$hvM" -br link show uM | awk '{print $3}')" dev uA nud permanent &&
@@ -78,11 +86,14 @@ t "setup: VM on hypervisor A, monitoring VM on M, a remote collector" setup
 # Captures: what the VM's tap carries (the reference), what the monitoring
 # VM receives, what the remote collector receives.
 captures() {
-	nsx "$hvA" tcpdump -i "$TAP_SRC" -U -w "$OUT/ref.pcap" 2>"$OUT/ref.err" &
+	# nsenter, not the function nsx: $! must be the program itself.
+	nsenter --net="/run/netns/$hvA" tcpdump -i "$TAP_SRC" -U --immediate-mode \
+		-w "$OUT/ref.pcap" 2>"$OUT/ref.err" &
 	pids+=($!)
-	nsx "$mvm" tcpdump -i eth0 -U -w "$OUT/mvm.pcap" 2>"$OUT/mvm.err" &
+	nsenter --net="/run/netns/$mvm" tcpdump -i eth0 -U --immediate-mode \
+		-w "$OUT/mvm.pcap" 2>"$OUT/mvm.err" &
 	pids+=($!)
-	nsx "$col" "$VTAPCTL" collect listen 203.0.113.2 session 101 102 \
+	nsenter --net="/run/netns/$col" "$VTAPCTL" collect listen 203.0.113.2 session 101 102 \
 		write "$OUT/mirror.pcapng" 2>"$OUT/col.err" &
 	pids+=($!)
 	busywait 20000 grep -q 'listening on' "$OUT/ref.err" &&
@@ -192,7 +203,7 @@ for line in sys.stdin:
 EOF
 
 start_agent() {
-	mkfifo "$OUT/agent.in" &&
+	mkfifo "$OUT/agent.in" || return 1
 	"$PY" "$OUT/agent.py" "$OUT" "$VTAP_TOP" "$VTAPCTL" "$hvA" "$hvM" "$P_SRC" "$P_MON" \
 		<"$OUT/agent.in" >"$OUT/agent.out" 2>"$OUT/agent.err" &
 	agent_pid=$!
@@ -268,9 +279,10 @@ import os, sys
 sys.path.insert(0, os.path.join(sys.argv[2], "selftests", "host"))
 import collect_pkt
 o = sys.argv[1]
-def marked(path):
+def marked(path):   # our UDP datagrams (not the VM's ICMP errors quoting them)
     return sorted(p[3] for p in collect_pkt.read_capture(path)
-                  if b"vtap-out " in p[3] or b"vtap-in " in p[3])
+                  if p[3][12:14] == b"\x08\x00" and p[3][23] == 17 and
+                  p[3][42:50] in (b"vtap-out", b"vtap-in "))
 ref, mvm, mir = (marked(os.path.join(o, f)) for f in ("ref.pcap", "mvm.pcap", "mirror.pcapng"))
 print("reference", len(ref), "monitoring VM", len(mvm), "tap mirror", len(mir))
 ok = len(ref) == 40 and mvm == ref and mir == ref
