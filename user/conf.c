@@ -94,52 +94,6 @@ static bool name_ok(const char *s)
 	return true;
 }
 
-static int hexval(int ch)
-{
-	if (ch >= '0' && ch <= '9')
-		return ch - '0';
-	ch = tolower(ch);
-	return ch >= 'a' && ch <= 'f' ? ch - 'a' + 10 : -1;
-}
-
-static int parse_mac(const char *s, __u8 *mac)
-{
-	int i, hi, lo;
-
-	if (strlen(s) != 17)
-		return -EINVAL;
-	for (i = 0; i < 6; i++) {
-		hi = hexval((unsigned char)s[3 * i]);
-		lo = hexval((unsigned char)s[3 * i + 1]);
-		if (hi < 0 || lo < 0 || (i < 5 && s[3 * i + 2] != ':'))
-			return -EINVAL;
-		mac[i] = (__u8)(hi << 4 | lo);
-	}
-	return 0;
-}
-
-static int parse_uuid(const char *s, __u8 *uuid)
-{
-	int i, o = 0, hi, lo;
-
-	if (strlen(s) != 36)
-		return -EINVAL;
-	for (i = 0; i < 36; ) {
-		if (i == 8 || i == 13 || i == 18 || i == 23) {
-			if (s[i++] != '-')
-				return -EINVAL;
-			continue;
-		}
-		hi = hexval((unsigned char)s[i]);
-		lo = hexval((unsigned char)s[i + 1]);
-		if (hi < 0 || lo < 0)
-			return -EINVAL;
-		uuid[o++] = (__u8)(hi << 4 | lo);
-		i += 2;
-	}
-	return 0;
-}
-
 static bool pattern_ok(const char *s)
 {
 	const char *p;

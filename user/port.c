@@ -27,37 +27,6 @@ static const char *const dir_names[VTAP_NDIRS] = {
 	[VTAP_DIR_IN]	= "in",
 };
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c = (char)tolower((unsigned char)c);
-	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
-/* Strictly 8-4-4-4-12 hex digits. */
-static int parse_uuid(const char *s, __u8 *uuid)
-{
-	int i, o = 0, hi, lo;
-
-	if (strlen(s) != 36)
-		return -EINVAL;
-	for (i = 0; i < 36; ) {
-		if (i == 8 || i == 13 || i == 18 || i == 23) {
-			if (s[i++] != '-')
-				return -EINVAL;
-			continue;
-		}
-		hi = hexval(s[i]);
-		lo = hexval(s[i + 1]);
-		if (hi < 0 || lo < 0)
-			return -EINVAL;
-		uuid[o++] = (__u8)(hi << 4 | lo);
-		i += 2;
-	}
-	return 0;
-}
-
 static bool uuid_set(const __u8 *uuid)
 {
 	int i;

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* vtapctl: argument parsing and output helpers. */
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -366,4 +367,52 @@ void out_text(const char *fmt, ...)
 	va_start(ap, fmt);
 	vfprintf(of(), fmt, ap);
 	va_end(ap);
+}
+
+static int hexval(int ch)
+{
+	if (ch >= '0' && ch <= '9')
+		return ch - '0';
+	ch = tolower(ch);
+	return ch >= 'a' && ch <= 'f' ? ch - 'a' + 10 : -1;
+}
+
+/* xx:xx:xx:xx:xx:xx, hex digits in either case. */
+int parse_mac(const char *s, uint8_t *mac)
+{
+	int i, hi, lo;
+
+	if (strlen(s) != 17)
+		return -EINVAL;
+	for (i = 0; i < 6; i++) {
+		hi = hexval((unsigned char)s[3 * i]);
+		lo = hexval((unsigned char)s[3 * i + 1]);
+		if (hi < 0 || lo < 0 || (i < 5 && s[3 * i + 2] != ':'))
+			return -EINVAL;
+		mac[i] = (uint8_t)(hi << 4 | lo);
+	}
+	return 0;
+}
+
+/* Strictly 8-4-4-4-12 hex digits. */
+int parse_uuid(const char *s, uint8_t *uuid)
+{
+	int i, o = 0, hi, lo;
+
+	if (strlen(s) != 36)
+		return -EINVAL;
+	for (i = 0; i < 36; ) {
+		if (i == 8 || i == 13 || i == 18 || i == 23) {
+			if (s[i++] != '-')
+				return -EINVAL;
+			continue;
+		}
+		hi = hexval((unsigned char)s[i]);
+		lo = hexval((unsigned char)s[i + 1]);
+		if (hi < 0 || lo < 0)
+			return -EINVAL;
+		uuid[o++] = (uint8_t)(hi << 4 | lo);
+		i += 2;
+	}
+	return 0;
 }

@@ -36,6 +36,8 @@ bool addr_is_unicast(const struct vtap_addr *a);
 const char *format_addr(const struct vtap_addr *a, char *buf, size_t len);
 int parse_keyword(const char *s, const char *const *words, int n);
 bool matches(const char *arg, const char *word);
+int parse_mac(const char *s, uint8_t *mac);	/* xx:xx:xx:xx:xx:xx */
+int parse_uuid(const char *s, uint8_t *uuid);	/* 8-4-4-4-12 hex digits */
 
 /* Output: plain text or, with -j, JSON (iproute2 style). */
 extern bool json_output;
