@@ -8,8 +8,8 @@
  *   session NAME encap ... remote ... [OPTION...]    as "session add"
  *   rule session NAME num N dir {in|out} {accept|reject} [MATCH...]
  *                                                    as "rule add"
- *   vm NAME [mac MAC] [dev PATTERN] [alias PATTERN] [uuid UUID] id N
- *     mac MAC | dev PATTERN | alias PATTERN | uuid UUID | id N
+ *   vm NAME [mac MAC] [dev PATTERN] [alias PATTERN] [uuid UUID] id N [records DIR]
+ *     mac MAC | dev PATTERN | alias PATTERN | uuid UUID | id N | records DIR
  *     flow session NAME dir {in|out|both}            as "flow add", for the
  *                                                    VM's port
  *
@@ -110,13 +110,14 @@ static bool pattern_ok(const char *s)
 static void vm_key(struct parser *ps, struct conf_vm *vm, unsigned int *seen,
 		   char **w, int n)
 {
-	static const char *const keys[] = { "mac", "dev", "alias", "uuid", "id" };
+	static const char *const keys[] = { "mac", "dev", "alias", "uuid", "id", "records" };
 	unsigned int k;
 
-	for (k = 0; k < 5 && strcmp(w[0], keys[k]); k++)
+	for (k = 0; k < 6 && strcmp(w[0], keys[k]); k++)
 		;
-	if (k == 5) {
-		perr(ps, "vm %s: unknown keyword '%s' (mac, dev, alias, uuid, id or flow)",
+	if (k == 6) {
+		perr(ps, "vm %s: unknown keyword '%s' (mac, dev, alias, uuid, id, records "
+		     "or flow)",
 		     vm->name, w[0]);
 		return;
 	}
@@ -155,6 +156,11 @@ static void vm_key(struct parser *ps, struct conf_vm *vm, unsigned int *seen,
 		if (parse_u32(w[1], 1, VTAP_PORT_ID_MAX, &vm->id))
 			perr(ps, "vm %s: id: '%s' is not a port id from 1 to %u", vm->name,
 			     w[1], VTAP_PORT_ID_MAX);
+		break;
+	case 5:
+		if (parse_records(w[1], &vm->records))
+			perr(ps, "vm %s: records: '%s' is not in, out, both or none",
+			     vm->name, w[1]);
 		break;
 	}
 }
