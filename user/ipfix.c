@@ -32,7 +32,7 @@ struct ie {
 	{ 14, 4 },		/* egressInterface */			\
 	{ 138, 4 },		/* observationPointId */		\
 	{ 136, 1 },		/* flowEndReason */			\
-	{ 350, 16 }		/* virtualStationUUID */
+	{ 349, 16 }		/* virtualStationUUID */
 
 static const struct ie flow4[] = { FLOW_FIELDS(8, 12, 32, 4) };
 static const struct ie flow6[] = { FLOW_FIELDS(27, 28, 139, 16) };
