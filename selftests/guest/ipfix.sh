@@ -18,6 +18,7 @@
 # - active timeout: a 7 s stream is several records; their packets add up
 # - a full table (limit 2): flows show counts the packets that found no
 #   room, and the options record (ignoredPacketTotalCount) carries them
+# - SIGTERM: the flow still open is exported (forced end), the table emptied
 # - ipfixDump decodes every message of the file without complaint: both
 #   templates, the options template, the VM's UUID (virtualStationUUID)
 . "$(dirname "$0")/../lib.sh"
@@ -187,7 +188,9 @@ for p in range(5010, 5020):
 }
 t "full table: 2 of 10 flows recorded, 8 packets (384 octets) counted lost" full
 t "flows set limit 16384" in_ns "$NS_HV" "$VTAPCTL" flows set limit 16384
-sleep 1
+# A flow still open when the exporter stops: exported as a forced end.
+t "vm1 -> vm2: one datagram just before the exporter stops (5020 -> 6006)" \
+	send 5020 "$VM2_IP4" 6006 1 40 0
 
 export_stop() {
 	kill -TERM "$exporter" && wait "$exporter"
@@ -290,4 +293,9 @@ reasons() {	# flowEndReason: active (2) for the long stream, end of flow (3) for
 		"$(grep -c "flowEndReason : 3$" "$OUT/ipfixdump.txt")" 2
 }
 t "flowEndReason: active timeout for the long stream, end of flow for TCP" reasons
+forced() {
+	record_is forced "^17 $VM1_IP4 5020 $VM2_IP4 6006 1 68 ...... 1$" &&
+	expect_ge "forced end records" "$(grep -c "flowEndReason : 4$" "$OUT/ipfixdump.txt")" 1
+}
+t "forced end: the flow open at SIGTERM is exported (flowEndReason 4)" forced
 finish
