@@ -143,8 +143,6 @@ static void print_flow(const struct fkey *k, const struct vtap_flow_val *v, __u6
 	out_u64("age_ms", " age %llums", now > v->first_ns ? (now - v->first_ns) / 1000000 : 0);
 	out_u64("idle_ms", " idle %llums", now > v->last_ns ? (now - v->last_ns) / 1000000 : 0);
 	out_close_obj();
-	if (!json_output)
-		printf("\n");
 }
 
 static __u64 mono_ns(void)
@@ -190,22 +188,19 @@ static int flows_show(int argc, char **argv)
 	limit = __atomic_load_n(&m.cfg->limit, __ATOMIC_RELAXED);
 	used = __atomic_load_n(&m.cfg->used, __ATOMIC_RELAXED);
 	now = mono_ns();
-	if (json_output) {
-		printf("{");
-		out_u64("limit", NULL, limit ? limit : VTAP_FLOWS_DEFAULT_LIMIT);
-		out_u64("used", NULL, used);
-		out_open_nested("lost");
-		out_u64("packets", NULL, lost.packets);
-		out_u64("octets", NULL, lost.octets);
-		out_u64("nonip_packets", NULL, lost.nonip_packets);
-		out_u64("nonip_octets", NULL, lost.nonip_octets);
-		out_close_nested();
-		out_open_array_key("flows");
-	} else {
-		printf("limit %llu used %llu lost packets %llu octets %llu non-ip packets %llu "
-		       "octets %llu\n", limit ? limit : VTAP_FLOWS_DEFAULT_LIMIT, used,
-		       lost.packets, lost.octets, lost.nonip_packets, lost.nonip_octets);
-	}
+	/* One object: the table's state, then its flows. */
+	out_open_array();
+	out_open_obj();
+	out_u64("limit", "limit %llu", limit ? limit : VTAP_FLOWS_DEFAULT_LIMIT);
+	out_u64("used", " used %llu", used);
+	out_open_nested("lost");
+	out_u64("packets", " lost packets %llu", lost.packets);
+	out_u64("octets", " octets %llu", lost.octets);
+	out_u64("nonip_packets", " non-ip packets %llu", lost.nonip_packets);
+	out_u64("nonip_octets", " octets %llu", lost.nonip_octets);
+	out_close_nested();
+	out_open_array_key("flows");
+	out_text("\n");
 	for (v6 = 0; v6 <= 1; v6++) {
 		struct fkey k = { .v6 = v6 }, next = { .v6 = v6 };
 		struct vtap_flow_val v;
@@ -221,10 +216,10 @@ static int flows_show(int argc, char **argv)
 			print_flow(&k, &v, now);
 		}
 	}
-	if (json_output) {
-		out_close_array();
-		printf("}\n");
-	}
+	out_close_array();
+	if (json_output)
+		out_close_obj();
+	out_close_array();
 out:
 	vtap_flow_maps_close(&m);
 	return vtap_exit_code(err);
@@ -768,8 +763,14 @@ static int flows_export(int argc, char **argv)
 		nanosleep(&ts, NULL);	/* a signal ends it early */
 	}
 	export_poll(e, 1);
+	/* What was sent: flow records, and data records with options ones. */
+	out_open_array();
+	out_open_obj();
+	out_u64("exported", "exported %llu flow records", e->exported);
+	out_u64("data_records", ", %llu data records\n", e->seq);
 	if (json_output)
-		printf("{\"exported\":%llu,\"messages_seq\":%u}\n", e->exported, e->seq);
+		out_close_obj();
+	out_close_array();
 out:
 	for (i = 0; i < EXPORT_MAX_DEST; i++)
 		if (e->dest[i].fd >= 0)

@@ -164,7 +164,7 @@ t "active: 35 datagrams over 7 s (5004 -> 6004)" send 5004 "$VM2_IP4" 6004 35 80
 
 # Everything so far exported (idle 2 s): the table is empty.
 table_empty() {
-	[ "$(in_ns "$NS_HV" "$VTAPCTL" -j flows show | json_get 'd["used"]')" = 0 ]
+	[ "$(in_ns "$NS_HV" "$VTAPCTL" -j flows show | json_get 'd[0]["used"]')" = 0 ]
 }
 t "flows show: every flow exported and removed after idle" busywait 8000 table_empty
 
@@ -181,10 +181,14 @@ for p in range(5010, 5020):
 ' "$VM2_IP4" || return 1
 	in_ns "$NS_HV" "$VTAPCTL" -j flows show >"$OUT/full.json" || return 1
 	cat "$OUT/full.json"
-	expect_eq "limit" "$(json_get 'd["limit"]' <"$OUT/full.json")" 2 &&
-	expect_eq "lost packets" "$(json_get 'd["lost"]["packets"]' <"$OUT/full.json")" 8 &&
-	expect_eq "lost octets" "$(json_get 'd["lost"]["octets"]' <"$OUT/full.json")" 384 &&
-	expect_eq "flows" "$(json_get 'len(d["flows"])' <"$OUT/full.json")" 2
+	expect_eq "limit" "$(json_get 'd[0]["limit"]' <"$OUT/full.json")" 2 &&
+	expect_eq "lost packets" "$(json_get 'd[0]["lost"]["packets"]' <"$OUT/full.json")" 8 &&
+	expect_eq "lost octets" "$(json_get 'd[0]["lost"]["octets"]' <"$OUT/full.json")" 384 &&
+	expect_eq "flows" "$(json_get 'len(d[0]["flows"])' <"$OUT/full.json")" 2 &&
+	in_ns "$NS_HV" "$VTAPCTL" flows show dev vnet1 | tee "$OUT/full.txt" &&
+	grep -q "^limit 2 used 2 lost packets 8 octets 384 non-ip packets 0 octets 0$" "$OUT/full.txt" &&
+	[ "$(grep -c "^vnet1 out udp 192.0.2.1 > 192.0.2.2 sport 50[01][0-9] dport 6005 packets 1 octets 48 " \
+		"$OUT/full.txt")" = 2 ]
 }
 t "full table: 2 of 10 flows recorded, 8 packets (384 octets) counted lost" full
 t "flows set limit 16384" in_ns "$NS_HV" "$VTAPCTL" flows set limit 16384
@@ -298,4 +302,10 @@ forced() {
 	expect_ge "forced end records" "$(grep -c "flowEndReason : 4$" "$OUT/ipfixdump.txt")" 1
 }
 t "forced end: the flow open at SIGTERM is exported (flowEndReason 4)" forced
+exported_count() {	# the exporter's own count is what nfcapd received
+	cat "$OUT/export.json"
+	expect_eq "flow records exported" "$(json_get 'd[0]["exported"]' <"$OUT/export.json")" \
+		"$(awk '{n += $9} END {print n}' "$OUT/nf4.flows")"
+}
+t "flows export -j: the flow records it reports sending are those nfdump has" exported_count
 finish
