@@ -252,18 +252,21 @@ static __always_inline void vtap_parse_l4(struct __sk_buff *skb,
 	k->has_l4 = 1;
 	switch (k->proto) {
 	case IPPROTO_TCP:
-		/* The ports, then the data offset and flags (bytes 12, 13). */
+		/*
+		 * The ports, then the data offset and flags (bytes 12, 13),
+		 * for flow records; a header cut short after the ports
+		 * still has its ports, as for UDP.
+		 */
 		h = vtap_hdr(skb, off, 14, buf);
-		if (!h) {
-			k->unknown |= VTAP_RF_L4;
-			return;
+		if (h) {
+			k->sport = (__u16)h[0] << 8 | h[1];
+			k->dport = (__u16)h[2] << 8 | h[3];
+			k->has_ports = 1;
+			k->tcp_flags = h[13];
+			k->l4hlen = (h[12] >> 4) * 4;
+			break;
 		}
-		k->sport = (__u16)h[0] << 8 | h[1];
-		k->dport = (__u16)h[2] << 8 | h[3];
-		k->has_ports = 1;
-		k->tcp_flags = h[13];
-		k->l4hlen = (h[12] >> 4) * 4;
-		break;
+		/* fall through */
 	case IPPROTO_UDP:
 	case IPPROTO_SCTP:
 		h = vtap_hdr(skb, off, 4, buf);

@@ -164,6 +164,12 @@ if command -v valgrind >/dev/null; then
 	t "valgrind: no-module path" check_exit 3 vg "$VTAPCTL" session show
 	t "valgrind: help" check_exit 0 vg "$VTAPCTL" session help
 	t "valgrind: vxlan keyword of another encap" check_exit 2 vg "$VTAPCTL" session add s encap gre remote 192.0.2.1 vni 5
+	t "valgrind: flows export usage error" check_exit 2 vg "$VTAPCTL" flows export to 192.0.2.1:0 idle 5
+	if command -v unshare >/dev/null && [ "$(id -u)" = 0 ]; then
+		t "valgrind: flows export without ports" check_exit 5 unshare -n valgrind -q \
+			--error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite \
+			"$VTAPCTL" flows export to 192.0.2.1 to "[2001:db8::1]:4739"
+	fi
 	t "valgrind: vxlan, no module" check_exit 3 vg "$VTAPCTL" session add s encap vxlan remote 192.0.2.1 vni 5 dstport 8472
 else
 	skip "valgrind" "valgrind not installed"
