@@ -384,6 +384,13 @@ TEST_F(classify, flow_tcp_flags_icmp_ipv6)
 	ASSERT_EQ(0, bpf_map_lookup_elem(bpf_map__fd(self->skel->maps.flows4), &k, &v));
 	EXPECT_EQ(2, v.packets);
 	EXPECT_EQ(0x13, v.tcp_flags);
+	/* Cut short after the ports: still the flow, no flags. */
+	ip->tot_len = htons(24);
+	run_pkt(_metadata, self->skel->progs.vtap_tc_ingress, pkt, ETH_HLEN + 24);
+	ASSERT_EQ(0, bpf_map_lookup_elem(bpf_map__fd(self->skel->maps.flows4), &k, &v));
+	EXPECT_EQ(3, v.packets);
+	EXPECT_EQ(2 * (sizeof(pkt) - ETH_HLEN) + 24, v.octets);
+	EXPECT_EQ(0x13, v.tcp_flags);
 
 	make_udp4(pkt, sizeof(pkt));
 	ip->protocol = IPPROTO_ICMP;
