@@ -242,6 +242,12 @@ DECODE_SRCS	:= user/decode.c user/decode.h
 PCAPNG_SRCS	:= user/pcapng.c user/pcapng.h
 selftests: $(ST_HOST)/unit_decode $(ST_HOST)/unit_pcapng $(ST_HOST)/fuzz_decode_replay
 
+# vtapctl flows export: the IPFIX encoder.
+selftests: $(ST_HOST)/unit_ipfix
+$(ST_HOST)/unit_ipfix: selftests/host/unit_ipfix.c user/ipfix.c user/ipfix.h
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(ST_CFLAGS) $(ST_SAN) -o $@ $< user/ipfix.c
+
 $(ST_HOST)/unit_decode: selftests/host/unit_decode.c $(DECODE_SRCS)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(ST_CFLAGS) $(ST_SAN) -o $@ $< user/decode.c

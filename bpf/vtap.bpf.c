@@ -115,6 +115,38 @@ struct {
 	__type(value, struct vtap_port_spans);
 } rule_ports SEC(".maps");
 
+/* Flow records (include/vtap_bpf.h, "Flow records"). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, VTAP_FLOWS_MAX);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct vtap_flow4_key);
+	__type(value, struct vtap_flow_val);
+} flows4 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, VTAP_FLOWS_MAX);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct vtap_flow6_key);
+	__type(value, struct vtap_flow_val);
+} flows6 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__type(key, __u32);
+	__type(value, struct vtap_flow_cfg);
+} flow_cfg SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct vtap_flow_lost);
+} flow_lost SEC(".maps");
+
 #ifdef VTAP_RECORD
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -173,6 +205,12 @@ struct vtap_pkt {
 	__u16 vid;
 	__u16 sport;
 	__u16 dport;
+	/* For flow records: */
+	__u8 icmp_code;
+	__u8 tcp_flags;
+	__u16 l4hlen;			/* IP + TCP/UDP header length, 0 if unknown */
+	__u16 l3off;			/* offset of the IP header */
+	__u32 iplen;			/* IP total length from the header, 0 if none */
 };
 
 /* Fields below each layer, for k->unknown. */
@@ -209,11 +247,26 @@ static __always_inline void vtap_parse_l4(struct __sk_buff *skb,
 					  struct vtap_pkt *k, __u32 off)
 {
 	const __u8 *h;
-	__u8 buf[4];
+	__u8 buf[14];
 
 	k->has_l4 = 1;
 	switch (k->proto) {
 	case IPPROTO_TCP:
+		/*
+		 * The ports, then the data offset and flags (bytes 12, 13),
+		 * for flow records; a header cut short after the ports
+		 * still has its ports, as for UDP.
+		 */
+		h = vtap_hdr(skb, off, 14, buf);
+		if (h) {
+			k->sport = (__u16)h[0] << 8 | h[1];
+			k->dport = (__u16)h[2] << 8 | h[3];
+			k->has_ports = 1;
+			k->tcp_flags = h[13];
+			k->l4hlen = (h[12] >> 4) * 4;
+			break;
+		}
+		/* fall through */
 	case IPPROTO_UDP:
 	case IPPROTO_SCTP:
 		h = vtap_hdr(skb, off, 4, buf);
@@ -224,15 +277,17 @@ static __always_inline void vtap_parse_l4(struct __sk_buff *skb,
 		k->sport = (__u16)h[0] << 8 | h[1];
 		k->dport = (__u16)h[2] << 8 | h[3];
 		k->has_ports = 1;
+		k->l4hlen = k->proto == IPPROTO_UDP ? 8 : 0;
 		break;
 	case IPPROTO_ICMP:
 	case IPPROTO_ICMPV6:
-		h = vtap_hdr(skb, off, 1, buf);
+		h = vtap_hdr(skb, off, 2, buf);
 		if (!h) {
 			k->unknown |= VTAP_RF_L4;
 			return;
 		}
 		k->icmp_type = h[0];
+		k->icmp_code = h[1];
 		k->has_icmp = 1;
 		break;
 	}
@@ -298,6 +353,8 @@ static __always_inline int vtap_parse(struct __sk_buff *skb, struct vtap_pkt *k)
 		if ((h[0] >> 4) != 4 || ihl < 20)
 			return 0;
 		k->l3 = 4;
+		k->l3off = off;
+		k->iplen = (__u32)h[2] << 8 | h[3];
 		k->proto = h[9];
 		__builtin_memcpy(k->src, h + 12, 4);
 		__builtin_memcpy(k->dst, h + 16, 4);
@@ -307,6 +364,8 @@ static __always_inline int vtap_parse(struct __sk_buff *skb, struct vtap_pkt *k)
 			return 0;
 		k->unknown = 0;
 		vtap_parse_l4(skb, k, off + ihl);
+		if (k->l4hlen)
+			k->l4hlen += ihl;
 	} else if (proto == ETH_P_IPV6) {
 		__u8 nexthdr;
 
@@ -316,6 +375,8 @@ static __always_inline int vtap_parse(struct __sk_buff *skb, struct vtap_pkt *k)
 		if ((h[0] >> 4) != 6)
 			return 0;
 		k->l3 = 6;
+		k->l3off = off;
+		k->iplen = ((__u32)h[4] << 8 | h[5]) + 40;
 		/* Addresses known; the protocol once the chain ends. */
 		k->unknown = 1 << VTAP_RF_PROTO | VTAP_RF_L4;
 		__builtin_memcpy(k->src, h + 8, 16);
@@ -357,6 +418,8 @@ static __always_inline int vtap_parse(struct __sk_buff *skb, struct vtap_pkt *k)
 			k->proto = nexthdr;
 			k->unknown = 0;
 			vtap_parse_l4(skb, k, off);
+			if (k->l4hlen)
+				k->l4hlen += off - k->l3off;
 			return 0;
 		}
 		/* Too many headers: the protocol (and L4) stay unknown. */
@@ -646,6 +709,130 @@ __noinline int vtap_rules_accept(struct __sk_buff *skb, struct vtap_pkt *k,
 	return acc && rej ? 2 : acc;
 }
 
+/*
+ * Count the packet in its flow entry: found, or inserted if the
+ * namespace's limit leaves room (the "used" counter is raised first, so
+ * that concurrent inserts cannot overshoot it by more than the CPUs racing
+ * at the limit, and lowered again when the insert does not happen).
+ * Returns 0, or -1 when there was no room.
+ */
+static __always_inline int vtap_flow_add(void *map, const void *key, __u64 pkts,
+					 __u64 octets, __u8 tcp_flags)
+{
+	struct vtap_flow_val *v, nv = {};
+	struct vtap_flow_cfg *cfg;
+	__u64 now = bpf_ktime_get_coarse_ns(), limit;
+	__u32 zero = 0;
+	long err;
+
+	v = bpf_map_lookup_elem(map, key);
+	if (!v) {
+		cfg = bpf_map_lookup_elem(&flow_cfg, &zero);
+		if (!cfg)
+			return -1;
+		limit = cfg->limit ?: VTAP_FLOWS_DEFAULT_LIMIT;
+		__sync_fetch_and_add(&cfg->used, 1);
+		if (cfg->used > limit) {
+			__sync_fetch_and_add(&cfg->used, -1);
+			return -1;
+		}
+		nv.packets = pkts;
+		nv.octets = octets;
+		nv.first_ns = now;
+		nv.last_ns = now;
+		nv.tcp_flags = tcp_flags;
+		err = bpf_map_update_elem(map, key, &nv, BPF_NOEXIST);
+		if (!err)
+			return 0;
+		__sync_fetch_and_add(&cfg->used, -1);
+		/* -EEXIST: another CPU inserted it first; else no memory. */
+		v = bpf_map_lookup_elem(map, key);
+		if (!v)
+			return -1;
+	}
+	__sync_fetch_and_add(&v->packets, pkts);
+	__sync_fetch_and_add(&v->octets, octets);
+	/*
+	 * A plain store: BPF's atomic OR needs -mcpu=v3.  Two CPUs adding
+	 * different flags to one flow at the same instant may lose one.
+	 */
+	if ((v->tcp_flags & tcp_flags) != tcp_flags)
+		v->tcp_flags |= tcp_flags;
+	if (v->last_ns < now)
+		v->last_ns = now;
+	return 0;
+}
+
+/*
+ * Flow records of a port and direction that has them: parse (if the
+ * rules have not yet), count in flows4/flows6, or in flow_lost.  A GSO
+ * packet counts as the segments it stands for, with their headers.  A
+ * global function, verified once.
+ */
+static __always_inline int vtap_flow_record(struct __sk_buff *skb, struct vtap_pkt *k,
+				__u32 dir)
+{
+	struct vtap_flow_lost *lost;
+	__u64 pkts = 1, octets;
+	__u32 zero = 0, segs;
+	__u16 vlan, sport = 0, dport = 0;
+	int rc;
+
+	if (!k)
+		return 0;
+	if (!k->parsed)
+		vtap_parse(skb, k);
+	if (!k->l3 || skb->len < k->l3off) {
+		lost = bpf_map_lookup_elem(&flow_lost, &zero);
+		if (lost) {
+			lost->nonip_packets++;
+			lost->nonip_octets += skb->len;
+		}
+		return 0;
+	}
+	octets = skb->len - k->l3off;
+	segs = skb->gso_segs;
+	if (segs > 1) {
+		pkts = segs;
+		octets += (__u64)(segs - 1) * k->l4hlen;
+	} else if (k->iplen && k->iplen < octets) {
+		octets = k->iplen;	/* without the Ethernet padding */
+	}
+	vlan = k->has_vlan ? 0x1000 | k->vid : 0;
+	if (k->has_ports) {
+		sport = k->sport;
+		dport = k->dport;
+	} else if (k->has_icmp) {
+		dport = (__u16)k->icmp_type << 8 | k->icmp_code;
+	}
+	if (k->l3 == 4) {
+		struct vtap_flow4_key key = {
+			.ifindex = skb->ifindex, .dir = dir, .proto = k->proto,
+			.vlan = vlan, .src = k->src4, .dst = k->dst4,
+			.sport = sport, .dport = dport,
+		};
+
+		rc = vtap_flow_add(&flows4, &key, pkts, octets, k->tcp_flags);
+	} else {
+		struct vtap_flow6_key key = {
+			.ifindex = skb->ifindex, .dir = dir, .proto = k->proto,
+			.vlan = vlan, .sport = sport, .dport = dport,
+		};
+
+		__builtin_memcpy(key.src, k->src, 16);
+		__builtin_memcpy(key.dst, k->dst, 16);
+		rc = vtap_flow_add(&flows6, &key, pkts, octets, k->tcp_flags);
+	}
+	if (!rc)
+		return 0;
+	lost = bpf_map_lookup_elem(&flow_lost, &zero);
+	if (lost) {
+		lost->packets += pkts;
+		lost->octets += octets;
+	}
+	return 0;
+}
+
 static __always_inline int vtap_classify(struct __sk_buff *skb, __u32 dir)
 {
 	struct vtap_pkt k = {};
@@ -660,6 +847,8 @@ static __always_inline int vtap_classify(struct __sk_buff *skb, __u32 dir)
 	if (!p)
 		return TC_ACT_UNSPEC;
 	n = p->nsess[dir];
+	if (p->flags & VTAP_PORT_F_REC(dir))
+		vtap_flow_record(skb, &k, dir);
 	if (!n)
 		return TC_ACT_UNSPEC;
 	st = bpf_map_lookup_elem(&port_stats, &p->slot);

@@ -50,11 +50,15 @@ enum vtap_dir {
 #define VTAP_PORT_ID_MAX	0xfffff	/* ERSPAN index: 20 bits */
 
 #define VTAP_PORT_F_OWN_CLSACT	(1U << 0)	/* vtapctl created the clsact qdisc */
+/* Flow records (IPFIX) of what the VM sends / receives: see "flows4". */
+#define VTAP_PORT_F_REC_OUT	(1U << 1)	/* == 1 << (1 + VTAP_DIR_OUT) */
+#define VTAP_PORT_F_REC_IN	(1U << 2)	/* == 1 << (1 + VTAP_DIR_IN) */
+#define VTAP_PORT_F_REC(dir)	(1U << (1 + (dir)))
 
 struct vtap_port {
 	__u32 port_id;				/* ERSPAN index */
 	__u32 slot;				/* index into port_stats */
-	__u32 flags;				/* VTAP_PORT_F_* (control plane only) */
+	__u32 flags;				/* VTAP_PORT_F_* */
 	__u8 vm_uuid[16];			/* VM identity, zero if unknown */
 	__u16 nsess[VTAP_NDIRS];		/* sessions per direction */
 	__u16 sess[VTAP_NDIRS][VTAP_PORT_MAX_SESSIONS];
@@ -264,6 +268,67 @@ struct vtap_rule {
 	__u8 pad;
 	__u32 pad2;
 	__u64 cookie;			/* the session's (VTAP_A_SESSION_COOKIE) */
+};
+
+/*
+ * Flow records (vtapctl flows): on a port with VTAP_PORT_F_REC(dir), every
+ * IP packet of that direction is counted in hash map "flows4" or "flows6"
+ * (no prealloc, VTAP_FLOWS_MAX entries at most) under its 5-tuple, port and
+ * direction; vtapctl flows export reads them, exports IPFIX and deletes the
+ * idle ones.  The number of entries both maps hold together is bounded by
+ * the namespace's limit (array map "flow_cfg", mmapable: vtapctl flows set
+ * limit N; 0 = VTAP_FLOWS_DEFAULT_LIMIT) and kept in its "used" counter,
+ * which the program increments before an insert and the exporter decrements
+ * after a delete.  A packet that finds no room is counted in the per-CPU
+ * array "flow_lost" instead, as is every non-IP frame of a recording port.
+ */
+#define VTAP_FLOWS_MAX			65536	/* per map and namespace */
+#define VTAP_FLOWS_DEFAULT_LIMIT	16384	/* entries, both maps together */
+
+/* vlan: 0 without a tag, else 0x1000 | VLAN id (the outer tag). */
+struct vtap_flow4_key {
+	__u32 ifindex;
+	__u8 dir;			/* enum vtap_dir */
+	__u8 proto;
+	__u16 vlan;
+	__u32 src;			/* as on the wire */
+	__u32 dst;
+	__u16 sport;			/* host order; ICMP: 0 */
+	__u16 dport;			/* ICMP: type << 8 | code */
+};
+
+struct vtap_flow6_key {
+	__u32 ifindex;
+	__u8 dir;
+	__u8 proto;
+	__u16 vlan;
+	__u8 src[16];
+	__u8 dst[16];
+	__u16 sport;
+	__u16 dport;
+};
+
+/* octets: IP-layer octets (IP header and payload, no L2 header or padding). */
+struct vtap_flow_val {
+	__u64 packets;
+	__u64 octets;
+	__u64 first_ns;			/* bpf_ktime_get_ns(): CLOCK_MONOTONIC */
+	__u64 last_ns;
+	__u32 tcp_flags;		/* OR of the TCP flags seen (low 8 bits) */
+	__u32 pad;
+};
+
+struct vtap_flow_cfg {
+	__u64 limit;			/* 0: VTAP_FLOWS_DEFAULT_LIMIT */
+	__u64 used;			/* entries in flows4 + flows6 */
+};
+
+/* Per-CPU array "flow_lost", one element. */
+struct vtap_flow_lost {
+	__u64 packets;			/* IP packets not recorded: table full */
+	__u64 octets;
+	__u64 nonip_packets;		/* frames that are not IP (not recorded) */
+	__u64 nonip_octets;		/* their length from the MAC header */
 };
 
 /*

@@ -831,6 +831,8 @@ static int apply_ports(struct run *r, struct vtap_ns *ns, const struct sess_list
 		memset(e.p.vm_uuid, 0, sizeof(e.p.vm_uuid));
 		if (want[j]->has_uuid)
 			memcpy(e.p.vm_uuid, want[j]->uuid, 16);
+		e.p.flags = (e.p.flags & ~(VTAP_PORT_F_REC_OUT | VTAP_PORT_F_REC_IN)) |
+			    want[j]->records;
 		err = vm_flows(r, want[j], sl, &e.p);
 		if (err)
 			goto out;
@@ -839,7 +841,8 @@ static int apply_ports(struct run *r, struct vtap_ns *ns, const struct sess_list
 			bool attached = vtap_tc_attached((int)e.ifindex) == 1;
 
 			if (attached && flows_equal(&e.p, &v[i].p) &&
-			    !memcmp(e.p.vm_uuid, v[i].p.vm_uuid, 16))
+			    !memcmp(e.p.vm_uuid, v[i].p.vm_uuid, 16) &&
+			    e.p.flags == v[i].p.flags)
 				continue;
 			say(r, false, "port %s (vm %s, id %u): %s (flows %s)", links[j].name,
 			    want[j]->name, e.p.port_id, r->check ? "would update" : "updated", fl);

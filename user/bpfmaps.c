@@ -21,6 +21,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -1115,5 +1116,100 @@ int vtap_tc_attach(struct vtap_ns *ns, int ifindex, bool *own)
 	return 0;
 undo:
 	vtap_tc_detach(ifindex, *own);
+	return err;
+}
+
+/* ---- flow records -------------------------------------------------------- */
+
+int vtap_map_next_key(int fd, const void *key, void *next)
+{
+	return map_next_key(fd, key, next);
+}
+
+void vtap_flow_maps_close(struct vtap_flow_maps *m)
+{
+	int i;
+
+	if (m->cfg)
+		munmap(m->cfg, (size_t)sysconf(_SC_PAGESIZE));
+	m->cfg = NULL;
+	for (i = 0; i < 2; i++)
+		if (m->flows[i] >= 0)
+			close(m->flows[i]);
+	if (m->lost >= 0)
+		close(m->lost);
+	if (m->ports >= 0)
+		close(m->ports);
+	if (m->cfg_fd >= 0)
+		close(m->cfg_fd);
+	m->flows[0] = m->flows[1] = m->lost = m->ports = m->cfg_fd = -1;
+}
+
+int vtap_flow_maps_open(struct vtap_ns *ns, struct vtap_flow_maps *m, bool writable)
+{
+	static const char *const names[] = { "flows4", "flows6", "flow_lost", "ports", "flow_cfg" };
+	int *fds[] = { &m->flows[0], &m->flows[1], &m->lost, &m->ports, &m->cfg_fd };
+	void *p;
+	int i, err = 0;
+
+	m->flows[0] = m->flows[1] = m->lost = m->ports = m->cfg_fd = -1;
+	m->cfg = NULL;
+	m->ncpus = ns->ncpus;
+	if (!ns->exists) {
+		errorf("no vtap port in this network namespace (no flow table)");
+		return -ENOENT;
+	}
+	for (i = 0; i < 5; i++) {
+		*fds[i] = i == 3 ? fcntl(ns->ports_fd, F_DUPFD_CLOEXEC, 3) : pin_get(ns, names[i]);
+		if (*fds[i] < 0) {
+			err = i == 3 ? -errno : *fds[i];
+			*fds[i] = -1;
+			errorf("%s: cannot open the %s map: %s%s", ns->dir, names[i],
+			       strerror(-err), err == -ENOENT ?
+			       " (made by an older vtapctl: remove and add the ports)" : "");
+			goto fail;
+		}
+	}
+	p = mmap(NULL, (size_t)sysconf(_SC_PAGESIZE),
+		 writable ? PROT_READ | PROT_WRITE : PROT_READ, MAP_SHARED, m->cfg_fd, 0);
+	if (p == MAP_FAILED) {
+		err = -errno;
+		errorf("cannot map flow_cfg: %s", strerror(errno));
+		goto fail;
+	}
+	m->cfg = p;
+	return 0;
+fail:
+	vtap_flow_maps_close(m);
+	return err;
+}
+
+#define LOST_STRIDE	((sizeof(struct vtap_flow_lost) + 7) & ~(size_t)7)
+
+int vtap_flow_lost_read(const struct vtap_flow_maps *m, struct vtap_flow_lost *sum)
+{
+	__u32 zero = 0;
+	char *buf;
+	int cpu, err = 0;
+
+	memset(sum, 0, sizeof(*sum));
+	buf = calloc((size_t)m->ncpus, LOST_STRIDE);
+	if (!buf)
+		return -ENOMEM;
+	if (bpf_map_lookup_elem(m->lost, &zero, buf)) {
+		err = -errno;
+		goto out;
+	}
+	for (cpu = 0; cpu < m->ncpus; cpu++) {
+		struct vtap_flow_lost l;
+
+		memcpy(&l, buf + (size_t)cpu * LOST_STRIDE, sizeof(l));
+		sum->packets += l.packets;
+		sum->octets += l.octets;
+		sum->nonip_packets += l.nonip_packets;
+		sum->nonip_octets += l.nonip_octets;
+	}
+out:
+	free(buf);
 	return err;
 }

@@ -125,6 +125,27 @@ int vtap_rule_maps_open(struct vtap_ns *ns, struct vtap_rule_maps *m);
 void vtap_rule_maps_close(struct vtap_rule_maps *m);
 
 /*
+ * Flow records (vtapctl flows): the namespace's flow maps, opened on their
+ * own (they stay usable after vtap_ns_close()); cfg is flow_cfg mmapped
+ * (read-only unless @writable), for atomic access to its counters.
+ * Returns 0 or a negative errno after saying why.
+ */
+struct vtap_flow_maps {
+	int flows[2];		/* flows4, flows6 */
+	int lost;		/* flow_lost (per-CPU) */
+	int ports;
+	int cfg_fd;
+	struct vtap_flow_cfg *cfg;
+	int ncpus;
+};
+int vtap_flow_maps_open(struct vtap_ns *ns, struct vtap_flow_maps *m, bool writable);
+void vtap_flow_maps_close(struct vtap_flow_maps *m);
+/* The per-CPU flow_lost counters, summed. */
+int vtap_flow_lost_read(const struct vtap_flow_maps *m, struct vtap_flow_lost *sum);
+/* bpf_map_get_next_key() (a NULL @key: the first); 0 or -ENOENT after the last. */
+int vtap_map_next_key(int fd, const void *key, void *next);
+
+/*
  * TC: attach both programs to @ifindex (creating clsact if needed; *own
  * tells whether we did), undoing everything on failure; detach ours (and
  * destroy clsact if @own_clsact and no other filter is left); and whether

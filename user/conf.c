@@ -8,8 +8,8 @@
  *   session NAME encap ... remote ... [OPTION...]    as "session add"
  *   rule session NAME num N dir {in|out} {accept|reject} [MATCH...]
  *                                                    as "rule add"
- *   vm NAME [mac MAC] [dev PATTERN] [alias PATTERN] [uuid UUID] id N
- *     mac MAC | dev PATTERN | alias PATTERN | uuid UUID | id N
+ *   vm NAME [mac MAC] [dev PATTERN] [alias PATTERN] [uuid UUID] id N [records DIR]
+ *     mac MAC | dev PATTERN | alias PATTERN | uuid UUID | id N | records DIR
  *     flow session NAME dir {in|out|both}            as "flow add", for the
  *                                                    VM's port
  *
@@ -110,13 +110,14 @@ static bool pattern_ok(const char *s)
 static void vm_key(struct parser *ps, struct conf_vm *vm, unsigned int *seen,
 		   char **w, int n)
 {
-	static const char *const keys[] = { "mac", "dev", "alias", "uuid", "id" };
+	static const char *const keys[] = { "mac", "dev", "alias", "uuid", "id", "records" };
 	unsigned int k;
 
-	for (k = 0; k < 5 && strcmp(w[0], keys[k]); k++)
+	for (k = 0; k < 6 && strcmp(w[0], keys[k]); k++)
 		;
-	if (k == 5) {
-		perr(ps, "vm %s: unknown keyword '%s' (mac, dev, alias, uuid, id or flow)",
+	if (k == 6) {
+		perr(ps, "vm %s: unknown keyword '%s' (mac, dev, alias, uuid, id, records "
+		     "or flow)",
 		     vm->name, w[0]);
 		return;
 	}
@@ -155,6 +156,12 @@ static void vm_key(struct parser *ps, struct conf_vm *vm, unsigned int *seen,
 		if (parse_u32(w[1], 1, VTAP_PORT_ID_MAX, &vm->id))
 			perr(ps, "vm %s: id: '%s' is not a port id from 1 to %u", vm->name,
 			     w[1], VTAP_PORT_ID_MAX);
+		break;
+	case 5:
+		if (parse_records(w[1], &vm->records))
+			perr(ps, "vm %s: records: '%s' is not in, out, both or none",
+			     vm->name, w[1]);
+		vm->has_records = true;
 		break;
 	}
 }
@@ -371,7 +378,8 @@ static struct conf_vm *st_vm(struct parser *ps, char **w, int n)
 static unsigned int vm_seen(const struct conf_vm *vm)
 {
 	return (vm->has_mac ? 1U : 0) | (vm->dev[0] ? 2U : 0) |
-	       (vm->alias[0] ? 4U : 0) | (vm->has_uuid ? 8U : 0) | (vm->id ? 16U : 0);
+	       (vm->alias[0] ? 4U : 0) | (vm->has_uuid ? 8U : 0) | (vm->id ? 16U : 0) |
+	       (vm->has_records ? 32U : 0);
 }
 
 /* Whole-file checks: references, uniqueness, what every VM must have. */
@@ -508,18 +516,19 @@ int conf_load(const char *path, struct vtap_conf *c)
 			st_flow(&ps, vm, wv, n);
 		} else if (vm && (!strcmp(wv[0], "mac") || !strcmp(wv[0], "dev") ||
 				  !strcmp(wv[0], "alias") || !strcmp(wv[0], "uuid") ||
-				  !strcmp(wv[0], "id"))) {
+				  !strcmp(wv[0], "id") || !strcmp(wv[0], "records"))) {
 			if (n != 2)
 				perr(&ps, "vm %s: '%s' takes one value", vm->name, wv[0]);
 			else
 				vm_key(&ps, vm, &seen, wv, n);
 		} else if (!strcmp(wv[0], "flow") || !strcmp(wv[0], "mac") ||
 			   !strcmp(wv[0], "dev") || !strcmp(wv[0], "alias") ||
-			   !strcmp(wv[0], "uuid") || !strcmp(wv[0], "id")) {
+			   !strcmp(wv[0], "uuid") || !strcmp(wv[0], "id") ||
+			   !strcmp(wv[0], "records")) {
 			perr(&ps, "'%s' outside a vm block", wv[0]);
 		} else {
 			perr(&ps, "unknown statement '%s' (session, rule, vm; in a vm block "
-			     "also mac, dev, alias, uuid, id, flow)", wv[0]);
+			     "also mac, dev, alias, uuid, id, records, flow)", wv[0]);
 		}
 	}
 	if (!err && ferror(f))

@@ -49,6 +49,8 @@ struct conf_vm {
 	char alias[CONF_PATTERN_MAX];	/* the device's ifalias, "" if none */
 	bool has_uuid;
 	__u8 uuid[16];
+	bool has_records;
+	__u32 records;			/* VTAP_PORT_F_REC_* */
 	__u32 id;			/* the port id (ERSPAN index) */
 	struct conf_flow *flows;
 	int nflows;

@@ -105,6 +105,10 @@ void print_port(const struct vtap_port_ent *e, const struct vtap_port_stats *st,
 		format_uuid(p->vm_uuid, uuid, sizeof(uuid));
 		out_str("vm", " vm %s", uuid);
 	}
+	if (p->flags & (VTAP_PORT_F_REC_OUT | VTAP_PORT_F_REC_IN))
+		out_str("records", " records %s", records_name(p->flags));
+	else if (json_output)
+		out_str("records", NULL, "none");
 	out_bool("stale", " stale", stale);
 	if (flows)
 		out_bool("own_clsact", NULL, p->flags & VTAP_PORT_F_OWN_CLSACT);
@@ -165,8 +169,8 @@ void print_port(const struct vtap_port_ent *e, const struct vtap_port_stats *st,
 
 struct port_add_args {
 	const char *dev;
-	bool have_id, have_vm;
-	__u32 id;
+	bool have_id, have_vm, have_rec;
+	__u32 id, rec;
 	__u8 vm[16];
 };
 
@@ -202,7 +206,13 @@ static int parse_port_add(int argc, char **argv, struct port_add_args *a)
 				return -EINVAL;
 			}
 			a->have_vm = true;
-		} else if (!strcmp(kw, "id") || !strcmp(kw, "vm")) {
+		} else if (!strcmp(kw, "records") && !a->have_rec) {
+			if (parse_records(val, &a->rec)) {
+				errorf("records: '%s' is not in, out, both or none", val);
+				return -EINVAL;
+			}
+			a->have_rec = true;
+		} else if (!strcmp(kw, "id") || !strcmp(kw, "vm") || !strcmp(kw, "records")) {
 			errorf("'%s' given twice", kw);
 			return -EINVAL;
 		} else {
@@ -305,6 +315,7 @@ static int port_add(int argc, char **argv)
 	memset(&e, 0, sizeof(e));
 	e.ifindex = ifindex;
 	memcpy(e.p.vm_uuid, a.vm, sizeof(a.vm));
+	e.p.flags = a.rec;
 	err = pick_id_slot(&a, v, n, &e.p.port_id, &e.p.slot);
 	if (err)
 		goto out;
@@ -414,6 +425,49 @@ out:
 	return vtap_exit_code(err);
 }
 
+/* ---- port set ----------------------------------------------------------- */
+
+static int port_set(int argc, char **argv)
+{
+	struct vtap_port p;
+	struct vtap_ns ns;
+	unsigned int ifindex;
+	__u32 rec;
+	int err;
+
+	if (argc != 4 || strcmp(argv[2], "records")) {
+		errorf("usage: vtapctl port set DEV records {in|out|both|none}");
+		return VTAP_EXIT_USAGE;
+	}
+	if (check_dev_name(argv[1]))
+		return VTAP_EXIT_USAGE;
+	if (parse_records(argv[3], &rec)) {
+		errorf("records: '%s' is not in, out, both or none", argv[3]);
+		return VTAP_EXIT_USAGE;
+	}
+	ifindex = dev_ifindex(argv[1]);
+	if (!ifindex)
+		return VTAP_EXIT_NOENT;
+	err = vtap_ns_open(&ns, VTAP_NS_WRITE);
+	if (err)
+		return vtap_exit_code(err);
+	err = ns.exists ? vtap_port_get(&ns, ifindex, &p) : -ENOENT;
+	if (err) {
+		if (err == -ENOENT)
+			errorf("port set: %s is not a vtap port", argv[1]);
+		else
+			errorf("port set: cannot read the ports map: %s", strerror(-err));
+		goto out;
+	}
+	p.flags = (p.flags & ~(VTAP_PORT_F_REC_OUT | VTAP_PORT_F_REC_IN)) | rec;
+	err = vtap_port_put(&ns, ifindex, &p, false);
+	if (err)
+		errorf("port set: cannot write the ports map: %s", strerror(-err));
+out:
+	vtap_ns_close(&ns);
+	return vtap_exit_code(err);
+}
+
 /* ---- port show ---------------------------------------------------------- */
 
 static int port_show(int argc, char **argv)
@@ -489,7 +543,8 @@ out:
 }
 
 static const struct vtap_subcmd port_cmds[] = {
-	{ "add", port_add, "DEV [vm UUID] [id N]" },
+	{ "add", port_add, "DEV [vm UUID] [id N] [records {in|out|both|none}]" },
+	{ "set", port_set, "DEV records {in|out|both|none}" },
 	{ "del", port_del, "{DEV | ifindex N}" },
 	{ "show", port_show, "[DEV]" },
 };

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "util.h"
+#include "vtap_bpf.h"
 
 bool json_output;
 
@@ -415,4 +416,25 @@ int parse_uuid(const char *s, uint8_t *uuid)
 		i += 2;
 	}
 	return 0;
+}
+
+/* "records" values, indexed by the VTAP_PORT_F_REC_* bits >> 1. */
+static const char *const rec_names[] = { "none", "out", "in", "both" };
+
+int parse_records(const char *s, uint32_t *flags)
+{
+	uint32_t i;
+
+	for (i = 0; i < 4; i++) {
+		if (!strcmp(s, rec_names[i])) {
+			*flags = i << 1;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+const char *records_name(uint32_t flags)
+{
+	return rec_names[(flags & (VTAP_PORT_F_REC_OUT | VTAP_PORT_F_REC_IN)) >> 1];
 }

@@ -38,6 +38,9 @@ int parse_keyword(const char *s, const char *const *words, int n);
 bool matches(const char *arg, const char *word);
 int parse_mac(const char *s, uint8_t *mac);	/* xx:xx:xx:xx:xx:xx */
 int parse_uuid(const char *s, uint8_t *uuid);	/* 8-4-4-4-12 hex digits */
+/* A port's "records {in|out|both|none}": VTAP_PORT_F_REC_* bits, or -EINVAL. */
+int parse_records(const char *s, uint32_t *flags);
+const char *records_name(uint32_t flags);
 
 /* Output: plain text or, with -j, JSON (iproute2 style). */
 extern bool json_output;

@@ -26,6 +26,7 @@ static const struct {
 	{ "stats",	do_stats,	"session and port counters" },
 	{ "apply",	do_apply,	"make this namespace match a configuration file" },
 	{ "daemon",	do_daemon,	"apply a configuration, and follow VMs' devices as they come and go" },
+	{ "flows",	do_flows,	"flow records of ports (records DIR): show, limit, IPFIX export" },
 	{ "collect",	do_collect,	"receive GRE/ERSPAN mirror traffic: pcapng files or a device" },
 	{ "info",	do_info,	"module version and features" },
 	{ "version",	do_version,	"vtapctl's version" },

@@ -16,6 +16,7 @@ int do_flow(int argc, char **argv);
 int do_stats(int argc, char **argv);
 int do_rule(int argc, char **argv);
 int do_collect(int argc, char **argv);
+int do_flows(int argc, char **argv);
 int do_apply(int argc, char **argv);
 int do_daemon(int argc, char **argv);
 int do_help(int argc, char **argv);

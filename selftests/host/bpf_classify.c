@@ -240,6 +240,228 @@ TEST_F(classify, short_packets_pass)
  */
 #define VERIFIER_BUDGET 100000
 
+/* ---- flow records --------------------------------------------------------- */
+
+static void set_rec_port(FIXTURE_DATA(classify) *self, __u32 flags)
+{
+	struct vtap_port p = { .port_id = 33, .flags = flags };
+
+	set_port(self, &p);
+}
+
+static int run_pkt(struct __test_metadata *_metadata, struct bpf_program *prog,
+		   const unsigned char *pkt, size_t len)
+{
+	unsigned char out[256];
+	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = pkt, .data_size_in = len,
+		    .data_out = out, .data_size_out = sizeof(out), .repeat = 1);
+	int err = bpf_prog_test_run_opts(bpf_program__fd(prog), &o);
+
+	EXPECT_EQ(0, err);
+	EXPECT_EQ(TC_ACT_UNSPEC, o.retval);
+	EXPECT_EQ(0, memcmp(out, pkt, len)) TH_LOG("the program changed the packet");
+	return err;
+}
+
+static int count_keys(int fd, size_t ksize)
+{
+	unsigned char k[64], next[64];
+	int n = 0;
+
+	if (bpf_map_get_next_key(fd, NULL, next))
+		return 0;
+	do {
+		memcpy(k, next, ksize);
+		n++;
+	} while (!bpf_map_get_next_key(fd, k, next));
+	return n;
+}
+
+static struct vtap_flow_lost flow_lost(FIXTURE_DATA(classify) *self)
+{
+	int ncpu = libbpf_num_possible_cpus(), i;
+	struct vtap_flow_lost sum = { 0 }, v[ncpu];
+	__u32 zero = 0;
+
+	bpf_map_lookup_elem(bpf_map__fd(self->skel->maps.flow_lost), &zero, v);
+	for (i = 0; i < ncpu; i++) {
+		sum.packets += v[i].packets;
+		sum.octets += v[i].octets;
+		sum.nonip_packets += v[i].nonip_packets;
+		sum.nonip_octets += v[i].nonip_octets;
+	}
+	return sum;
+}
+
+static struct vtap_flow4_key key4(__u8 dir, __u8 proto, __u16 sport, __u16 dport)
+{
+	struct vtap_flow4_key k = {
+		.ifindex = LO_IFINDEX, .dir = dir, .proto = proto,
+		.sport = sport, .dport = dport,
+	};
+
+	inet_pton(AF_INET, "192.0.2.1", &k.src);
+	inet_pton(AF_INET, "192.0.2.2", &k.dst);
+	return k;
+}
+
+static struct vtap_flow_cfg flow_cfg(FIXTURE_DATA(classify) *self)
+{
+	struct vtap_flow_cfg c = { 0 };
+	__u32 zero = 0;
+
+	bpf_map_lookup_elem(bpf_map__fd(self->skel->maps.flow_cfg), &zero, &c);
+	return c;
+}
+
+/* A port with records and no session: counted, nothing mirrored. */
+TEST_F(classify, flow_records_without_sessions)
+{
+	struct vtap_flow4_key k = key4(VTAP_DIR_OUT, IPPROTO_UDP, 1234, 5678);
+	int fd4 = bpf_map__fd(self->skel->maps.flows4);
+	struct vtap_decision d[1];
+	struct vtap_flow_val v;
+	int i;
+
+	set_rec_port(self, VTAP_PORT_F_REC_OUT);
+	for (i = 0; i < 3; i++)
+		run_once(_metadata, self, self->skel->progs.vtap_tc_ingress);
+	/* Only "out" records: egress (in) adds nothing. */
+	run_once(_metadata, self, self->skel->progs.vtap_tc_egress);
+	ASSERT_EQ(0, bpf_map_lookup_elem(fd4, &k, &v));
+	EXPECT_EQ(3, v.packets);
+	EXPECT_EQ(3 * (sizeof(self->pkt) - ETH_HLEN), v.octets);
+	EXPECT_NE(0, v.first_ns);
+	EXPECT_LE(v.first_ns, v.last_ns);
+	EXPECT_EQ(0, v.tcp_flags);
+	EXPECT_EQ(1, count_keys(fd4, sizeof(k)));
+	EXPECT_EQ(1, flow_cfg(self).used);
+	decisions(self, d, 1);
+	EXPECT_EQ(0, d[0].session_id);
+
+	set_rec_port(self, VTAP_PORT_F_REC_IN);
+	run_once(_metadata, self, self->skel->progs.vtap_tc_egress);
+	k.dir = VTAP_DIR_IN;
+	ASSERT_EQ(0, bpf_map_lookup_elem(fd4, &k, &v));
+	EXPECT_EQ(1, v.packets);
+	EXPECT_EQ(2, count_keys(fd4, sizeof(k)));
+}
+
+/* Octets are the IP total length: Ethernet padding is not counted. */
+TEST_F(classify, flow_octets_are_ip_length)
+{
+	struct vtap_flow4_key k = key4(VTAP_DIR_OUT, IPPROTO_UDP, 1234, 5678);
+	struct iphdr *ip = (void *)(self->pkt + ETH_HLEN);
+	struct vtap_flow_val v;
+
+	ip->tot_len = htons(46);
+	set_rec_port(self, VTAP_PORT_F_REC_OUT | VTAP_PORT_F_REC_IN);
+	run_once(_metadata, self, self->skel->progs.vtap_tc_ingress);
+	ASSERT_EQ(0, bpf_map_lookup_elem(bpf_map__fd(self->skel->maps.flows4), &k, &v));
+	EXPECT_EQ(46, v.octets);
+}
+
+/* TCP flags ORed; ICMP keyed by type and code; IPv6 in flows6. */
+TEST_F(classify, flow_tcp_flags_icmp_ipv6)
+{
+	unsigned char pkt[128];
+	struct iphdr *ip = (void *)(pkt + ETH_HLEN);
+	unsigned char *l4 = pkt + ETH_HLEN + 20;
+	struct vtap_flow4_key k;
+	struct vtap_flow6_key k6 = { .ifindex = LO_IFINDEX, .dir = VTAP_DIR_OUT,
+				     .proto = IPPROTO_UDP, .sport = 1234, .dport = 5678 };
+	struct vtap_flow_val v;
+
+	set_rec_port(self, VTAP_PORT_F_REC_OUT);
+	make_udp4(pkt, sizeof(pkt));
+	ip->protocol = IPPROTO_TCP;
+	l4[12] = 5 << 4;
+	l4[13] = 0x02;				/* SYN */
+	run_pkt(_metadata, self->skel->progs.vtap_tc_ingress, pkt, sizeof(pkt));
+	l4[13] = 0x11;				/* FIN ACK */
+	run_pkt(_metadata, self->skel->progs.vtap_tc_ingress, pkt, sizeof(pkt));
+	k = key4(VTAP_DIR_OUT, IPPROTO_TCP, 1234, 5678);
+	ASSERT_EQ(0, bpf_map_lookup_elem(bpf_map__fd(self->skel->maps.flows4), &k, &v));
+	EXPECT_EQ(2, v.packets);
+	EXPECT_EQ(0x13, v.tcp_flags);
+	/* Cut short after the ports: still the flow, no flags. */
+	ip->tot_len = htons(24);
+	run_pkt(_metadata, self->skel->progs.vtap_tc_ingress, pkt, ETH_HLEN + 24);
+	ASSERT_EQ(0, bpf_map_lookup_elem(bpf_map__fd(self->skel->maps.flows4), &k, &v));
+	EXPECT_EQ(3, v.packets);
+	EXPECT_EQ(2 * (sizeof(pkt) - ETH_HLEN) + 24, v.octets);
+	EXPECT_EQ(0x13, v.tcp_flags);
+
+	make_udp4(pkt, sizeof(pkt));
+	ip->protocol = IPPROTO_ICMP;
+	l4[0] = 3;				/* unreachable, port */
+	l4[1] = 3;
+	run_pkt(_metadata, self->skel->progs.vtap_tc_ingress, pkt, sizeof(pkt));
+	k = key4(VTAP_DIR_OUT, IPPROTO_ICMP, 0, 0x0303);
+	ASSERT_EQ(0, bpf_map_lookup_elem(bpf_map__fd(self->skel->maps.flows4), &k, &v));
+	EXPECT_EQ(1, v.packets);
+
+	/* IPv6 UDP, payload length 50: 90 octets. */
+	memset(pkt, 0, sizeof(pkt));
+	pkt[12] = 0x86;
+	pkt[13] = 0xdd;
+	pkt[14] = 0x60;
+	pkt[19] = 50;
+	pkt[20] = IPPROTO_UDP;
+	pkt[21] = 64;
+	inet_pton(AF_INET6, "2001:db8::1", pkt + 22);
+	inet_pton(AF_INET6, "2001:db8::2", pkt + 38);
+	pkt[54] = 1234 >> 8;
+	pkt[55] = 1234 & 0xff;
+	pkt[56] = 5678 >> 8;
+	pkt[57] = 5678 & 0xff;
+	run_pkt(_metadata, self->skel->progs.vtap_tc_ingress, pkt, ETH_HLEN + 40 + 50);
+	inet_pton(AF_INET6, "2001:db8::1", k6.src);
+	inet_pton(AF_INET6, "2001:db8::2", k6.dst);
+	ASSERT_EQ(0, bpf_map_lookup_elem(bpf_map__fd(self->skel->maps.flows6), &k6, &v));
+	EXPECT_EQ(1, v.packets);
+	EXPECT_EQ(90, v.octets);
+	EXPECT_EQ(3, flow_cfg(self).used);
+}
+
+/* A full table: new flows are lost (counted), known ones still counted;
+ * frames that are not IP are counted apart. */
+TEST_F(classify, flow_table_limit)
+{
+	int fd4 = bpf_map__fd(self->skel->maps.flows4);
+	struct vtap_flow_cfg cfg = { .limit = 1 };
+	struct udphdr *udp = (void *)(self->pkt + ETH_HLEN + 20);
+	struct vtap_flow_lost lost;
+	struct vtap_flow_val v;
+	struct vtap_flow4_key k = key4(VTAP_DIR_OUT, IPPROTO_UDP, 1234, 5678);
+	__u32 zero = 0;
+
+	ASSERT_EQ(0, bpf_map_update_elem(bpf_map__fd(self->skel->maps.flow_cfg), &zero,
+					 &cfg, BPF_ANY));
+	set_rec_port(self, VTAP_PORT_F_REC_OUT);
+	run_once(_metadata, self, self->skel->progs.vtap_tc_ingress);
+	udp->source = htons(1235);
+	run_once(_metadata, self, self->skel->progs.vtap_tc_ingress);
+	run_once(_metadata, self, self->skel->progs.vtap_tc_ingress);
+	udp->source = htons(1234);
+	run_once(_metadata, self, self->skel->progs.vtap_tc_ingress);
+	EXPECT_EQ(1, count_keys(fd4, sizeof(k)));
+	ASSERT_EQ(0, bpf_map_lookup_elem(fd4, &k, &v));
+	EXPECT_EQ(2, v.packets);
+	lost = flow_lost(self);
+	EXPECT_EQ(2, lost.packets);
+	EXPECT_EQ(2 * (sizeof(self->pkt) - ETH_HLEN), lost.octets);
+	EXPECT_EQ(1, flow_cfg(self).used);
+
+	self->pkt[12] = 0x88;			/* LLDP */
+	self->pkt[13] = 0xcc;
+	run_once(_metadata, self, self->skel->progs.vtap_tc_ingress);
+	lost = flow_lost(self);
+	EXPECT_EQ(1, lost.nonip_packets);
+	EXPECT_EQ(sizeof(self->pkt), lost.nonip_octets);
+	EXPECT_EQ(2, lost.packets);
+}
+
 TEST(verifier_cost_is_bounded)
 {
 	static char log[2][16384];

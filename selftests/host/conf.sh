@@ -57,6 +57,7 @@ conf good \
 	"" \
 	"vm web mac $MAC id 101" \
 	"    uuid 1b4e28ba-2fa1-11d2-883f-0016d3cca427" \
+	"    records both" \
 	"    flow session s1 dir both" \
 	"    flow session s2 dir out" \
 	"vm db dev tap3f2a9c1e-7b* id 102	# tabs too" \
@@ -130,6 +131,10 @@ for bin in "$VTAPCTL" "$ASAN"; do
 	conf dupmac "$S1" "vm a mac $MAC id 1" "vm b mac fe:54:00:12:34:56 id 2"
 	t "$tag: two VMs one MAC would match (the guest's and the tap's)" run "$bin" 2 \
 		"$D/dupmac.conf" "dupmac.conf:3: vm b: a device with this MAC would match vm a (line 2) too"
+	conf badrec "$S1" "vm a dev tapa id 7" "  records sideways" "vm b dev tapb id 8 records in records out"
+	t "$tag: records: a bad direction, given twice" run "$bin" 2 "$D/badrec.conf" \
+		"badrec.conf:3: vm a: records: 'sideways' is not in, out, both or none" \
+		"badrec.conf:4: vm b: 'records' given twice"
 	conf dupid "$S1" "vm a dev tapa id 7" "vm b dev tapb id 7"
 	t "$tag: a port id used twice" run "$bin" 2 "$D/dupid.conf" \
 		"dupid.conf:3: vm b: port id 7 is vm a's already (line 2)"

@@ -121,6 +121,41 @@ for bin in "$VTAPCTL" "$ASAN"; do
 	t "$tag: no module: session show exit 3" check_exit 3 "$bin" session show
 	t "$tag: no module: one line naming modprobe" sh -c \
 		"out=\$('$bin' info 2>&1); [ \$(echo \"\$out\" | wc -l) = 1 ] && echo \"\$out\" | grep -q 'modprobe vtap'"
+	# Flow records: port records, flows show/set/export (parsed before anything else).
+	t "$tag: port add records sideways: exit 2" check_err 2 "records: 'sideways' is not in, out, both or none" \
+		"$bin" port add lo records sideways
+	t "$tag: port add records twice: exit 2" check_err 2 "'records' given twice" \
+		"$bin" port add lo records in records out
+	t "$tag: port set without records: exit 2" check_err 2 "usage: vtapctl port set DEV records" "$bin" port set lo
+	t "$tag: port set records bad: exit 2" check_err 2 "is not in, out, both or none" "$bin" port set lo records all
+	t "$tag: flows set limit 0: exit 2" check_err 2 "limit: '0' is not a number from 1 to 131072" \
+		"$bin" flows set limit 0
+	t "$tag: flows set limit 131073: exit 2" check_exit 2 "$bin" flows set limit 131073
+	t "$tag: flows set nothing: exit 2" check_exit 2 "$bin" flows set
+	t "$tag: flows show dev: exit 2" check_exit 2 "$bin" flows show dev
+	t "$tag: flows export without to: exit 2" check_err 2 "where to?" "$bin" flows export idle 5
+	t "$tag: flows export to a name: exit 2" check_err 2 "is not an IPv4 or IPv6 address" \
+		"$bin" flows export to collector.example
+	t "$tag: flows export port 0: exit 2" check_err 2 "is not a port from 1 to 65535" \
+		"$bin" flows export to 192.0.2.1:0
+	t "$tag: flows export [v6] without ]: exit 2" check_exit 2 "$bin" flows export to "[2001:db8::1:4739"
+	t "$tag: flows export file: without a path: exit 2" check_err 2 "names no file" "$bin" flows export to file:
+	t "$tag: flows export active 0: exit 2" check_err 2 "active: '0' is not a number from 1 to 86400" \
+		"$bin" flows export to 192.0.2.1 active 0
+	t "$tag: flows export interval 5: exit 2" check_exit 2 "$bin" flows export to 192.0.2.1 interval 5
+	t "$tag: flows export idle twice: exit 2" check_err 2 "'idle' given twice" \
+		"$bin" flows export to 192.0.2.1 idle 1 idle 2
+	t "$tag: flows export 9 destinations: exit 2" check_err 2 "at most 8 destinations" \
+		"$bin" flows export $(for i in $(seq 9); do echo to 192.0.2.$i; done)
+	t "$tag: flows export unknown option: exit 2" check_exit 2 "$bin" flows export to 192.0.2.1 mtu 1500
+	if command -v unshare >/dev/null && [ "$(id -u)" = 0 ]; then
+		t "$tag: flows show in a namespace without ports: exit 5" check_err 5 "no vtap port" \
+			unshare -n "$bin" flows show
+		t "$tag: flows export (IPv6 collector, file) without ports: exit 5" check_err 5 "no vtap port" \
+			unshare -n "$bin" flows export to "[2001:db8::1]:4739" to 192.0.2.1 to file:/dev/null
+	fi
+	t "$tag: flows help lists every command" sh -c \
+		"out=\$('$bin' flows help); for c in show set export; do echo \"\$out\" | grep -q \"flows \$c\" || exit 1; done"
 done
 
 if command -v valgrind >/dev/null; then
@@ -129,6 +164,12 @@ if command -v valgrind >/dev/null; then
 	t "valgrind: no-module path" check_exit 3 vg "$VTAPCTL" session show
 	t "valgrind: help" check_exit 0 vg "$VTAPCTL" session help
 	t "valgrind: vxlan keyword of another encap" check_exit 2 vg "$VTAPCTL" session add s encap gre remote 192.0.2.1 vni 5
+	t "valgrind: flows export usage error" check_exit 2 vg "$VTAPCTL" flows export to 192.0.2.1:0 idle 5
+	if command -v unshare >/dev/null && [ "$(id -u)" = 0 ]; then
+		t "valgrind: flows export without ports" check_exit 5 unshare -n valgrind -q \
+			--error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite \
+			"$VTAPCTL" flows export to 192.0.2.1 to "[2001:db8::1]:4739"
+	fi
 	t "valgrind: vxlan, no module" check_exit 3 vg "$VTAPCTL" session add s encap vxlan remote 192.0.2.1 vni 5 dstport 8472
 else
 	skip "valgrind" "valgrind not installed"

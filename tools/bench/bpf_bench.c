@@ -210,6 +210,13 @@ int main(int argc, char **argv)
 		bpf_map_update_elem(bpf_map__fd(skel->maps.ports), &key, &port, BPF_ANY);
 		snprintf(name, sizeof(name), "%s monitored, no rules: mirror", fam);
 		measure(name, ing, &p);
+		/* The same with flow records (the flow's entry exists after the first run). */
+		port.flags = VTAP_PORT_F_REC(VTAP_DIR_OUT);
+		bpf_map_update_elem(bpf_map__fd(skel->maps.ports), &key, &port, BPF_ANY);
+		snprintf(name, sizeof(name), "%s monitored, no rules, flow records", fam);
+		measure(name, ing, &p);
+		port.flags = 0;
+		bpf_map_update_elem(bpf_map__fd(skel->maps.ports), &key, &port, BPF_ANY);
 		for (i = 0; i < 3; i++) {
 			struct pkt hit = make_pkt(v6, (unsigned int)counts[i] - 1,
 						  1000 + (unsigned int)counts[i] - 1);
