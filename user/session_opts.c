@@ -67,6 +67,13 @@ static int dedup_opt(struct nl_msg *msg, int argc, char **argv, int *used)
 			       "Nus, Nms or Ns); 'off' turns dedup off", val);
 			return -EINVAL;
 		}
+		/* "dedup 5 ms" would be 5 us and a stray word. */
+		if (argc > 2 && (!strcmp(argv[2], "us") || !strcmp(argv[2], "ms") ||
+				 !strcmp(argv[2], "s"))) {
+			errorf("dedup: the unit goes with the number, without a space: '%s%s'",
+			       val, argv[2]);
+			return -EINVAL;
+		}
 	}
 	return nla_put_u32(msg, VTAP_A_SESSION_DEDUP, us) ? -EMSGSIZE : 0;
 }
