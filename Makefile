@@ -157,7 +157,7 @@ bench:
 # The cost model: the same cases in a guest whose clock counts instructions
 # (QEMU -icount, one vCPU), so that a ratio does not move with the host's
 # load; the remote cases need a second CPU and are left out.
-ICOUNT_CASES	:= off nomatch inline vxlan deferred mirred inline-nic mirred-nic off-ct inline-ct mirred-ct
+ICOUNT_CASES	:= off nomatch inline vxlan dedup deferred mirred inline-nic mirred-nic off-ct inline-ct mirred-ct
 .PHONY: bench-icount bench-icount-run
 bench-icount-run:
 	$(Q)echo "== in the cost-model VM (QEMU -icount, one vCPU): throughput, mirrored pps"

@@ -892,7 +892,7 @@ static __always_inline int vtap_classify(struct __sk_buff *skb, __u32 dir)
 		if (rc == 0)
 			st->mirrored[dir]++;
 		else if (rc < 0)
-			st->dropped[dir]++;	/* > 0: sampled out, by design */
+			st->dropped[dir]++;	/* > 0: passed over by design (sampling, dedup) */
 	}
 	return TC_ACT_UNSPEC;
 }

@@ -18,8 +18,9 @@
  * another cookie (the flow's session was deleted and the id reused, or the
  * device moved to another namespace) gets nothing.  Returns 0 when the copy
  * (one per GSO segment) was handed to the underlay, 1 when the session
- * passed the frame over by design (sampling, or an unparsed frame and
- * VTAP_SESSION_F_UNPARSED_SKIP), or a negative errno when it was not; the
+ * passed the frame over by design (sampling, an unparsed frame and
+ * VTAP_SESSION_F_UNPARSED_SKIP, or an in copy whose out copy the session
+ * sent: VTAP_A_SESSION_DEDUP), or a negative errno when it was not; the
  * reason is counted in the session's VTAP_A_STATS_DROP_* counters:
  * -ENOENT no such session in the device's namespace, -ESTALE the session
  * is not the flow's, -EINVAL bad flags or no usable Ethernet header,

@@ -31,6 +31,7 @@
 #include <linux/jhash.h>
 #include <linux/skbuff.h>
 #include <linux/udp.h>
+#include <linux/xxhash.h>
 #include <net/addrconf.h>
 #include <net/arp.h>
 #include <net/dst_cache.h>
@@ -1236,6 +1237,104 @@ static int vtap_xmit_prepare(struct vtap_xmit *x, const struct net_device *dev)
 	return 0;
 }
 
+/*
+ * Dedup.  When both ends of a conversation are ports of one session, each
+ * frame meets it twice: as an out copy at the sender's port (its ingress)
+ * and as an in copy at the receiver's (its egress).  A session with a
+ * dedup window records each out copy it sent (every copy of the frame
+ * handed to the underlay, or queued for it) as a hash of the frame and
+ * the time, and passes over an in copy whose hash it recorded within the
+ * window (VTAP_A_STATS_DEDUP).  So the out copy is the one that survives,
+ * and what was not sent is never what suppresses: an out copy dropped
+ * (rate budget, no memory, no route) is not recorded, and its in copy
+ * goes.  A retransmission with the same bytes passes its sender's port
+ * first, where its own out copy is sent and recorded.
+ *
+ * The identity of a frame is xxh64, seeded per session, over the frame as
+ * the wire carries it (the Ethernet addresses, a VLAN tag the device took
+ * out of the frame, then the rest, linear part and fragments alike;
+ * xxh64's digest mixes in the length), as the kfunc receives it: before
+ * GSO segmentation, slicing or masking, the same bytes at both ports.  A
+ * frame whose bytes change between the ports (a bridge that adds or
+ * removes a VLAN tag) is not recognised, and both copies go.
+ *
+ * The table is a fixed array indexed by the hash's low bits; a newer
+ * record replaces an older one (a duplicate may then be sent; a frame is
+ * never passed over because of another's record, short of a 64-bit hash
+ * collision).  No lock: the writer stores the hash, then the time, the
+ * reader loads the time, then the hash (paired barriers), so it sees a
+ * record's own time, an older one, or, with two writers at once, the time
+ * of another copy sent at that moment: never a recent time with a hash
+ * that was not being sent.
+ */
+static void vtap_hash_range(struct xxh64_state *st, struct sk_buff *skb,
+			    unsigned int maclen, unsigned int from,
+			    unsigned int to)
+{
+	struct skb_seq_state seq;
+	unsigned int consumed = 0, len;
+	const u8 *data;
+
+	/* Bytes [from, to) of the frame: the MAC header, then skb->data on. */
+	if (from < maclen) {
+		xxh64_update(st, skb_mac_header(skb) + from, min(to, maclen) - from);
+		from = maclen;
+	}
+	if (to <= from)
+		return;
+	skb_prepare_seq_read(skb, from - maclen, to - maclen, &seq);
+	while ((len = skb_seq_read(consumed, &data, &seq)) != 0) {
+		xxh64_update(st, data, len);
+		consumed += len;
+	}
+}
+
+static u64 vtap_frame_hash(const struct vtap_session *s, struct sk_buff *skb,
+			   unsigned int maclen)
+{
+	unsigned int flen = maclen + skb->len;
+	struct xxh64_state st;
+
+	/*
+	 * A linear frame without a tag held outside it is one run of bytes
+	 * (the MAC header runs into skb->data): one call, the same value as
+	 * the streaming form below gives for the same bytes.
+	 */
+	if (!skb_vlan_tag_present(skb) && !skb_is_nonlinear(skb))
+		return xxh64(skb_mac_header(skb), flen, s->dedup_seed);
+	xxh64_reset(&st, s->dedup_seed);
+	if (skb_vlan_tag_present(skb)) {
+		__be16 tag[2] = { skb->vlan_proto,
+				  htons(skb_vlan_tag_get(skb)) };
+
+		vtap_hash_range(&st, skb, maclen, 0, 2 * ETH_ALEN);
+		xxh64_update(&st, tag, sizeof(tag));
+		vtap_hash_range(&st, skb, maclen, 2 * ETH_ALEN, flen);
+	} else {
+		vtap_hash_range(&st, skb, maclen, 0, flen);
+	}
+	return xxh64_digest(&st);
+}
+
+/* Did the session send an out copy of this frame within the window? */
+static bool vtap_dedup_seen(const struct vtap_dedup *d, u64 window, u64 hash)
+{
+	const struct vtap_dedup_slot *sl = &d->slot[hash & VTAP_DEDUP_MASK];
+	u64 t = READ_ONCE(sl->time_ns);
+
+	smp_rmb();	/* pairs with vtap_dedup_record() */
+	return t && READ_ONCE(sl->hash) == hash && ktime_get_ns() - t <= window;
+}
+
+static void vtap_dedup_record(struct vtap_dedup *d, u64 hash)
+{
+	struct vtap_dedup_slot *sl = &d->slot[hash & VTAP_DEDUP_MASK];
+
+	WRITE_ONCE(sl->hash, hash);
+	smp_wmb();	/* pairs with vtap_dedup_seen() */
+	WRITE_ONCE(sl->time_ns, ktime_get_ns());
+}
+
 /**
  * vtap_mirror - send a copy of @skb to session @s
  * @skb: the VM's frame, untouched
@@ -1244,8 +1343,8 @@ static int vtap_xmit_prepare(struct vtap_xmit *x, const struct net_device *dev)
  * @flags: VTAP_MIRROR_F_*
  *
  * Return: 0 if every copy (one per GSO segment) went out, 1 if the session
- * passed the frame over by design (sampling, an unparsed frame it skips),
- * else -errno.
+ * passed the frame over by design (sampling, an unparsed frame it skips,
+ * an in copy of an out copy it sent: dedup), else -errno.
  */
 int vtap_mirror(struct sk_buff *skb, struct vtap_session *s, u32 port_id,
 		u32 flags)
@@ -1260,6 +1359,7 @@ int vtap_mirror(struct sk_buff *skb, struct vtap_session *s, u32 port_id,
 	};
 	struct vtap_params *p = x.p;
 	struct sk_buff *nskb, *segs, *next;
+	struct vtap_dedup *dedup = NULL;
 	unsigned int copies = 1;
 	int maclen, why, err = 0;
 	bool segment;
@@ -1288,6 +1388,17 @@ int vtap_mirror(struct sk_buff *skb, struct vtap_session *s, u32 port_id,
 	    unlikely(vtap_is_own_copy(x.vn, skb))) {
 		vtap_stats_inc(s, VTAP_A_STATS_DROP_LOOP);
 		return -ELOOP;
+	}
+
+	/* The session sent this frame's out copy: not this in copy too. */
+	if (unlikely(p->dedup_ns)) {
+		dedup = rcu_dereference_check(s->dedup, rcu_read_lock_bh_held());
+		if (dedup && (flags & VTAP_MIRROR_F_DIR_IN) &&
+		    vtap_dedup_seen(dedup, p->dedup_ns,
+				    vtap_frame_hash(s, skb, maclen))) {
+			vtap_stats_inc(s, VTAP_A_STATS_DEDUP);
+			return 1;
+		}
 	}
 
 	/*
@@ -1370,6 +1481,9 @@ int vtap_mirror(struct sk_buff *skb, struct vtap_session *s, u32 port_id,
 	}
 out:
 	this_cpu_dec(vtap_xmit_depth);
+	/* Every copy of the frame went: its in copy need not. */
+	if (dedup && !err && !(flags & VTAP_MIRROR_F_DIR_IN))
+		vtap_dedup_record(dedup, vtap_frame_hash(s, skb, maclen));
 out_dst:
 	dst_release(x.dst);
 	return err;

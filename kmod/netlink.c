@@ -33,6 +33,11 @@ static struct netlink_range_validation vtap_vni_range = {
 	.max = VTAP_VXLAN_VNI_MAX,
 };
 
+static struct netlink_range_validation vtap_dedup_range = {
+	.min = 0,
+	.max = VTAP_DEDUP_WINDOW_MAX,
+};
+
 static struct netlink_range_validation vtap_rate_range = {
 	.min = 0,
 	.max = VTAP_RATE_MAX,
@@ -72,6 +77,7 @@ static const struct nla_policy vtap_session_policy[VTAP_A_SESSION_MAX + 1] = {
 	[VTAP_A_SESSION_VNI]	 = NLA_POLICY_FULL_RANGE(NLA_U32, &vtap_vni_range),
 	[VTAP_A_SESSION_DPORT]	 = NLA_POLICY_MIN(NLA_U16, 1),
 	[VTAP_A_SESSION_SUBHDR]	 = NLA_POLICY_MAX(NLA_U8, VTAP_ERSPAN_SUBHDR_MAX),
+	[VTAP_A_SESSION_DEDUP]	 = NLA_POLICY_FULL_RANGE(NLA_U32, &vtap_dedup_range),
 };
 
 /* SESSION_DEL and SESSION_GET: which session, nothing else. */
@@ -95,7 +101,7 @@ static u64 vtap_features(void)
 	       VTAP_FEATURE_SAMPLE | VTAP_FEATURE_SLICE | VTAP_FEATURE_RATE |
 	       VTAP_FEATURE_GSO | VTAP_FEATURE_DEFERRED | VTAP_FEATURE_COOKIE |
 	       VTAP_FEATURE_UNPARSED | VTAP_FEATURE_VXLAN |
-	       VTAP_FEATURE_ERSPAN3_SUBHDR |
+	       VTAP_FEATURE_ERSPAN3_SUBHDR | VTAP_FEATURE_DEDUP |
 	       (vtap_kfunc_registered ? VTAP_FEATURE_KFUNC : 0);
 }
 
@@ -218,7 +224,9 @@ static int vtap_session_fill(struct sk_buff *msg, const struct vtap_session *s,
 	if (nla_put_u32(msg, VTAP_A_SESSION_SNAPLEN, p->snaplen) ||
 	    nla_put_u32(msg, VTAP_A_SESSION_SAMPLE, p->sample) ||
 	    nla_put_u8(msg, VTAP_A_SESSION_SAMPLE_MODE, p->sample_mode) ||
-	    nla_put_u32(msg, VTAP_A_SESSION_FLAGS, p->flags))
+	    nla_put_u32(msg, VTAP_A_SESSION_FLAGS, p->flags) ||
+	    nla_put_u32(msg, VTAP_A_SESSION_DEDUP,
+			(u32)div_u64(p->dedup_ns, NSEC_PER_USEC)))
 		goto err_cancel;
 	if (p->mask_len &&
 	    (nla_put_u16(msg, VTAP_A_SESSION_MASK_OFFSET, p->mask_offset) ||
@@ -383,6 +391,9 @@ static int vtap_params_parse_broker(struct genl_info *info,
 	}
 	if (tb[VTAP_A_SESSION_FLAGS])
 		p->flags = nla_get_u32(tb[VTAP_A_SESSION_FLAGS]);
+	if (tb[VTAP_A_SESSION_DEDUP])
+		p->dedup_ns = (u64)nla_get_u32(tb[VTAP_A_SESSION_DEDUP]) *
+			      NSEC_PER_USEC;
 	return 0;
 }
 
@@ -575,6 +586,7 @@ static int vtap_nl_session_new(struct sk_buff *skb, struct genl_info *info)
 {
 	struct net *net = genl_info_net(info);
 	struct vtap_net *vn = vtap_net(net);
+	struct vtap_dedup *d = NULL;
 	struct sk_buff *reply, *event;
 	struct vtap_session *s;
 	struct vtap_params *p;
@@ -601,6 +613,13 @@ static int vtap_nl_session_new(struct sk_buff *skb, struct genl_info *info)
 	err = vtap_params_parse(info, p, true);
 	if (err)
 		goto err_params;
+	if (p->dedup_ns) {
+		d = vtap_dedup_alloc();
+		if (!d) {
+			err = -ENOMEM;
+			goto err_params;
+		}
+	}
 
 	reply = genlmsg_new(NLMSG_DEFAULT_SIZE, GFP_KERNEL);
 	if (!reply) {
@@ -610,7 +629,7 @@ static int vtap_nl_session_new(struct sk_buff *skb, struct genl_info *info)
 
 	mutex_lock(&vn->lock);
 	s = vtap_session_create(vn, nla_data(info->attrs[VTAP_A_SESSION_NAME]),
-				id, p, info->extack);
+				id, p, d, info->extack);
 	if (IS_ERR(s)) {
 		mutex_unlock(&vn->lock);
 		nlmsg_free(reply);
@@ -630,6 +649,7 @@ static int vtap_nl_session_new(struct sk_buff *skb, struct genl_info *info)
 	return genlmsg_reply(reply, info);
 
 err_params:
+	kvfree(d);
 	vtap_params_free(p);
 	return err;
 }
@@ -710,6 +730,20 @@ static int vtap_nl_session_set(struct sk_buff *skb, struct genl_info *info)
 	err = vtap_params_parse(info, p, false);
 	if (err)
 		goto err_unlock;
+	/*
+	 * Dedup turned on: the table is published before the parameters that
+	 * use it, and stays until the session goes (a reader of the old or
+	 * the new parameters may hold it).
+	 */
+	if (p->dedup_ns && !rcu_access_pointer(s->dedup)) {
+		struct vtap_dedup *d = vtap_dedup_alloc();
+
+		if (!d) {
+			err = -ENOMEM;
+			goto err_unlock;
+		}
+		rcu_assign_pointer(s->dedup, d);
+	}
 	vtap_session_replace_params(s, p);
 	vn->genid++;
 	err = vtap_session_fill(reply, s, p, info->snd_portid, info->snd_seq,

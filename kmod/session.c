@@ -41,12 +41,24 @@ void vtap_params_free(struct vtap_params *p)
 	kfree(p);
 }
 
+/**
+ * vtap_dedup_alloc - an empty dedup table
+ *
+ * Return: the table or NULL.
+ */
+struct vtap_dedup *vtap_dedup_alloc(void)
+{
+	return kvzalloc(sizeof(struct vtap_dedup), GFP_KERNEL_ACCOUNT);
+}
+
 static void vtap_session_free_rcu(struct rcu_head *head)
 {
 	struct vtap_session *s = container_of(head, struct vtap_session, rcu);
 
 	/* Nobody can see the session any more: its parameters go with it. */
 	vtap_params_free(rcu_dereference_protected(s->params, true));
+	/* vfree() defers itself when called here, in softirq context. */
+	kvfree(rcu_dereference_protected(s->dedup, true));
 	free_percpu(s->stats);
 	kfree(s);
 }
@@ -77,12 +89,14 @@ struct vtap_session *vtap_session_find_name(struct vtap_net *vn,
  * @name: unique name
  * @id: session id, or 0 to allocate the lowest free one
  * @p: parameters; ownership passes to the session on success only
+ * @d: dedup table (if @p has a dedup window) or NULL; as @p
  * @extack: where to report why it failed
  *
  * Return: the session, or an ERR_PTR.
  */
 struct vtap_session *vtap_session_create(struct vtap_net *vn, const char *name,
 					 u32 id, struct vtap_params *p,
+					 struct vtap_dedup *d,
 					 struct netlink_ext_ack *extack)
 {
 	struct vtap_session *s;
@@ -106,9 +120,11 @@ struct vtap_session *vtap_session_create(struct vtap_net *vn, const char *name,
 	strscpy(s->name, name, sizeof(s->name));
 	refcount_set(&s->refs, 1);
 	RCU_INIT_POINTER(s->params, p);
+	RCU_INIT_POINTER(s->dedup, d);
 	do {
 		s->cookie = get_random_u64();
 	} while (!s->cookie);
+	s->dedup_seed = get_random_u64();
 
 	/* Reserve the id (readers see nothing there yet)... */
 	if (id) {

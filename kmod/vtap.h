@@ -107,6 +107,7 @@ struct vtap_params {
 	u64 rate;			/* 0: no budget */
 	u64 rate_ns_fp;			/* ns per unit << 16 (GCRA interval) */
 	u64 rate_tolerance;		/* ns of burst (GCRA tolerance) */
+	u64 dedup_ns;			/* dedup window; 0: off */
 	union {
 		__be32 remote4;
 		struct in6_addr remote6;
@@ -128,11 +129,36 @@ struct vtap_pcpu_stats {
 	struct u64_stats_sync syncp;
 };
 
+/*
+ * The out copies a session with dedup sent lately, as (hash of the frame,
+ * time): slot = hash & VTAP_DEDUP_MASK, written and read without a lock
+ * (WRITE_ONCE/READ_ONCE); a newer record overwrites an older one.  See
+ * "Dedup" in encap.c.
+ */
+#define VTAP_DEDUP_SLOTS	4096
+#define VTAP_DEDUP_MASK		(VTAP_DEDUP_SLOTS - 1)
+
+struct vtap_dedup_slot {
+	u64 hash;
+	u64 time_ns;			/* ktime_get_ns() when sent; 0: empty */
+};
+
+struct vtap_dedup {
+	struct vtap_dedup_slot slot[VTAP_DEDUP_SLOTS];
+};
+
 struct vtap_session {
 	/* Read by every copy on every CPU, written only by the control path. */
 	u32 id;
 	u64 cookie;			/* random, never 0; see VTAP_A_SESSION_COOKIE */
+	u64 dedup_seed;			/* random, the seed of the frames' hashes */
 	struct vtap_params __rcu *params;
+	/*
+	 * Allocated when dedup is first turned on (SESSION_NEW or _SET, under
+	 * the lock, before the parameters that use it are published); then
+	 * kept, and freed with the session.
+	 */
+	struct vtap_dedup __rcu *dedup;
 	struct vtap_pcpu_stats __percpu *stats;
 	char name[VTAP_NAME_MAX];
 	struct rcu_head rcu;
@@ -165,6 +191,7 @@ static inline struct vtap_params *vtap_params_rcu(const struct vtap_session *s)
 /* session.c */
 struct vtap_session *vtap_session_create(struct vtap_net *vn, const char *name,
 					 u32 id, struct vtap_params *p,
+					 struct vtap_dedup *d,
 					 struct netlink_ext_ack *extack);
 void vtap_session_destroy(struct vtap_net *vn, struct vtap_session *s);
 void vtap_session_put(struct vtap_session *s);
@@ -176,6 +203,7 @@ void vtap_sessions_flush(struct vtap_net *vn);
 void vtap_session_stats_read(const struct vtap_session *s,
 			     u64 out[VTAP_NSTATS]);
 struct vtap_params *vtap_params_alloc(void);
+struct vtap_dedup *vtap_dedup_alloc(void);
 void vtap_params_free(struct vtap_params *p);
 int vtap_session_init(void);
 void vtap_session_exit(void);

@@ -229,6 +229,7 @@ static const struct {
 	{ VTAP_A_SESSION_FLAGS, 4, 0 },
 	{ VTAP_A_SESSION_RATE, 8, 0 },
 	{ VTAP_A_SESSION_SUBHDR, 1, 0 },
+	{ VTAP_A_SESSION_DEDUP, 4, 0 },
 };
 
 /* Attribute @t of @s, with the default filled in; false if absent. */
@@ -298,6 +299,7 @@ static int sess_diff(const struct sess_attrs *w, const struct sess_attrs *k,
 		{ VTAP_A_SESSION_RATE, "rate", SET },
 		{ VTAP_A_SESSION_RATE_UNIT, "rate", SET },
 		{ VTAP_A_SESSION_FLAGS, "gso/unparsed", SET },
+		{ VTAP_A_SESSION_DEDUP, "dedup", SET },
 	};
 	uint8_t a[16], b[16];
 	int i, la, lb, worst = 0;
@@ -439,6 +441,7 @@ static int sess_set(const struct conf_session *cs, int encap)
 		{ "snaplen", { "none" }, 0 }, { "sample", { "1/1", "random" }, 0 },
 		{ "mask", { "none" }, 0 }, { "rate", { "none" }, 0 },
 		{ "gso", { "segment" }, 0 }, { "unparsed", { "mirror" }, 0 },
+		{ "dedup", { "off" }, 0 },
 	};
 	char *argv[1 + cs->argc + 3 * NELEM(resets)];
 	int argc = 0, i, j, k;

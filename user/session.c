@@ -42,6 +42,7 @@ static const char *const stat_names[VTAP_A_STATS_MAX + 1] = {
 	[VTAP_A_STATS_SLICED]		= "sliced",
 	[VTAP_A_STATS_GSO]		= "gso",
 	[VTAP_A_STATS_UNPARSED]		= "unparsed",
+	[VTAP_A_STATS_DEDUP]		= "dedup",
 };
 
 #define NELEM(a) ((int)(sizeof(a) / sizeof((a)[0])))
@@ -828,7 +829,7 @@ static const struct vtap_subcmd session_cmds[] = {
 	  "       BROKER := sample 1/N [random|every] | snaplen {N|none}\n"
 	  "                 | mask {offset O len L [byte B]|none}\n"
 	  "                 | rate {PPS|Nbit|Nkbit|Nmbit|Ngbit|none} [burst N] | gso {segment|slice}\n"
-	  "                 | unparsed {mirror|skip}" },
+	  "                 | unparsed {mirror|skip} | dedup [on|off|WINDOW]" },
 	{ "del", session_del, "NAME" },
 	{ "show", session_show, "[NAME]" },
 };

@@ -3,7 +3,7 @@
  * vtapctl session: the packet-broker options of session add/set --
  * sample 1/N [random|every], snaplen N|none, mask offset O len L [byte B]|none,
  * rate PPS|Nbit|Nkbit|Nmbit|Ngbit [burst N] | none, gso segment|slice,
- * unparsed mirror|skip.
+ * unparsed mirror|skip, dedup [on|off|WINDOW].
  */
 #include <errno.h>
 #include <linux/vtap.h>
@@ -18,7 +18,64 @@ bool is_broker_opt(const char *kw)
 {
 	return !strcmp(kw, "sample") || !strcmp(kw, "snaplen") ||
 	       !strcmp(kw, "mask") || !strcmp(kw, "rate") || !strcmp(kw, "gso") ||
-	       !strcmp(kw, "unparsed");
+	       !strcmp(kw, "unparsed") || !strcmp(kw, "dedup");
+}
+
+/*
+ * A dedup window: N (microseconds), Nus, Nms or Ns, from 1 us to
+ * VTAP_DEDUP_WINDOW_MAX us (1 s).
+ */
+int parse_window(const char *s, uint32_t *us)
+{
+	static const struct { const char *sfx; uint64_t mul; } sfx[] = {
+		{ "", 1 }, { "us", 1 }, { "ms", 1000 }, { "s", 1000000 },
+	};
+	unsigned long long v = 0;
+	const char *c;
+	size_t i;
+
+	for (c = s; c && *c >= '0' && *c <= '9' && v <= VTAP_DEDUP_WINDOW_MAX; c++)
+		v = v * 10 + (unsigned long long)(*c - '0');
+	if (!s || c == s)
+		return -EINVAL;
+	for (i = 0; i < sizeof(sfx) / sizeof(sfx[0]); i++) {
+		if (strcmp(c, sfx[i].sfx))
+			continue;
+		if (!v || v > VTAP_DEDUP_WINDOW_MAX / sfx[i].mul)
+			return -ERANGE;
+		*us = (uint32_t)(v * sfx[i].mul);
+		return 0;
+	}
+	return -EINVAL;
+}
+
+/* "dedup [on|off|WINDOW]": the value is optional. */
+static int dedup_opt(struct nl_msg *msg, int argc, char **argv, int *used)
+{
+	uint32_t us = VTAP_DEDUP_WINDOW_DEFAULT;
+	const char *val = argc > 1 ? argv[1] : NULL;
+
+	*used = 1;
+	if (val && (!strcmp(val, "on") || !strcmp(val, "off"))) {
+		*used = 2;
+		if (!strcmp(val, "off"))
+			us = 0;
+	} else if (val && *val >= '0' && *val <= '9') {
+		*used = 2;
+		if (parse_window(val, &us)) {
+			errorf("dedup: '%s' is not a window from 1us to 1s (N microseconds, "
+			       "Nus, Nms or Ns); 'off' turns dedup off", val);
+			return -EINVAL;
+		}
+		/* "dedup 5 ms" would be 5 us and a stray word. */
+		if (argc > 2 && (!strcmp(argv[2], "us") || !strcmp(argv[2], "ms") ||
+				 !strcmp(argv[2], "s"))) {
+			errorf("dedup: the unit goes with the number, without a space: '%s%s'",
+			       val, argv[2]);
+			return -EINVAL;
+		}
+	}
+	return nla_put_u32(msg, VTAP_A_SESSION_DEDUP, us) ? -EMSGSIZE : 0;
 }
 
 /* "1000" (pps), "1000pps", "64kbit", "10mbit", "1gbit", "5000bit". */
@@ -91,6 +148,8 @@ int parse_broker_opt(struct nl_msg *msg, int argc, char **argv, int *used,
 	uint32_t v, off, len, byte = 0;
 	int err = 0;
 
+	if (!strcmp(kw, "dedup"))
+		return dedup_opt(msg, argc, argv, used);
 	*used = 2;
 	if (need(argc, 2, kw))
 		return -EINVAL;
@@ -205,4 +264,15 @@ void print_broker(struct nlattr **tb)
 		flags & VTAP_SESSION_F_GSO_SLICE ? "slice" : "segment");
 	out_str("unparsed", flags & VTAP_SESSION_F_UNPARSED_SKIP ? " unparsed %s" : NULL,
 		flags & VTAP_SESSION_F_UNPARSED_SKIP ? "skip" : "mirror");
+	if (tb[VTAP_A_SESSION_DEDUP]) {	/* JSON: the window in us, 0 for off */
+		uint32_t us = nla_get_u32(tb[VTAP_A_SESSION_DEDUP]);
+
+		out_u64("dedup_us", NULL, us);
+		if (us && !(us % 1000000))
+			out_text(" dedup %us", us / 1000000);
+		else if (us && !(us % 1000))
+			out_text(" dedup %ums", us / 1000);
+		else if (us)
+			out_text(" dedup %uus", us);
+	}
 }

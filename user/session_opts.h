@@ -22,6 +22,7 @@ bool is_broker_opt(const char *kw);
 int parse_broker_opt(struct nl_msg *msg, int argc, char **argv, int *used,
 		     struct flags_edit *fe);
 int parse_rate(const char *s, uint64_t *rate, uint8_t *unit);
+int parse_window(const char *s, uint32_t *us);
 void print_broker(struct nlattr **tb);
 
 #endif

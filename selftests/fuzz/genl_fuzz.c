@@ -387,6 +387,9 @@ static void broker_attrs(struct dgram *d)
 		if (pct(50))
 			attr_u32(d, VTAP_A_SESSION_BURST, 1 + rn(100000));
 	}
+	if (pct(20))	/* off, a window, or (rarely) one too long */
+		attr_u32(d, VTAP_A_SESSION_DEDUP, pct(30) ? 0 :
+			 pct(5) ? VTAP_DEDUP_WINDOW_MAX + 1 : 1 + rn(VTAP_DEDUP_WINDOW_MAX));
 	if (pct(25))
 		attr_u32(d, VTAP_A_SESSION_FLAGS, (uint32_t)rnd64() & __VTAP_SESSION_F_ALL);
 }
@@ -562,6 +565,7 @@ static const uint8_t sess_size[VTAP_A_SESSION_MAX + 1] = {
 	[VTAP_A_SESSION_VNI]		= SZ_4,
 	[VTAP_A_SESSION_DPORT]		= SZ_2,
 	[VTAP_A_SESSION_SUBHDR]		= SZ_1,
+	[VTAP_A_SESSION_DEDUP]		= SZ_4,
 };
 
 static uint64_t interesting(unsigned int size)

@@ -43,6 +43,8 @@ struct nlres {
 	unsigned short dport;
 	int has_subhdr;			/* VTAP_A_SESSION_SUBHDR present */
 	unsigned char subhdr;
+	int has_dedup;			/* VTAP_A_SESSION_DEDUP present */
+	unsigned int dedup;
 };
 
 static void req_init(struct nlreq *r, int family, int cmd, int flags)
@@ -175,6 +177,11 @@ static int nl_talk(int fd, struct nlreq *r, struct nlres *res)
 					    a->nla_type == VTAP_A_SESSION_SUBHDR) {
 						res->has_subhdr = a->nla_len == NLA_HDRLEN + 1;
 						res->subhdr = *((unsigned char *)a + NLA_HDRLEN);
+					}
+					if (g->cmd != VTAP_CMD_INFO_GET &&
+					    a->nla_type == VTAP_A_SESSION_DEDUP) {
+						res->has_dedup = a->nla_len == NLA_HDRLEN + 4;
+						memcpy(&res->dedup, (char *)a + NLA_HDRLEN, 4);
 					}
 					if (g->cmd != VTAP_CMD_INFO_GET &&
 					    a->nla_type == VTAP_A_SESSION_DPORT) {
@@ -891,6 +898,74 @@ TEST_F(genl, erspan3_subhdr)
 	req_u8(&r, VTAP_A_SESSION_SUBHDR, 7);
 	EXPECT_REJECT(self, &r, -EINVAL, "SET subhdr on an erspan2 session");
 	del_session(_metadata, self, "gp-sh2");
+}
+
+/*
+ * Dedup: a u32 window in microseconds, 0 (off, the default) to
+ * VTAP_DEDUP_WINDOW_MAX, any encapsulation, always reported, changed by SET.
+ */
+TEST_F(genl, dedup_window)
+{
+	struct nlreq r;
+	struct nlres res;
+
+	req_init(&r, self->family, VTAP_CMD_INFO_GET, 0);
+	ASSERT_EQ(0, nl_talk(self->fd, &r, &res));
+	EXPECT_NE(0, res.features & VTAP_FEATURE_DEDUP)
+		TH_LOG("features %#llx", res.features);
+
+	valid_new(&r, self->family, "gp-dd");
+	req_u32(&r, VTAP_A_SESSION_DEDUP, VTAP_DEDUP_WINDOW_MAX + 1);
+	EXPECT_REJECT(self, &r, -ERANGE, "dedup 1000001 us");
+	valid_new(&r, self->family, "gp-dd");
+	req_u32(&r, VTAP_A_SESSION_DEDUP, 0xffffffff);
+	EXPECT_REJECT(self, &r, -ERANGE, "dedup 2^32-1 us");
+	valid_new(&r, self->family, "gp-dd");
+	req_u16(&r, VTAP_A_SESSION_DEDUP, 100);
+	EXPECT_REJECT(self, &r, -EINVAL, "dedup as a u16");
+
+	valid_new(&r, self->family, "gp-dd");
+	ASSERT_EQ(0, nl_talk(self->fd, &r, &res));
+	ASSERT_EQ(0, res.error) TH_LOG("extack '%s'", res.msg);
+	EXPECT_TRUE(res.has_dedup) TH_LOG("a session reports its dedup window");
+	EXPECT_EQ(0, res.dedup);
+
+	req_init(&r, self->family, VTAP_CMD_SESSION_SET, 0);
+	req_str(&r, VTAP_A_SESSION_NAME, "gp-dd");
+	req_u32(&r, VTAP_A_SESSION_DEDUP, VTAP_DEDUP_WINDOW_DEFAULT);
+	ASSERT_EQ(0, nl_talk(self->fd, &r, &res));
+	ASSERT_EQ(0, res.error) TH_LOG("SET: extack '%s'", res.msg);
+	EXPECT_EQ(VTAP_DEDUP_WINDOW_DEFAULT, res.dedup);
+	req_init(&r, self->family, VTAP_CMD_SESSION_SET, 0);
+	req_str(&r, VTAP_A_SESSION_NAME, "gp-dd");
+	req_u32(&r, VTAP_A_SESSION_DEDUP, VTAP_DEDUP_WINDOW_MAX + 1);
+	EXPECT_REJECT(self, &r, -ERANGE, "SET dedup 1000001 us");
+	get_session(_metadata, self, "gp-dd", &res);
+	EXPECT_EQ(VTAP_DEDUP_WINDOW_DEFAULT, res.dedup)
+		TH_LOG("a refused SET changes nothing");
+	req_init(&r, self->family, VTAP_CMD_SESSION_SET, 0);
+	req_str(&r, VTAP_A_SESSION_NAME, "gp-dd");
+	req_u32(&r, VTAP_A_SESSION_DEDUP, 0);
+	ASSERT_EQ(0, nl_talk(self->fd, &r, &res));
+	ASSERT_EQ(0, res.error) TH_LOG("SET 0: extack '%s'", res.msg);
+	get_session(_metadata, self, "gp-dd", &res);
+	EXPECT_EQ(0, res.dedup);
+	/* On again: the table kept from the first time. */
+	req_init(&r, self->family, VTAP_CMD_SESSION_SET, 0);
+	req_str(&r, VTAP_A_SESSION_NAME, "gp-dd");
+	req_u32(&r, VTAP_A_SESSION_DEDUP, 1);
+	ASSERT_EQ(0, nl_talk(self->fd, &r, &res));
+	ASSERT_EQ(0, res.error) TH_LOG("SET 1: extack '%s'", res.msg);
+	EXPECT_EQ(1, res.dedup);
+	del_session(_metadata, self, "gp-dd");
+
+	/* Created with the longest window, over VXLAN (any encap). */
+	vxlan_new(&r, self->family, "gp-dd2");
+	req_u32(&r, VTAP_A_SESSION_DEDUP, VTAP_DEDUP_WINDOW_MAX);
+	ASSERT_EQ(0, nl_talk(self->fd, &r, &res));
+	ASSERT_EQ(0, res.error) TH_LOG("extack '%s'", res.msg);
+	EXPECT_EQ(VTAP_DEDUP_WINDOW_MAX, res.dedup);
+	del_session(_metadata, self, "gp-dd2");
 }
 
 static int write_file(const char *path, const char *s)

@@ -150,6 +150,9 @@ def main():
             for k, got in zip(order, replies[1:]):
                 miss = [v for v in values[k] if v not in got]
                 check(f"{name}: values after '{k}'", not miss, f"missing {miss}; offered {sorted(got)}")
+    # dedup's value is optional: its words after it.
+    (got,), err = complete_many([["vtapctl", "session", "set", "x", "dedup", ""]])
+    check("session set: values after 'dedup'", {"on", "off", "10ms"} <= got and not err, (got, err))
     # After "encap E", session add offers E's own keywords, not another's.
     own = {"gre": {"key"}, "erspan2": set(), "erspan3": {"hwid", "gra", "subheader"},
            "vxlan": {"vni", "dstport"}}

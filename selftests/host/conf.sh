@@ -50,7 +50,8 @@ conf good \
 	"# a comment" \
 	"$S1 snaplen 128 sample 1/10 every rate 10mbit burst 100   # broker options" \
 	"session s2 encap vxlan remote 2001:db8::10 local 2001:db8::1 vni 8 dstport 4790" \
-	"session s3 encap gre remote 198.51.100.2 key 9 gso slice unparsed skip" \
+	"session s3 encap gre remote 198.51.100.2 key 9 gso slice unparsed skip dedup" \
+	"session s4 encap erspan2 remote 198.51.100.2 dedup 5ms snaplen 96" \
 	"rule session s1 num 10 dir out accept proto tcp dport 443" \
 	"rule session s1 num 20 dir out reject src 192.0.2.0/24" \
 	"rule session s1 num 10 dir in accept vlan 10" \
@@ -135,6 +136,10 @@ for bin in "$VTAPCTL" "$ASAN"; do
 	t "$tag: records: a bad direction, given twice" run "$bin" 2 "$D/badrec.conf" \
 		"badrec.conf:3: vm a: records: 'sideways' is not in, out, both or none" \
 		"badrec.conf:4: vm b: 'records' given twice"
+	conf baddedup "$S1 dedup 2s" "session s2 encap gre remote 203.0.113.10 dedup 5 ms"
+	t "$tag: a dedup window out of range, and one with a space" run "$bin" 2 "$D/baddedup.conf" \
+		"baddedup.conf:1: session s1: dedup: '2s' is not a window from 1us to 1s" \
+		"baddedup.conf:2: session s2: dedup: the unit goes with the number, without a space: '5ms'"
 	conf dupid "$S1" "vm a dev tapa id 7" "vm b dev tapb id 7"
 	t "$tag: a port id used twice" run "$bin" 2 "$D/dupid.conf" \
 		"dupid.conf:3: vm b: port id 7 is vm a's already (line 2)"

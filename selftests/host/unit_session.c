@@ -265,6 +265,58 @@ TEST(subheader)
 	parsed_free(&p);
 }
 
+TEST(dedup)
+{
+	static const struct {
+		const char *words;
+		uint32_t us;
+	} ok[] = {
+		{ "dedup", VTAP_DEDUP_WINDOW_DEFAULT }, { "dedup on", VTAP_DEDUP_WINDOW_DEFAULT },
+		{ "dedup off", 0 }, { "dedup 1", 1 }, { "dedup 250us", 250 },
+		{ "dedup 5ms", 5000 }, { "dedup 1s", 1000000 }, { "dedup 1000000", 1000000 },
+		{ "dedup 1000ms", 1000000 }, { "dedup 010ms", 10000 },
+		/* A window is optional: the next word may be another option. */
+		{ "dedup ttl 9", VTAP_DEDUP_WINDOW_DEFAULT },
+		{ "dedup snaplen 100", VTAP_DEDUP_WINDOW_DEFAULT },
+		{ "snaplen 100 dedup", VTAP_DEDUP_WINDOW_DEFAULT },
+		{ "dedup 2ms snaplen 100", 2000 },
+	};
+	static const char *const bad[] = {
+		"dedup 0", "dedup 0ms", "dedup 1000001", "dedup 1001ms", "dedup 2s",
+		"dedup 4294967296", "dedup 99999999999999999999", "dedup 5x", "dedup 5 ms",
+		"dedup 5 us", "dedup 1 s",
+		"dedup 1m", "dedup 1.5ms", "dedup 10msx",
+	};
+	char line[128];
+	struct parsed p;
+	unsigned int i;
+
+	for (i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		snprintf(line, sizeof(line), "encap gre remote 192.0.2.1 %s", ok[i].words);
+		parse(&p, true, line);
+		ASSERT_EQ(0, p.rc) TH_LOG("'%s' refused", line);
+		ASSERT_NE(NULL, p.tb[VTAP_A_SESSION_DEDUP]) TH_LOG("'%s'", line);
+		EXPECT_EQ(4, nla_len(p.tb[VTAP_A_SESSION_DEDUP]));
+		EXPECT_EQ(ok[i].us, nla_get_u32(p.tb[VTAP_A_SESSION_DEDUP])) TH_LOG("'%s'", line);
+		parsed_free(&p);
+		/* The same for set. */
+		parse(&p, false, ok[i].words);
+		ASSERT_EQ(0, p.rc) TH_LOG("set '%s' refused", ok[i].words);
+		EXPECT_EQ(ok[i].us, nla_get_u32(p.tb[VTAP_A_SESSION_DEDUP]));
+		parsed_free(&p);
+	}
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(line, sizeof(line), "encap gre remote 192.0.2.1 %s", bad[i]);
+		parse(&p, true, line);
+		EXPECT_EQ(-EINVAL, p.rc) TH_LOG("'%s' accepted", line);
+		parsed_free(&p);
+	}
+	parse(&p, true, "encap gre remote 192.0.2.1");
+	ASSERT_EQ(0, p.rc);
+	EXPECT_EQ(NULL, p.tb[VTAP_A_SESSION_DEDUP]) TH_LOG("the kernel's default (off) applies");
+	parsed_free(&p);
+}
+
 /* Run @fn with stdout going to a buffer; returns it (malloc'd). */
 static char *capture(void (*fn)(void *), void *arg)
 {
@@ -431,6 +483,48 @@ TEST(show_erspan3_subheader)
 	}
 }
 
+TEST(show_dedup)
+{
+	static const struct {
+		uint32_t us;
+		const char *text, *json;
+	} c[] = {
+		{ 0, NULL, "\"dedup_us\":0" },
+		{ 10000, " dedup 10ms", "\"dedup_us\":10000" },
+		{ 1000000, " dedup 1s", "\"dedup_us\":1000000" },
+		{ 250, " dedup 250us", "\"dedup_us\":250" },
+		{ 1500, " dedup 1500us", "\"dedup_us\":1500" },
+	};
+	struct nlmsghdr *h;
+	struct reply r;
+	unsigned int i;
+	char *out;
+
+	for (i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		reply_build(&r, VTAP_ENCAP_GRE, false);
+		nla_put_u32(r.msg, VTAP_A_SESSION_DEDUP, c[i].us);
+		h = nlmsg_hdr(r.msg);
+		nla_parse(r.tb, VTAP_A_SESSION_MAX, nlmsg_attrdata(h, 0),
+			  nlmsg_attrlen(h, 0), NULL);
+		json_output = false;
+		out = capture(show, &r);
+		ASSERT_NE(NULL, out);
+		if (c[i].text) {
+			EXPECT_NE(NULL, strstr(out, c[i].text)) TH_LOG("got '%s'", out);
+		} else {
+			EXPECT_EQ(NULL, strstr(out, " dedup")) TH_LOG("got '%s'", out);
+		}
+		free(out);
+		json_output = true;
+		out = capture(show, &r);
+		json_output = false;
+		ASSERT_NE(NULL, out);
+		EXPECT_NE(NULL, strstr(out, c[i].json)) TH_LOG("got '%s'", out);
+		free(out);
+		nlmsg_free(r.msg);
+	}
+}
+
 TEST(info_features)
 {
 	struct info_reply r;
@@ -442,8 +536,8 @@ TEST(info_features)
 		EXPECT_EQ(0, all & features[i].bit) TH_LOG("%s twice", features[i].name);
 		all |= features[i].bit;
 	}
-	EXPECT_EQ(VTAP_FEATURE_ERSPAN3_SUBHDR * 2 - 1, all)
-		TH_LOG("a bit below erspan3-subhdr has no name");
+	EXPECT_EQ(VTAP_FEATURE_DEDUP * 2 - 1, all)
+		TH_LOG("a bit below dedup has no name");
 
 	json_output = false;
 	info_build(&r, VTAP_FEATURE_SESSIONS | VTAP_FEATURE_GRE | VTAP_FEATURE_VXLAN);
@@ -453,11 +547,11 @@ TEST(info_features)
 	free(out);
 	nlmsg_free(r.msg);
 
-	info_build(&r, VTAP_FEATURE_VXLAN | VTAP_FEATURE_ERSPAN3_SUBHDR | (1ULL << 15) |
+	info_build(&r, VTAP_FEATURE_VXLAN | VTAP_FEATURE_DEDUP | (1ULL << 16) |
 		   (1ULL << 63));
 	out = capture(info, &r);
 	ASSERT_NE(NULL, out);
-	EXPECT_NE(NULL, strstr(out, "features vxlan erspan3-subhdr 0x8000000000008000\n"))
+	EXPECT_NE(NULL, strstr(out, "features vxlan dedup 0x8000000000010000\n"))
 		TH_LOG("got '%s'", out);
 	free(out);
 
@@ -465,7 +559,7 @@ TEST(info_features)
 	out = capture(info, &r);
 	json_output = false;
 	ASSERT_NE(NULL, out);
-	EXPECT_NE(NULL, strstr(out, "\"features\":[\"vxlan\",\"erspan3-subhdr\"],\"features_unknown\":\"0x8000000000008000\""))
+	EXPECT_NE(NULL, strstr(out, "\"features\":[\"vxlan\",\"dedup\"],\"features_unknown\":\"0x8000000000010000\""))
 		TH_LOG("got '%s'", out);
 	free(out);
 	nlmsg_free(r.msg);
@@ -476,7 +570,7 @@ TEST(info_features)
 	json_output = false;
 	ASSERT_NE(NULL, out);
 	EXPECT_EQ(NULL, strstr(out, "features_unknown")) TH_LOG("got '%s'", out);
-	EXPECT_NE(NULL, strstr(out, ",\"unparsed\",\"vxlan\",\"erspan3-subhdr\"]"))
+	EXPECT_NE(NULL, strstr(out, ",\"unparsed\",\"vxlan\",\"erspan3-subhdr\",\"dedup\"]"))
 		TH_LOG("got '%s'", out);
 	free(out);
 	nlmsg_free(r.msg);

@@ -93,6 +93,16 @@ for bin in "$VTAPCTL" "$ASAN"; do
 		"$bin" session add s encap erspan3 remote 192.0.2.1 subheader 3 subheader 7
 	t "$tag: set subheader: parsed (exit 3)" check_exit 3 "$bin" session set s subheader 7
 	t "$tag: set subheader x: exit 2" check_exit 2 "$bin" session set s subheader x
+	for dd in "dedup" "dedup on" "dedup off" "dedup 5ms" "dedup 250us" "dedup 1s" "dedup 7"; do
+		t "$tag: $dd: parsed (exit 3)" check_exit 3 "$bin" $v $dd
+		t "$tag: set $dd: parsed (exit 3)" check_exit 3 "$bin" session set s $dd
+	done
+	t "$tag: dedup then another option: parsed (exit 3)" check_exit 3 "$bin" $v dedup ttl 9
+	for dd in 0 0ms 2s 1000001 5x 1.5ms; do
+		t "$tag: dedup $dd: exit 2" check_err 2 "dedup: '$dd' is not a window from 1us to 1s" \
+			"$bin" $v dedup $dd
+	done
+	t "$tag: session help names dedup" check_err 0 "dedup [on|off|WINDOW]" "$bin" session help
 	t "$tag: key with erspan2: exit 2" check_err 2 "key: only for encap gre" \
 		"$bin" session add s encap erspan2 remote 192.0.2.1 key 5
 	t "$tag: vni twice: exit 2" check_err 2 "vni: given twice" "$bin" $v vni 1 vni 2

@@ -11,6 +11,9 @@
 #   deferred  the same with deferred=1 (this CPU's queue + tasklet)
 #   remote    the same with deferred=2 (the next CPU's queue + tasklet)
 #   slice     (TCP only) inline with gso slice
+#   dedup     inline with a dedup window (10 ms): each frame hashed (xxh64
+#             over all its bytes) and recorded once its copy went; what
+#             dedup costs a copy (an in copy's lookup costs the same hash)
 #   mirred    the kernel's own: tc matchall + mirred egress mirror -> erspan
 #   inline-nic, remote-nic, mirred-nic: the same with a dummy device as the
 #             underlay (a NIC whose transmit costs nothing) instead of the
@@ -50,8 +53,8 @@ COL_STACK=${VTAP_BENCH_COL_STACK:-0}
 PARTS=${VTAP_BENCH_PARTS:-"pps tcp guard memory"}
 part() { [[ " $PARTS " == *" $1 "* ]]; }
 declare -A mem_b guard_pps
-PPS_CASES=${VTAP_BENCH_PPS_CASES:-"off nomatch inline vxlan deferred remote mirred inline-nic remote-nic mirred-nic"}
-TCP_CASES=${VTAP_BENCH_TCP_CASES:-"off nomatch inline vxlan slice remote mirred inline-nic mirred-nic"}
+PPS_CASES=${VTAP_BENCH_PPS_CASES:-"off nomatch inline vxlan dedup deferred remote mirred inline-nic remote-nic mirred-nic"}
+TCP_CASES=${VTAP_BENCH_TCP_CASES:-"off nomatch inline vxlan dedup slice remote mirred inline-nic mirred-nic"}
 pre=vb$$
 NS_VM=$pre-vm NS_HV=$pre-hv NS_COL=$pre-col NS_VM2=$pre-vm2
 hx() { nsenter --net=/run/netns/$NS_HV "$@"; }
@@ -111,6 +114,7 @@ hx "$VTAPCTL" rule add session r num 1 dir out accept proto sctp >/dev/null
 hx "$VTAPCTL" session add sl encap erspan2 id 8 remote 198.51.100.2 gso slice >/dev/null
 hx "$VTAPCTL" session add n encap erspan2 id 6 remote 198.51.100.130 >/dev/null
 hx "$VTAPCTL" session add x encap vxlan vni 9 remote 198.51.100.2 >/dev/null
+hx "$VTAPCTL" session add dd encap erspan2 id 10 remote 198.51.100.2 dedup 10ms >/dev/null
 for e in "es1 198.51.100.1 198.51.100.2 5" "es2 198.51.100.129 198.51.100.130 6"; do
 	set -- $e
 	hx ip link add "$1" type erspan local "$2" remote "$3" seq key "$4" erspan_ver 1 erspan 1
@@ -167,6 +171,7 @@ case_do() {	# up|down CASE
 	deferred) vtap_case "$1" b 1 ;;
 	remote) vtap_case "$1" b 2 ;;
 	slice) vtap_case "$1" sl 0 ;;
+	dedup) vtap_case "$1" dd 0 ;;
 	mirred) mirred_case "$1" es1 ;;
 	inline-nic) vtap_case "$1" n 0 ;;
 	remote-nic) vtap_case "$1" n 2 ;;

@@ -73,7 +73,7 @@ def guest_rows(guest, tag=""):
         """A case's baseline: off, or off-ct for the firewall's cases."""
         return "off-ct" if c.endswith("-ct") and c != "off-ct" else "off"
 
-    for c, t in (("nomatch", ">= 0.98"), ("inline", ""), ("vxlan", ""), ("deferred", ""),
+    for c, t in (("nomatch", ">= 0.98"), ("inline", ""), ("vxlan", ""), ("dedup", ""), ("deferred", ""),
                  ("remote", ""), ("mirred", ""), ("inline-nic", ">= 0.85"),
                  ("remote-nic", ""), ("mirred-nic", ""), ("off-ct", ""),
                  ("inline-ct", ""), ("mirred-ct", "")):
@@ -84,12 +84,15 @@ def guest_rows(guest, tag=""):
     # What one copy costs the VM: 1/pps(case) - 1/pps(off), in us of the
     # guest's time, within each round.
     cost = {}
-    for c in ("inline", "vxlan", "deferred", "remote", "mirred", "inline-nic", "remote-nic",
+    for c in ("inline", "vxlan", "dedup", "deferred", "remote", "mirred", "inline-nic", "remote-nic",
               "mirred-nic", "inline-ct", "mirred-ct"):
         off = pps.get(base(c), {}).get("vm_pps", [])
         if c in pps:
             cost[c] = per_round(pps[c]["vm_pps"], off, lambda x, y: 1e6 / x - 1e6 / y)
             rows.append(("per copy", f"64B: {c}", spread(cost[c]), "us", ""))
+    if "dedup" in cost and "inline" in cost:
+        rows.append(("per copy", "64B: dedup's hash and record (dedup - inline)",
+                     spread([a - b for a, b in zip(cost["dedup"], cost["inline"])]), "us", ""))
     for sfx in ("", "-nic", "-ct"):
         for c in ("inline" + sfx, "remote" + sfx) + (("vxlan",) if not sfx else ()):
             if c in cost and "mirred" + sfx in cost:
@@ -98,7 +101,8 @@ def guest_rows(guest, tag=""):
                 rows.append(("ratio", f"per-copy cost kernel mirred{sfx} / vtap {c}",
                              f"{v} ({a:.2f} / {b:.2f} us)", "",
                              ">= 1.5" if c.startswith("inline") else ""))
-    for c, t in (("nomatch", ">= 0.98"), ("inline", ""), ("vxlan", ""), ("slice", ">= 0.9"),
+    for c, t in (("nomatch", ">= 0.98"), ("inline", ""), ("vxlan", ""), ("dedup", ""),
+                 ("slice", ">= 0.9"),
                  ("remote", ""), ("mirred", ""), ("inline-nic", ""), ("mirred-nic", ""),
                  ("off-ct", ""), ("inline-ct", ""), ("mirred-ct", "")):
         toff = tcp.get(base(c), {}).get("mbit_s", [])

@@ -51,6 +51,15 @@
  *             VTAP_A_SESSION_RATE_UNIT  u8, enum vtap_rate_unit
  *             VTAP_A_SESSION_BURST      u32, packets or bytes (default 1/10 s)
  *             VTAP_A_SESSION_FLAGS      u32, VTAP_SESSION_F_*
+ *             VTAP_A_SESSION_DEDUP      u32, 0 (off, the default) or
+ *                                       1..VTAP_DEDUP_WINDOW_MAX: the
+ *                                       window in microseconds within which
+ *                                       a frame delivered to a VM (an "in"
+ *                                       copy) is not sent again when the
+ *                                       session sent the same bytes as
+ *                                       another port's "out" copy (both
+ *                                       ends of a conversation monitored);
+ *                                       counted in VTAP_A_STATS_DEDUP
  *   reply:    the new session, as in SESSION_GET
  *
  * VTAP_CMD_SESSION_DEL (do, admin)
@@ -67,14 +76,16 @@
  *             _KEY (if set), _VNI and _DPORT (vxlan), _TTL, _TOS, _HWID,
  *             _GRA and _SUBHDR (erspan3), _SNAPLEN,
  *             _SAMPLE, _SAMPLE_MODE, _MASK_* (if set), _RATE, _RATE_UNIT and
- *             _BURST (if set), _FLAGS
+ *             _BURST (if set), _FLAGS, _DEDUP
  *             VTAP_A_SESSION_COOKIE     u64, random, fixed for the session's life:
  *                                       a flow or rule made for this session
  *                                       carries it, and feeds no other session
  *                                       that later gets the same id
  *             VTAP_A_SESSION_STATS      nested, VTAP_A_STATS_* (u64 each)
  *
- * The order of work on a frame: sampling, copy (GSO segmented unless
+ * The order of work on a frame: sampling, dedup (an in copy whose bytes
+ * the session sent as an out copy within the window is counted and not
+ * sent), copy (GSO segmented unless
  * VTAP_SESSION_F_GSO_SLICE), slice to SNAPLEN, cut to the path MTU, rate
  * budget, mask, encapsulate.  A copy cut by SNAPLEN or the path MTU has the
  * ERSPAN T bit set (GRE and VXLAN have no such bit); its original length
@@ -104,6 +115,8 @@
 #define VTAP_VXLAN_VNI_MAX	0xffffff	/* 24 bits */
 #define VTAP_VXLAN_PORT		4789		/* IANA's port for VXLAN */
 #define VTAP_ERSPAN_SUBHDR_MAX	7	/* VTAP_A_SESSION_SUBHDR: 0, 3 or 7 */
+#define VTAP_DEDUP_WINDOW_MAX	1000000	/* VTAP_A_SESSION_DEDUP: 1 s, in us */
+#define VTAP_DEDUP_WINDOW_DEFAULT 10000	/* what vtapctl's "dedup" asks for: 10 ms */
 
 enum vtap_cmd {
 	VTAP_CMD_UNSPEC,
@@ -195,6 +208,7 @@ enum vtap_feature {
 	VTAP_FEATURE_UNPARSED	= 1ULL << 12,	/* unparsed frames: mirror or skip */
 	VTAP_FEATURE_VXLAN	= 1ULL << 13,	/* VXLAN encapsulation */
 	VTAP_FEATURE_ERSPAN3_SUBHDR = 1ULL << 14, /* ERSPAN III Platf ID 3, 7 */
+	VTAP_FEATURE_DEDUP	= 1ULL << 15,	/* in copies of sent out copies skipped */
 };
 
 enum vtap_info_attrs {
@@ -241,6 +255,7 @@ enum vtap_session_attrs {
 	VTAP_A_SESSION_VNI,
 	VTAP_A_SESSION_DPORT,
 	VTAP_A_SESSION_SUBHDR,
+	VTAP_A_SESSION_DEDUP,
 
 	__VTAP_A_SESSION_MAX
 };
@@ -269,6 +284,7 @@ enum vtap_stats_attrs {
 	VTAP_A_STATS_SLICED,		/* copies cut to SNAPLEN */
 	VTAP_A_STATS_GSO,		/* GSO super-packets (segmented or sliced) */
 	VTAP_A_STATS_UNPARSED,		/* frames the rules could not decide */
+	VTAP_A_STATS_DEDUP,		/* in copies not sent: the out copy was */
 
 	__VTAP_A_STATS_MAX
 };
