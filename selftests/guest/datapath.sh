@@ -186,13 +186,18 @@ fi
 
 # ---- the rate budget, per copy ---------------------------------------------
 # TCP with MSS 100: GSO super-packets of hundreds of segments.  The budget
-# once charged one per super-packet and sent all its segments.
-t "session rate: 100 pps, burst 10" sess rate encap gre key 304 remote "$COL_UL4" rate 100 burst 10
+# once charged one per super-packet and sent all its segments.  As in
+# broker.sh, the budget is far below what vm1 offers (about 150 segments a
+# second on the debug kernel under load, thousands on Debian's) and the
+# burst is two seconds' worth: a token bucket forfeits credit past its
+# burst, and with 100/s and a burst of 10 a busy machine's scheduling
+# stalls and the sender's uneven pace once left it 13% short.
+t "session rate: 50 pps, burst 100" sess rate encap gre key 304 remote "$COL_UL4" rate 50 burst 100
 secs=$(in_ns "$NS_VM1" $DP tcp-send "$VM2_IP4" 5001 $RATE_BYTES 100)
 t "vm1 sent $RATE_BYTES bytes over TCP with MSS 100 (in $secs s)" test -n "$secs"
 sleep 0.3
-t "rate budget held per copy: within 10% of 100/s" \
-	within "copies sent" "$(st rate sent)" "$(python3 -c "print(100 * $secs + 10)")" 10
+t "rate budget held per copy: within 10% of 50/s" \
+	within "copies sent" "$(st rate sent)" "$(python3 -c "print(50 * $secs + 100)")" 10
 t "gso super-packets seen" expect_ge gso "$(st rate gso)" 1
 hv session del rate >/dev/null
 
