@@ -29,13 +29,48 @@ struct vtap_addr {
 	};
 };
 
+/*
+ * Decimal (a leading zero is refused: it once meant octal) or 0x-hex, the
+ * whole string, within [min, max]: 0, -EINVAL or -ERANGE.  No number
+ * vtapctl reads is octal.
+ */
 int parse_u32(const char *s, uint32_t min, uint32_t max, uint32_t *out);
+/* "010": a number with a leading zero, which parse_u32() refuses. */
+bool leading_zero(const char *s);
+
+/*
+ * Keyword arguments, one way for every command (iproute2's utils.c):
+ *   NEXT_ARG()  step to a keyword's value, or say "'KW' needs a value"
+ *   duparg()    "'KW' given twice"
+ *   invarg()    "KW: 'VAL' is not WHAT"
+ *   unkarg()    "OBJECT: unknown keyword 'KW' (try 'vtapctl OBJECT help')"
+ * Each prints why and returns -EINVAL.  NEXT_ARG() needs int argc and
+ * char **argv in scope and returns -EINVAL from the caller.
+ */
+int missarg(const char *kw);
+int duparg(const char *kw);
+int invarg(const char *kw, const char *val, const char *what);
+int unkarg(const char *object, const char *kw);
+#define NEXT_ARG() do {						\
+		if (argc < 2)					\
+			return missarg(argv[0]);		\
+		argc--, argv++;					\
+	} while (0)
+/* 1 if @kw is one of the NULL-terminated @words. */
+bool kw_in(const char *kw, const char *const *words);
 int parse_addr(const char *s, struct vtap_addr *a);
 /* Not 0.0.0.0/8, 255.255.255.255, ::, multicast or IPv4-mapped (as the kernel). */
 bool addr_is_unicast(const struct vtap_addr *a);
 const char *format_addr(const struct vtap_addr *a, char *buf, size_t len);
 int parse_keyword(const char *s, const char *const *words, int n);
 bool matches(const char *arg, const char *word);
+/*
+ * A command word: @arg exactly, else the one word of @words that it is a
+ * prefix of (NULL-terminated).
+ * Returns the index, -1 if none, -2 if @arg is a prefix of several
+ * (after printing which).
+ */
+int match_word(const char *what, const char *arg, const char *const *words);
 int parse_mac(const char *s, uint8_t *mac);	/* xx:xx:xx:xx:xx:xx */
 int parse_uuid(const char *s, uint8_t *uuid);	/* 8-4-4-4-12 hex digits */
 /* A port's "records {in|out|both|none}": VTAP_PORT_F_REC_* bits, or -EINVAL. */
@@ -63,5 +98,12 @@ void json_escape(const char *s, char *buf, size_t len);
 void errorf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Printed after "vtapctl: " by errorf(), e.g. "FILE:LINE: "; empty normally. */
 extern char errorf_where[128];
+/* "FILE:LINE: " of the command a batch (vtapctl -b) runs; empty otherwise. */
+extern char errorf_batch[160];
+/* -b: one netlink socket for every command (nl.c); closed at the end. */
+extern bool nl_shared;
+void vnl_shared_close(void);
+/* -p: pretty-print the JSON @in holds onto @out. */
+void json_pretty(const char *in, size_t len, FILE *out);
 
 #endif
