@@ -42,10 +42,10 @@ static int parse_flow(const char *what, int argc, char **argv, bool add,
 	for (i = 1; i < argc; i += 2) {
 		const char *kw = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
 
-		if (!val) {
-			errorf("%s: '%s' needs a value", what, kw);
-			return -EINVAL;
-		}
+		if (strcmp(kw, "session") && strcmp(kw, "port") && (strcmp(kw, "dir") || !add))
+			return unkarg("flow", kw);
+		if (!val)
+			return missarg(kw);
 		if (!strcmp(kw, "session") && !a->session) {
 			if (check_session_name(val))
 				return -EINVAL;
@@ -61,13 +61,8 @@ static int parse_flow(const char *what, int argc, char **argv, bool add,
 				return -EINVAL;
 			}
 			a->dirs = dir_masks[k];
-		} else if (!strcmp(kw, "session") || !strcmp(kw, "port") ||
-			   (!strcmp(kw, "dir") && add)) {
-			errorf("%s: '%s' given twice", what, kw);
-			return -EINVAL;
 		} else {
-			errorf("%s: unknown option '%s' (try 'vtapctl flow help')", what, kw);
-			return -EINVAL;
+			return duparg(kw);
 		}
 	}
 	if (!a->session || !a->dev || (add && !a->dirs)) {

@@ -390,18 +390,12 @@ static int flows_export_parse(int argc, char **argv, struct exporter *e)
 
 		for (k = 0; k < NELEM(kws) && strcmp(kw, kws[k]); k++)
 			;
-		if (k == NELEM(kws)) {
-			errorf("unknown option '%s' (try 'vtapctl flows help')", kw);
-			return -EINVAL;
-		}
-		if (!val) {
-			errorf("'%s' needs a value", kw);
-			return -EINVAL;
-		}
-		if (k && (seen & (1U << k))) {
-			errorf("'%s' given twice", kw);
-			return -EINVAL;
-		}
+		if (k == NELEM(kws))
+			return unkarg("flows", kw);
+		if (!val)
+			return missarg(kw);
+		if (k && (seen & (1U << k)))	/* "to" may be given several times */
+			return duparg(kw);
 		seen |= 1U << k;
 		switch (k) {
 		case 0:

@@ -45,10 +45,13 @@ static int parse_head(int argc, char **argv, struct rule_args *a, bool need_num,
 			i = argc;
 			break;
 		}
-		if (!val) {
-			errorf("'%s' needs a value", kw);
-			return -EINVAL;
-		}
+		if (strcmp(kw, "session") && strcmp(kw, "num") && strcmp(kw, "dir"))
+			return unkarg("rule", kw);
+		if (!val)
+			return missarg(kw);
+		if ((!strcmp(kw, "session") && a->session) || (!strcmp(kw, "num") && a->num) ||
+		    (!strcmp(kw, "dir") && a->dir >= 0))
+			return duparg(kw);
 		if (!strcmp(kw, "session")) {
 			if (check_session_name(val))
 				return -EINVAL;
@@ -69,9 +72,6 @@ static int parse_head(int argc, char **argv, struct rule_args *a, bool need_num,
 				errorf("dir: '%s' is not in or out", val);
 				return -EINVAL;
 			}
-		} else {
-			errorf("unknown option '%s' (try 'vtapctl rule help')", kw);
-			return -EINVAL;
 		}
 	}
 	if (i < argc) {

@@ -83,6 +83,16 @@ int parse_u32(const char *s, uint32_t min, uint32_t max, uint32_t *out)
 	return 0;
 }
 
+int badnum(const char *kw, const char *s, uint32_t min, uint32_t max)
+{
+	if (leading_zero(s))
+		errorf("%s: '%s' has a leading zero, which once meant octal here: write it "
+		       "in decimal without the zero (or 0x for hex)", kw, s);
+	else
+		errorf("%s: '%s' is not a number from %u to %u", kw, s ? s : "", min, max);
+	return -EINVAL;
+}
+
 /* ---- keyword arguments ------------------------------------------------- */
 
 int missarg(const char *kw)
@@ -107,6 +117,17 @@ int unkarg(const char *object, const char *kw)
 {
 	errorf("%s: unknown keyword '%s' (try 'vtapctl %s help')", object, kw, object);
 	return -EINVAL;
+}
+
+void drop_name_kw(int *argc, char **argv, const char *kw)
+{
+	int i;
+
+	if (*argc < 3 || strcmp(argv[1], kw))
+		return;
+	for (i = 1; i < *argc; i++)
+		argv[i] = argv[i + 1];
+	(*argc)--;
 }
 
 bool kw_in(const char *kw, const char *const *words)

@@ -37,6 +37,8 @@ struct vtap_addr {
 int parse_u32(const char *s, uint32_t min, uint32_t max, uint32_t *out);
 /* "010": a number with a leading zero, which parse_u32() refuses. */
 bool leading_zero(const char *s);
+/* After parse_u32() failed on @s for @kw: say why, -EINVAL. */
+int badnum(const char *kw, const char *s, uint32_t min, uint32_t max);
 
 /*
  * Keyword arguments, one way for every command (iproute2's utils.c):
@@ -56,6 +58,11 @@ int unkarg(const char *object, const char *kw);
 			return missarg(argv[0]);		\
 		argc--, argv++;					\
 	} while (0)
+/*
+ * "name NAME", "dev DEV" (as ip): the optional keyword @kw before the
+ * object's name in argv[1] is dropped.
+ */
+void drop_name_kw(int *argc, char **argv, const char *kw);
 /* 1 if @kw is one of the NULL-terminated @words. */
 bool kw_in(const char *kw, const char *const *words);
 int parse_addr(const char *s, struct vtap_addr *a);
