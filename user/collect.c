@@ -1584,9 +1584,8 @@ int do_collect(int argc, char **argv)
 		c.writing = true;
 		err = file_open(&c);
 		if (err) {
-			rc = exit_code_for_errno(err);
-			if (rc == VTAP_EXIT_USAGE || rc == VTAP_EXIT_NOENT)
-				rc = VTAP_EXIT_FAIL;
+			/* Not 4 (CAP_NET_RAW) or 7 (memory, table space): the file. */
+			rc = VTAP_EXIT_OUTPUT;
 			goto out;
 		}
 	}
@@ -1621,7 +1620,7 @@ int do_collect(int argc, char **argv)
 			err = err ? err : -errno;
 	}
 	print_summary(&c);
-	rc = err || c.write_err ? VTAP_EXIT_FAIL : VTAP_EXIT_OK;
+	rc = c.write_err ? VTAP_EXIT_OUTPUT : err ? VTAP_EXIT_FAIL : VTAP_EXIT_OK;
 out:
 	for (i = 0; i < NSOCK; i++)
 		if (c.fd[i] >= 0)

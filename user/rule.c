@@ -275,6 +275,7 @@ static int rule_show(int argc, char **argv)
 	struct vtap_ns ns;
 	int rc, nsv = 0, n = 0, cap = 0, i, err;
 	uint32_t only = 0;
+	bool nomem = false;
 
 	if (argc != 1 && !(argc == 3 && !strcmp(argv[1], "session"))) {
 		errorf("usage: vtapctl rule show [session NAME]");
@@ -300,21 +301,26 @@ static int rule_show(int argc, char **argv)
 		free(sv);
 		return vtap_exit_code(rc);
 	}
+	/* All or nothing: no partial list that looks complete. */
+	out_buffer_begin();
 	out_open_array();
 	if (ns.exists && !vtap_rule_maps_open(&ns, &m)) {
 		while (!bpf_map_get_next_key(m.rules, prev, &k)) {
 			if (n == cap) {
 				void *nk = realloc(keys, (size_t)(cap = cap ? cap * 2 : 64) * sizeof(*keys));
 
-				if (!nk)
+				if (!nk) {
+					nomem = true;
 					break;
+				}
 				keys = nk;
 			}
 			keys[n++] = k;
 			prev = &keys[n - 1];
 		}
-		qsort(keys, (size_t)n, sizeof(*keys), cmp_key);
-		for (i = 0; i < n; i++) {
+		if (n)
+			qsort(keys, (size_t)n, sizeof(*keys), cmp_key);
+		for (i = 0; i < n && !nomem; i++) {
 			struct vtap_rule r;
 			char buf[256];
 			uint32_t sid = keys[i].sd >> 1;
@@ -338,9 +344,14 @@ static int rule_show(int argc, char **argv)
 		vtap_rule_maps_close(&m);
 	}
 	out_close_array();
+	out_buffer_end(!nomem);
 	free(keys);
 	free(sv);
 	vtap_ns_close(&ns);
+	if (nomem) {
+		errorf("rule show: out of memory after %d rules", n);
+		return VTAP_EXIT_LIMIT;
+	}
 	return VTAP_EXIT_OK;
 }
 

@@ -17,6 +17,7 @@ enum vtap_exit {
 	VTAP_EXIT_NOENT		= 5,	/* no such object */
 	VTAP_EXIT_EXIST		= 6,	/* object exists already */
 	VTAP_EXIT_LIMIT		= 7,	/* out of ids, memory or table space */
+	VTAP_EXIT_OUTPUT	= 8,	/* collect: cannot create or write its file */
 };
 
 int exit_code_for_errno(int err);
