@@ -508,8 +508,8 @@ int check_session_name(const char *name)
 	if (!*name || *c || *name == '-' || strlen(name) >= VTAP_NAME_MAX ||
 	    !strcmp(name, "help")) {
 		json_escape(name, esc, sizeof(esc));
-		errorf("\"%s\": a session name is 1 to %d of A-Z a-z 0-9 . _ : @ + - , does "
-		       "not start with - and is not 'help'", esc, VTAP_NAME_MAX - 1);
+		errorf("a session name is 1 to %d of A-Z a-z 0-9 . _ : @ + - , does not start "
+		       "with - and is not 'help' (not \"%s\")", VTAP_NAME_MAX - 1, esc);
 		return -EINVAL;
 	}
 	return 0;
