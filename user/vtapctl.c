@@ -387,7 +387,7 @@ int main(int argc, char **argv)
 {
 	const char *netns = NULL, *batch = NULL;
 	bool pretty = false, force = false;
-	int rc, saved = -1, mfd = -1;
+	int rc, saved = -1, mfd = -1, i;
 
 	while (argc > 1 && argv[1][0] == '-' && argv[1][1]) {
 		const char *a = argv[1];
@@ -428,6 +428,9 @@ int main(int argc, char **argv)
 		       argv[1]);
 		return VTAP_EXIT_USAGE;
 	}
+	for (i = 2; i < argc; i++)	/* -p after the object: indent too */
+		if (is_pretty_opt(argv[i]))
+			json_output = pretty = true;
 	if (force && !batch) {
 		errorf("-f is for -b");
 		return VTAP_EXIT_USAGE;
