@@ -6,7 +6,8 @@
  *   vtapctl [OPTIONS] -b FILE
  *
  * One table of objects; each object has a table of subcommands in its own
- * file (session.c, ...).  Objects and commands may be abbreviated to an
+ * file (user/cmd/session.c, ...); shared code in user/lib/, the collector
+ * in user/collect/.  Objects and commands may be abbreviated to an
  * unambiguous prefix, as ip and tc allow.  See Documentation/vtapctl.8.
  */
 #include <errno.h>

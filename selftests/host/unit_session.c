@@ -1,15 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Unit tests of vtapctl session and info without the module: the netlink
- * attributes session add/set build from their keywords (user/session.c),
+ * attributes session add/set build from their keywords (user/cmd/session.c),
  * and what session show and info print, text and JSON, for replies built
  * here as the kernel builds them.  The .c files are included to reach their
  * static functions; the BPF map helpers session del needs are stubbed.
  */
 #include "kselftest_harness.h"
 
-#include "../../user/session.c"
-#include "../../user/info.c"
+#include "../../user/cmd/session.c"
+#include "../../user/cmd/info.c"
 
 /* session del's BPF side, not reached here. */
 int vtap_ns_open(struct vtap_ns *ns, enum vtap_ns_mode mode)

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-/* Unit tests of vtapctl's parsers and output helpers (user/util.c). */
+/* Unit tests of vtapctl's parsers and output helpers (user/lib/util.c). */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
@@ -8,7 +8,7 @@
 #include <unistd.h>
 
 #include "kselftest_harness.h"
-#include "../../user/util.h"
+#include "../../user/lib/util.h"
 
 TEST(parse_u32_accepts)
 {
