@@ -151,6 +151,7 @@ TABLE=$(cat <<EOF
 2|decimal|session add s encap vxlan remote 192.0.2.1 vni 0x10
 # --- collect: the output file's errors are exit 8 (not 4 or 7)
 8|/nonexistent/dir/x.pcapng|collect encap vxlan dstport 47899 write /nonexistent/dir/x.pcapng count 1
+8|/dev/full: No space left on device|collect encap vxlan dstport 47899 write /dev/full count 1
 EOF
 )
 
@@ -190,6 +191,18 @@ for bin in "$VTAPCTL" "$ASAN"; do
 		t "$tag: vtapctl $args -> $want" check_row "$bin" "$want" "$text" "${argv[@]}"
 	done <<<"$TABLE"
 
+	# collect: a file it may not create is 8 (4 is CAP_NET_RAW); as nobody,
+	# VXLAN on a port above 1023 needs no privilege.
+	if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
+		mkdir -p "$TMP/private" && chmod 700 "$TMP/private" && chmod 755 "$TMP"
+		printf '#!/bin/sh\nexec setpriv --reuid=65534 --regid=65534 --clear-groups %s "$@"\n' \
+			"$bin" > "$TMP/nobody" && chmod 755 "$TMP/nobody"
+		t "$tag: collect write into a directory it may not write: exit 8, not 4" \
+			check_row "$TMP/nobody" 8 "Permission denied" \
+			collect encap vxlan dstport 47899 write "$TMP/private/x" count 1
+	else
+		skip "$tag: collect write, permission denied" "needs root and setpriv"
+	fi
 	# -j: a failed show prints nothing on stdout, not "[]".
 	t "$tag: -j: a refused show prints nothing on stdout" \
 		sh -c "out=\$('$bin' -j session show -x 2>/dev/null); [ -z \"\$out\" ]"

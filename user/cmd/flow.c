@@ -189,6 +189,33 @@ static int flow_del(int argc, char **argv)
 	return flow_change(argc, argv, false);
 }
 
+/* "[session NAME] [port DEV]", with the shared argument helpers. */
+static int parse_show(int argc, char **argv, const char **session, const char **dev)
+{
+	*session = *dev = NULL;
+	while (argc > 1) {
+		argc--, argv++;
+		if (!strcmp(*argv, "session")) {
+			if (*session)
+				return duparg(*argv);
+			NEXT_ARG();
+			if (check_session_name(*argv))
+				return -EINVAL;
+			*session = *argv;
+		} else if (!strcmp(*argv, "port")) {
+			if (*dev)
+				return duparg(*argv);
+			NEXT_ARG();
+			if (check_dev_name(*argv))
+				return -EINVAL;
+			*dev = *argv;
+		} else {
+			return unkarg("flow", *argv);
+		}
+	}
+	return 0;
+}
+
 /*
  * flow show [session NAME] [port DEV]: one line a (session, port), its
  * directions together ("both"), as flow add takes them.
@@ -203,29 +230,8 @@ static int flow_show(int argc, char **argv)
 	struct vtap_ns ns;
 	int i, j, d, e, rc, err, n = 0, nsv = 0;
 
-	for (i = 1; i < argc; i += 2) {
-		if (strcmp(argv[i], "session") && strcmp(argv[i], "port")) {
-			unkarg("flow", argv[i]);
-			return VTAP_EXIT_USAGE;
-		}
-		if (i + 1 >= argc) {
-			missarg(argv[i]);
-			return VTAP_EXIT_USAGE;
-		}
-		if ((!strcmp(argv[i], "session") && session) || (!strcmp(argv[i], "port") && dev)) {
-			duparg(argv[i]);
-			return VTAP_EXIT_USAGE;
-		}
-		if (!strcmp(argv[i], "session")) {
-			if (check_session_name(argv[i + 1]))
-				return VTAP_EXIT_USAGE;
-			session = argv[i + 1];
-		} else {
-			if (check_dev_name(argv[i + 1]))
-				return VTAP_EXIT_USAGE;
-			dev = argv[i + 1];
-		}
-	}
+	if (parse_show(argc, argv, &session, &dev))
+		return VTAP_EXIT_USAGE;
 	rc = vnl_open_or_explain(&nl);
 	if (rc)
 		return rc;
