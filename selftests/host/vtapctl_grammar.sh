@@ -145,8 +145,12 @@ TABLE=$(cat <<EOF
 2|leading zero|$G tos 010
 2|leading zero|$G id 07
 2|leading zero|$G key 08
-2|is not a rule number|rule del session s num 010 dir in
-2|is not a number from 0 to 1048575|port add lo id 010
+2|num: '010' has a leading zero|rule del session s num 010 dir in
+2|is not a rule number from 1|rule del session s num 0 dir in
+2|id: '010' has a leading zero|port add lo id 010
+2|limit: '010' has a leading zero|flows set limit 010
+2|collect: count: '010' has a leading zero|collect write x.pcapng count 010
+2|collect: session: '07' has a leading zero|collect write x.pcapng session 07
 3|$NOMOD|session add s encap vxlan remote 192.0.2.1 vni 010
 2|decimal|session add s encap vxlan remote 192.0.2.1 vni 0x10
 # --- collect: the output file's errors are exit 8 (not 4 or 7)

@@ -239,7 +239,7 @@ static int flows_set(int argc, char **argv)
 		return VTAP_EXIT_USAGE;
 	}
 	if (parse_u32(argv[2], 1, 2 * VTAP_FLOWS_MAX, &limit)) {
-		errorf("limit: '%s' is not a number from 1 to %u", argv[2], 2 * VTAP_FLOWS_MAX);
+		badnum("limit", argv[2], 1, 2 * VTAP_FLOWS_MAX);
 		return VTAP_EXIT_USAGE;
 	}
 	err = vtap_ns_open(&ns, VTAP_NS_WRITE);

@@ -197,11 +197,8 @@ static int parse_port_add(int argc, char **argv, struct port_add_args *a)
 		if (!val)
 			return missarg(kw);
 		if (!strcmp(kw, "id") && !a->have_id) {
-			if (parse_u32(val, 0, VTAP_PORT_ID_MAX, &a->id)) {
-				errorf("id: '%s' is not a number from 0 to %u", val,
-				       VTAP_PORT_ID_MAX);
-				return -EINVAL;
-			}
+			if (parse_u32(val, 0, VTAP_PORT_ID_MAX, &a->id))
+				return badnum("id", val, 0, VTAP_PORT_ID_MAX);
 			a->have_id = true;
 		} else if (!strcmp(kw, "vm") && !a->have_vm) {
 			if (parse_uuid(val, a->vm)) {

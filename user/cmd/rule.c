@@ -58,6 +58,8 @@ static int parse_head(int argc, char **argv, struct rule_args *a, bool need_num,
 			a->session = val;
 		} else if (!strcmp(kw, "num")) {
 			if (parse_u32(val, 1, VTAP_RULE_NUM_MAX, &v)) {
+				if (leading_zero(val))
+					return badnum("num", val, 1, VTAP_RULE_NUM_MAX);
 				errorf("num: '%s' is not a rule number from 1 to %u", val,
 				       VTAP_RULE_NUM_MAX);
 				return -EINVAL;

@@ -259,7 +259,11 @@ static void usage(FILE *f)
 
 static int bad_arg(const char *kw, const char *val, const char *what)
 {
-	errorf("collect: %s: '%s' is not %s", kw, val ? val : "", what);
+	if (leading_zero(val))
+		errorf("collect: %s: '%s' has a leading zero, which once meant octal here: "
+		       "write it in decimal without the zero", kw, val);
+	else
+		errorf("collect: %s: '%s' is not %s", kw, val ? val : "", what);
 	return VTAP_EXIT_USAGE;
 }
 
