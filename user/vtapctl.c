@@ -42,6 +42,8 @@ static const struct {
 	{ "help",	do_help,	"this text" },
 };
 
+#define NOBJECTS (sizeof(objects) / sizeof(objects[0]))
+
 static void usage(FILE *f)
 {
 	size_t i;
@@ -212,9 +214,9 @@ static bool is_pretty_opt(const char *a)
  */
 static int run_command(int argc, char **argv)
 {
-	int i, o, found = -1, nfound = 0;
-	char buf[256] = "";
-	size_t j, n = 0;
+	const char *words[NOBJECTS + 1];
+	int i, o, found;
+	size_t j;
 
 	for (i = o = 0; i < argc; i++) {
 		if (i > 0 && (is_json_opt(argv[i]) || is_pretty_opt(argv[i]))) {
@@ -229,24 +231,15 @@ static int run_command(int argc, char **argv)
 		usage(stderr);
 		return VTAP_EXIT_USAGE;
 	}
-	for (j = 0; j < sizeof(objects) / sizeof(objects[0]); j++)
-		if (!strcmp(argv[0], objects[j].name))
-			return objects[j].fn(argc, argv);
-	for (j = 0; j < sizeof(objects) / sizeof(objects[0]); j++)
-		if (matches(argv[0], objects[j].name)) {
-			found = (int)j;
-			nfound++;
-			if (n < sizeof(buf))
-				n += (size_t)snprintf(buf + n, sizeof(buf) - n, "%s%s",
-						      n ? ", " : "", objects[j].name);
-		}
-	if (nfound == 1) {
+	for (j = 0; j < NOBJECTS; j++)
+		words[j] = objects[j].name;
+	words[j] = NULL;
+	found = match_word(NULL, argv[0], words);
+	if (found >= 0) {
 		argv[0] = (char *)objects[found].name;
 		return objects[found].fn(argc, argv);
 	}
-	if (nfound > 1)
-		errorf("'%s' is ambiguous: %s", argv[0], buf);
-	else
+	if (found == -1)
 		errorf("unknown object '%s' (try 'vtapctl help')", argv[0]);
 	return VTAP_EXIT_USAGE;
 }

@@ -160,7 +160,10 @@ int match_word(const char *what, const char *arg, const char *const *words)
 			if (matches(arg, words[i]))
 				o += (size_t)snprintf(buf + o, sizeof(buf) - o, "%s%s",
 						      o ? ", " : "", words[i]);
-		errorf("%s: '%s' is ambiguous: %s", what, arg, buf);
+		if (what)
+			errorf("%s: '%s' is ambiguous: %s", what, arg, buf);
+		else
+			errorf("'%s' is ambiguous: %s", arg, buf);
 	}
 	return -2;
 }

@@ -76,7 +76,7 @@ bool matches(const char *arg, const char *word);
  * A command word: @arg exactly, else the one word of @words that it is a
  * prefix of (NULL-terminated).
  * Returns the index, -1 if none, -2 if @arg is a prefix of several
- * (after printing which).
+ * (after printing which, after "@what: " unless @what is NULL).
  */
 int match_word(const char *what, const char *arg, const char *const *words);
 int parse_mac(const char *s, uint8_t *mac);	/* xx:xx:xx:xx:xx:xx */
