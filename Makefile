@@ -39,10 +39,11 @@ CC		?= gcc
 CLANG		?= clang
 BPFTOOL		?= bpftool
 PKGS		:= libnl-genl-3.0 libbpf
+USER_INC	:= $(foreach d,user user/cmd user/lib user/collect,-I$(TOP)/$(d))
 USER_CFLAGS	:= -std=gnu11 -O2 -g -Wall -Wextra -Werror -Wshadow \
 		   -Wstrict-prototypes -Wmissing-prototypes -D_GNU_SOURCE \
 		   -I$(TOP)/include/uapi -I$(TOP)/include -I$(BUILD)/bpf \
-		   $(EXTRA_CFLAGS)
+		   $(USER_INC) $(EXTRA_CFLAGS)
 USER_LIBS	= $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 USER_PKGCFLAGS	= $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 BPF_CFLAGS	:= -O2 -g -Wall -Werror -target bpf -D__TARGET_ARCH_x86 \
@@ -55,8 +56,13 @@ BPF_SRCS	:= $(wildcard bpf/*.bpf.c)
 BPF_NAMES	:= $(patsubst bpf/%.bpf.c,%,$(BPF_SRCS))
 BPF_OBJS	:= $(foreach n,$(BPF_NAMES),$(BUILD)/bpf/$(n).bpf.o $(BUILD)/bpf/$(n)-rec.bpf.o)
 BPF_SKELS	:= $(patsubst %.bpf.o,%.skel.h,$(BPF_OBJS))
-USER_SRCS	:= $(wildcard user/*.c)
-USER_HDRS	:= $(wildcard user/*.h) $(wildcard include/*.h include/uapi/linux/*.h)
+# user/: vtapctl.c (main, the object table); cmd/: one file per object's
+# commands; lib/: what they share (arguments and output, netlink, BPF maps,
+# the rule compiler, the configuration file, IPFIX); collect/: the collector.
+USER_DIRS	:= user user/cmd user/lib user/collect
+USER_SRCS	:= $(foreach d,$(USER_DIRS),$(wildcard $(d)/*.c))
+USER_HDRS	:= $(foreach d,$(USER_DIRS),$(wildcard $(d)/*.h)) \
+		   $(wildcard include/*.h include/uapi/linux/*.h)
 VTAPCTL		:= $(BUILD)/vtapctl
 
 .PHONY: all module bpf user deps check check-host check-guest demo style \
@@ -133,10 +139,10 @@ demo:
 # BPF programs, where BIT() does not exist.
 # Benchmarks (see Documentation/performance.md): BPF_PROG_TEST_RUN on the host.
 BPF_BENCH	:= $(BUILD)/bpf_bench
-$(BPF_BENCH): tools/bench/bpf_bench.c user/rules.c user/rules.h user/util.c \
+$(BPF_BENCH): tools/bench/bpf_bench.c user/lib/rules.c user/lib/rules.h user/lib/util.c \
 		$(BUILD)/bpf/vtap-rec.skel.h include/vtap_bpf.h
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(USER_CFLAGS) $(USER_PKGCFLAGS) -o $@ $< user/rules.c user/util.c $(USER_LIBS)
+	$(Q)$(CC) $(USER_CFLAGS) $(USER_PKGCFLAGS) -o $@ $< user/lib/rules.c user/lib/util.c $(USER_LIBS)
 
 .PHONY: bench
 bench:
@@ -212,22 +218,22 @@ $(GENL_FUZZ): selftests/fuzz/genl_fuzz.c include/uapi/linux/vtap.h
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(USER_CFLAGS) -o $@ $<
 
-$(ST_HOST)/unit_util: selftests/host/unit_util.c user/util.c user/util.h
+$(ST_HOST)/unit_util: selftests/host/unit_util.c user/lib/util.c user/lib/util.h
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(ST_CFLAGS) -o $@ selftests/host/unit_util.c user/util.c
+	$(Q)$(CC) $(ST_CFLAGS) -o $@ selftests/host/unit_util.c user/lib/util.c
 
 # vtapctl session and info: the attributes built, the text and JSON printed.
 selftests: $(ST_HOST)/unit_session
-$(ST_HOST)/unit_session: selftests/host/unit_session.c user/session.c user/session_opts.c \
-		user/info.c user/nl.c user/util.c $(USER_HDRS)
+$(ST_HOST)/unit_session: selftests/host/unit_session.c user/cmd/session.c user/cmd/session_opts.c \
+		user/cmd/info.c user/lib/nl.c user/lib/util.c $(USER_HDRS)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(ST_CFLAGS) $(USER_PKGCFLAGS) -o $@ $< user/session_opts.c user/nl.c \
-		user/util.c $(USER_LIBS)
+	$(Q)$(CC) $(ST_CFLAGS) $(USER_PKGCFLAGS) -o $@ $< user/cmd/session_opts.c user/lib/nl.c \
+		user/lib/util.c $(USER_LIBS)
 
-$(ST_HOST)/bpf_rules: selftests/host/bpf_rules.c user/rules.c user/rules.h user/util.c \
+$(ST_HOST)/bpf_rules: selftests/host/bpf_rules.c user/lib/rules.c user/lib/rules.h user/lib/util.c \
 		$(BUILD)/bpf/vtap-rec.skel.h include/vtap_bpf.h
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(ST_CFLAGS) $(USER_PKGCFLAGS) -o $@ $< user/rules.c user/util.c $(USER_LIBS)
+	$(Q)$(CC) $(ST_CFLAGS) $(USER_PKGCFLAGS) -o $@ $< user/lib/rules.c user/lib/util.c $(USER_LIBS)
 
 $(ST_HOST)/bpf_classify: selftests/host/bpf_classify.c $(BUILD)/bpf/vtap-rec.skel.h include/vtap_bpf.h
 	$(Q)mkdir -p $(@D)
@@ -238,29 +244,29 @@ $(ST_HOST)/bpf_classify: selftests/host/bpf_classify.c $(BUILD)/bpf/vtap-rec.ske
 # read out of bounds fails the test.
 ST_SAN		:= -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
 		   -fno-sanitize-recover=all
-DECODE_SRCS	:= user/decode.c user/decode.h
-PCAPNG_SRCS	:= user/pcapng.c user/pcapng.h
+DECODE_SRCS	:= user/collect/decode.c user/collect/decode.h
+PCAPNG_SRCS	:= user/collect/pcapng.c user/collect/pcapng.h
 selftests: $(ST_HOST)/unit_decode $(ST_HOST)/unit_pcapng $(ST_HOST)/fuzz_decode_replay
 
 # vtapctl flows export: the IPFIX encoder.
 selftests: $(ST_HOST)/unit_ipfix
-$(ST_HOST)/unit_ipfix: selftests/host/unit_ipfix.c user/ipfix.c user/ipfix.h
+$(ST_HOST)/unit_ipfix: selftests/host/unit_ipfix.c user/lib/ipfix.c user/lib/ipfix.h
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(ST_CFLAGS) $(ST_SAN) -o $@ $< user/ipfix.c
+	$(Q)$(CC) $(ST_CFLAGS) $(ST_SAN) -o $@ $< user/lib/ipfix.c
 
 $(ST_HOST)/unit_decode: selftests/host/unit_decode.c $(DECODE_SRCS)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(ST_CFLAGS) $(ST_SAN) -o $@ $< user/decode.c
+	$(Q)$(CC) $(ST_CFLAGS) $(ST_SAN) -o $@ $< user/collect/decode.c
 
 $(ST_HOST)/unit_pcapng: selftests/host/unit_pcapng.c $(PCAPNG_SRCS)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(ST_CFLAGS) $(ST_SAN) -o $@ $< user/pcapng.c
+	$(Q)$(CC) $(ST_CFLAGS) $(ST_SAN) -o $@ $< user/collect/pcapng.c
 
 $(ST_HOST)/fuzz_decode_replay: selftests/fuzz/fuzz_decode.c selftests/fuzz/replay.c \
 			       $(DECODE_SRCS) $(PCAPNG_SRCS)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(ST_CFLAGS) $(ST_SAN) -DFUZZ_DIR='"$(TOP)/selftests/fuzz"' -o $@ \
-		selftests/fuzz/fuzz_decode.c selftests/fuzz/replay.c user/decode.c user/pcapng.c
+		selftests/fuzz/fuzz_decode.c selftests/fuzz/replay.c user/collect/decode.c user/collect/pcapng.c
 
 # make fuzz: fuzz-decode, then fuzz-netlink, then fuzz-packet.
 # make fuzz-decode: libFuzzer (clang) on the decoder for FUZZ_TIME seconds, from
@@ -313,7 +319,7 @@ $(FUZZ_BIN): selftests/fuzz/fuzz_decode.c $(DECODE_SRCS) $(PCAPNG_SRCS)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CLANG) -std=gnu11 -g -O1 -Wall -Wextra -Werror -D_GNU_SOURCE \
 		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -o $@ \
-		selftests/fuzz/fuzz_decode.c user/decode.c user/pcapng.c
+		selftests/fuzz/fuzz_decode.c user/collect/decode.c user/collect/pcapng.c
 
 # ---- test tools -----------------------------------------------------------
 # tapvm: a "VM NIC" for tap-based VMs in tests and the demo (tools/tapvm/).

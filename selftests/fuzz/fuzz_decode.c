@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * libFuzzer target for vtapctl collect's decoder (user/decode.c: every input
+ * libFuzzer target for vtapctl collect's decoder (user/collect/decode.c: every input
  * as an IP packet, as a GRE packet and as a VXLAN UDP payload) and what
  * consumes its output: the pcapng blocks built from a decoded frame
- * (user/pcapng.c), ERSPAN III time reconstruction, and GRE sequence
+ * (user/collect/pcapng.c), ERSPAN III time reconstruction, and GRE sequence
  * accounting fed with the input read as 32-bit sequence numbers.
  *
  *   make fuzz                    a bounded run (FUZZ_TIME=60 seconds)
@@ -18,8 +18,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../user/decode.h"
-#include "../../user/pcapng.h"
+#include "../../user/collect/decode.h"
+#include "../../user/collect/pcapng.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -93,6 +93,47 @@ t "bad: unprivileged flow add: exit 4" bad 4 'permi|CAP_NET_ADMIN|root' \
 	unpriv flow add session s1 port tap2 dir in
 t "unprivileged session show still works (read-only)" unpriv session show s1
 
+# --- the command line of issue 19, against the module ------------------------------
+# -j session show of a missing session: exit 5, nothing on stdout (not "[]").
+show_missing() {
+	local out rc=0
+	out=$(vctl -j session show nosuch 2>/dev/null) || rc=$?
+	expect_eq "exit status" "$rc" 5 && expect_eq "stdout" "$out" ""
+}
+t "-j session show nosuch: exit 5, nothing on stdout" show_missing
+t "flow show: s1's flow on vnet1, as flow add takes it" \
+	eval 'vctl flow show session s1 | grep -qx "flow session s1 port vnet1 dir in"'
+t "flow (no command), -j after the object: the same as JSON" \
+	eval 'vctl flow -j | grep -qF "{\"session\":\"s1\",\"port\":\"vnet1\",\"dir\":\"in\"}"'
+t "-n NETNS, prefixes: vtapctl -n hv sess sh s1 from outside the namespace" \
+	eval '"$VTAPCTL" -n "$NS_HV" sess sh s1 | grep -q "^session s1"'
+# -b: many commands over one socket; all of them took effect, and nothing is
+# left over (the state is what it was).
+batch_ok() {
+	printf '%s\n' "session add b1 encap gre remote $C4 rate 1.5Mbit" \
+		"session add name b2 encap erspan3 remote $C4 # a comment" \
+		'flow add session b1 port vnet1 dir out' 'session show b1' \
+		'flow show session b1' 'flow delete session b1 port vnet1' \
+		'session del b1' 'session del b2' > "$MIRROR_WORK/ok.batch"
+	vctl -b "$MIRROR_WORK/ok.batch" | tee "$MIRROR_WORK/ok.out" || return 1
+	grep -q 'rate 1500000bit' "$MIRROR_WORK/ok.out" &&
+	grep -qx 'flow session b1 port vnet1 dir out' "$MIRROR_WORK/ok.out" &&
+	expect_eq "sessions and ports after" "$(state)" "$BAD_STATE"
+}
+t "-b: 8 commands (add, flow, show, delete) over one socket, state as before" batch_ok
+# The first failure stops it with its exit status; the lines before it stay.
+batch_stop() {
+	local rc=0
+	printf '%s\n' "session add b3 encap gre remote $C4" "session add s1 encap gre remote $C4" \
+		"session add b4 encap gre remote $C4" > "$MIRROR_WORK/stop.batch"
+	vctl -b "$MIRROR_WORK/stop.batch" 2>"$MIRROR_WORK/stop.err" || rc=$?
+	cat "$MIRROR_WORK/stop.err"
+	expect_eq "exit status" "$rc" 6 && grep -q 'stop.batch:2:' "$MIRROR_WORK/stop.err" &&
+	vctl session show b3 >/dev/null && ! vctl session show b4 2>/dev/null &&
+	vctl session del b3 && expect_eq "sessions and ports after" "$(state)" "$BAD_STATE"
+}
+t "-b: stops at the first failure (exit 6, FILE:LINE), the lines before it done" batch_stop
+
 # --- a session deleted while traffic flows ---------------------------------------------
 sent() {	# SESSION: its "sent" counter
 	vctl -j session show "$1" | json_get 'd[0]["stats"]["sent"]'

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Mirror rules end to end on the host: rules parsed and compiled by
- * vtapctl's code (user/rules.c), installed into the maps of the record
+ * vtapctl's code (user/lib/rules.c), installed into the maps of the record
  * variant of the TC classifier, and packets run through it with
  * BPF_PROG_TEST_RUN.  Every field at its boundaries, priorities, IPv4/IPv6,
  * VLAN, IPv6 extension headers, short and malformed packets; the packet is
@@ -19,7 +19,7 @@
 #include "kselftest_harness.h"
 #include "vtap_bpf.h"
 #include "vtap-rec.skel.h"
-#include "../../user/rules.h"
+#include "../../user/lib/rules.h"
 
 #define LO_IFINDEX	1
 #define SESSION		5

@@ -420,7 +420,7 @@ t "collect: rotate-size 0: exit 2" exit_of 2 "$ASAN" collect write x rotate-size
 t "collect: write twice: exit 2" exit_of 2 "$ASAN" collect write x write y
 t "collect: to a missing device: exit 5" exit_of 5 "$ASAN" collect to nosuchdev0
 t "collect: to lo (not Ethernet): exit 1" exit_of 1 "$ASAN" collect to lo
-t "collect: unwritable file: exit 1" exit_of 1 "$ASAN" collect write /nonexistent/dir/x.pcapng
+t "collect: unwritable file: exit 8" exit_of 8 "$ASAN" collect write /nonexistent/dir/x.pcapng
 t "collect: listen on an address not here: exit 1" exit_of 1 "$ASAN" collect listen 192.0.2.77 write "$TMP/x.pcapng"
 
 # ---- hostile input --------------------------------------------------------------------

@@ -100,6 +100,10 @@ def grammar(usage):
     return list(dict.fromkeys(kws)), values, positional
 
 
+# Keywords that only follow another's value (the parser refuses them alone).
+FOLLOWERS = {"burst"}
+
+
 def main():
     print("TAP version 13")
     check("the script exists", os.path.isfile(SCRIPT))
@@ -144,12 +148,24 @@ def main():
             name = f"{obj} {sub}".strip()
             if not kws:
                 continue
-            missing = [k for k in kws if k not in replies[0]]
+            # burst belongs to "rate R": offered after a rate, not on its own.
+            missing = [k for k in kws if k not in replies[0] and k not in FOLLOWERS]
+            wrong = [k for k in FOLLOWERS if k in replies[0]]
+            check(f"{name}: offers no keyword that only follows another ({sorted(FOLLOWERS)})",
+                  not wrong, wrong)
             check(f"{name}: offers every keyword of its usage ({len(kws)})", not missing,
                   f"missing {missing}; offered {sorted(replies[0])}")
             for k, got in zip(order, replies[1:]):
                 miss = [v for v in values[k] if v not in got]
                 check(f"{name}: values after '{k}'", not miss, f"missing {miss}; offered {sorted(got)}")
+    (after_rate, after_none), err = complete_many([
+        ["vtapctl", "session", "set", "x", "rate", "10mbit", ""],
+        ["vtapctl", "session", "set", "x", "rate", "none", ""]])
+    check("session set: burst after 'rate R'", "burst" in after_rate and not err, (after_rate, err))
+    check("session set: no burst after 'rate none'", "burst" not in after_none, after_none)
+    # Global options with a value: -n completes namespaces, not objects.
+    (after_n,), err = complete_many([["vtapctl", "-n", "x", ""]])
+    check("-n NETNS: then the objects", "session" in after_n and not err, (after_n, err))
     # dedup's value is optional: its words after it.
     (got,), err = complete_many([["vtapctl", "session", "set", "x", "dedup", ""]])
     check("session set: values after 'dedup'", {"on", "off", "10ms"} <= got and not err, (got, err))

@@ -3,7 +3,7 @@
 """The YAML spec of the vtap family and include/uapi/linux/vtap.h agree:
 every command, attribute, enum and constant in one is in the other with the
 same value, the policies in kmod/netlink.c carry the spec's checks, and
-vtapctl info (user/info.c) has a name for every feature bit."""
+vtapctl info (user/cmd/info.c) has a name for every feature bit."""
 import os
 import re
 import subprocess
@@ -80,7 +80,7 @@ check("every enum entry of the header is in the spec", not extra, extra)
 
 # vtapctl info names every feature bit, by the spec's names.
 feat = next(d for d in spec["definitions"] if d["name"] == "feature")
-info_c = open(os.path.join(TOP, "user/info.c")).read()
+info_c = open(os.path.join(TOP, "user/cmd/info.c")).read()
 named = dict(re.findall(r'\{\s*(VTAP_FEATURE_[A-Z0-9_]+),\s*"([a-z0-9-]+)"\s*\}', info_c))
 for e in feat["entries"]:
     k = cname("vtap_feature", e)

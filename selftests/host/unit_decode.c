@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Unit tests of vtapctl collect's decoder, GRE sequence accounting and
- * ERSPAN III timestamps (user/decode.c): crafted packets for every
+ * ERSPAN III timestamps (user/collect/decode.c): crafted packets for every
  * encapsulation (GRE-TEB, ERSPAN II/III, VXLAN), version and field; every
  * truncation of each (in buffers of exactly that size: the Makefile builds
  * this with ASan, so a read past the end fails); sequence gaps, reordering,
@@ -14,7 +14,7 @@
 #include <sys/socket.h>
 
 #include "kselftest_harness.h"
-#include "../../user/decode.h"
+#include "../../user/collect/decode.h"
 
 /* ---- packet builder ------------------------------------------------------ */
 

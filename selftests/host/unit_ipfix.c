@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Unit tests of vtapctl flows export's IPFIX encoder (user/ipfix.c): the
+ * Unit tests of vtapctl flows export's IPFIX encoder (user/lib/ipfix.c): the
  * message header, the template and options template sets, data records
  * byte by byte, records split across messages within the size limit, and a
  * file of such messages decoded by libfixbuf's ipfixDump (every template
@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 #include "kselftest_harness.h"
-#include "../../user/ipfix.h"
+#include "../../user/lib/ipfix.h"
 
 static unsigned int be16(const uint8_t *p)
 {

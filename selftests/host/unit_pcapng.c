@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Unit tests of vtapctl collect's pcapng writer (user/pcapng.c): block
+ * Unit tests of vtapctl collect's pcapng writer (user/collect/pcapng.c): block
  * layouts byte by byte, what it refuses, the structure checker, files read
  * back by Wireshark's tshark/capinfos/editcap (per-interface counts,
  * directions, lengths, nanosecond timestamps, byte-identical packets), and a
@@ -18,7 +18,7 @@
 #include <unistd.h>
 
 #include "kselftest_harness.h"
-#include "../../user/pcapng.h"
+#include "../../user/collect/pcapng.h"
 
 static uint32_t u32at(const uint8_t *p)
 {

@@ -1,15 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Unit tests of vtapctl session and info without the module: the netlink
- * attributes session add/set build from their keywords (user/session.c),
+ * attributes session add/set build from their keywords (user/cmd/session.c),
  * and what session show and info print, text and JSON, for replies built
  * here as the kernel builds them.  The .c files are included to reach their
  * static functions; the BPF map helpers session del needs are stubbed.
  */
 #include "kselftest_harness.h"
 
-#include "../../user/session.c"
-#include "../../user/info.c"
+#include "../../user/cmd/session.c"
+#include "../../user/cmd/info.c"
 
 /* session del's BPF side, not reached here. */
 int vtap_ns_open(struct vtap_ns *ns, enum vtap_ns_mode mode)
@@ -192,6 +192,16 @@ TEST(repeated_keywords)
 		"encap vxlan remote 192.0.2.1 remote 192.0.2.2",
 		"encap gre remote 192.0.2.1 key 1 key 2",
 		"encap erspan3 remote 192.0.2.1 subheader 3 subheader 7",
+		/* The broker options too (they used to be last-wins). */
+		"encap gre remote 192.0.2.1 rate 10 rate 20",
+		"encap gre remote 192.0.2.1 snaplen 64 snaplen 128",
+		"encap gre remote 192.0.2.1 sample 1/2 sample 1/3",
+		"encap gre remote 192.0.2.1 dedup dedup off",
+		"encap gre remote 192.0.2.1 gso slice gso segment",
+		/* An unknown keyword, last or not. */
+		"encap gre remote 192.0.2.1 bogus",
+		"encap gre remote 192.0.2.1 bogus 1",
+		"encap gre remote 192.0.2.1 burst 10",
 	};
 	struct parsed p;
 	unsigned int i;
@@ -201,6 +211,43 @@ TEST(repeated_keywords)
 		EXPECT_EQ(-EINVAL, p.rc) TH_LOG("'%s' accepted", bad[i]);
 		parsed_free(&p);
 	}
+}
+
+/* tc's units in any case, fractions when whole; a bare number is pps. */
+TEST(rates)
+{
+	static const struct {
+		const char *s;
+		uint64_t rate;
+		uint8_t unit;
+	} good[] = {
+		{ "1000", 1000, VTAP_RATE_PPS }, { "100pps", 100, VTAP_RATE_PPS },
+		{ "100PPS", 100, VTAP_RATE_PPS }, { "010", 10, VTAP_RATE_PPS },
+		{ "10mbit", 10000000, VTAP_RATE_BPS }, { "10Mbit", 10000000, VTAP_RATE_BPS },
+		{ "10MBIT", 10000000, VTAP_RATE_BPS }, { "1.5mbit", 1500000, VTAP_RATE_BPS },
+		{ "1.5Gbit", 1500000000, VTAP_RATE_BPS }, { "64kbit", 64000, VTAP_RATE_BPS },
+		{ "1000bit", 1000, VTAP_RATE_BPS }, { "1kibit", 1024, VTAP_RATE_BPS },
+		{ "1kbps", 8000, VTAP_RATE_BPS }, { "2KBps", 16000, VTAP_RATE_BPS },
+		{ "1mbps", 8000000, VTAP_RATE_BPS }, { "125bps", 1000, VTAP_RATE_BPS },
+		{ "1tbit", 1000000000000ULL, VTAP_RATE_BPS },
+	};
+	static const char *const bad[] = {
+		"0", "0mbit", "1.5pps", "1.5", "1.0001bit", "999bit", "10mbits", "mbit", "1.mbit",
+		".5mbit", "-1", "1e6", "2tbit", "10 mbit", "0x10", "1..5mbit", "",
+	};
+	uint64_t rate;
+	uint8_t unit;
+	unsigned int i;
+
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		rate = 0;
+		unit = 0;
+		EXPECT_EQ(0, parse_rate(good[i].s, &rate, &unit)) TH_LOG("'%s' refused", good[i].s);
+		EXPECT_EQ(good[i].rate, rate) TH_LOG("'%s'", good[i].s);
+		EXPECT_EQ(good[i].unit, unit) TH_LOG("'%s'", good[i].s);
+	}
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		EXPECT_NE(0, parse_rate(bad[i], &rate, &unit)) TH_LOG("bad[%u] accepted", i);
 }
 
 TEST(set_vni_dstport)

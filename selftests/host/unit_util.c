@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-/* Unit tests of vtapctl's parsers and output helpers (user/util.c). */
+/* Unit tests of vtapctl's parsers and output helpers (user/lib/util.c). */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
@@ -8,7 +8,7 @@
 #include <unistd.h>
 
 #include "kselftest_harness.h"
-#include "../../user/util.h"
+#include "../../user/lib/util.h"
 
 TEST(parse_u32_accepts)
 {
@@ -39,6 +39,57 @@ TEST(parse_u32_rejects)
 	EXPECT_EQ(-EINVAL, parse_u32(NULL, 0, 10, &v));
 	EXPECT_EQ(-EINVAL, parse_u32("99999999999999999999999", 0, 10, &v));
 	EXPECT_EQ(77, v);	/* untouched on error */
+}
+
+/* No number is octal: a leading zero is refused, not read as base 8. */
+TEST(parse_u32_never_octal)
+{
+	uint32_t v = 77;
+
+	EXPECT_EQ(-EINVAL, parse_u32("010", 0, 100, &v));
+	EXPECT_EQ(-EINVAL, parse_u32("08", 0, 100, &v));
+	EXPECT_EQ(-EINVAL, parse_u32("00", 0, 100, &v));
+	EXPECT_EQ(-EINVAL, parse_u32("0x", 0, 100, &v));
+	EXPECT_EQ(-EINVAL, parse_u32("0x-1", 0, 100, &v));
+	EXPECT_EQ(77, v);
+	EXPECT_TRUE(leading_zero("010"));
+	EXPECT_FALSE(leading_zero("0"));
+	EXPECT_FALSE(leading_zero("0x10"));
+	ASSERT_EQ(0, parse_u32("0X1f", 0, 100, &v));
+	EXPECT_EQ(31, v);
+	ASSERT_EQ(0, parse_u32("10", 0, 100, &v));
+	EXPECT_EQ(10, v);
+}
+
+TEST(match_word_prefixes)
+{
+	static const char *const w[] = { "add", "set", "del", "show", NULL };
+
+	EXPECT_EQ(3, match_word("t", "show", w));
+	EXPECT_EQ(3, match_word("t", "sh", w));
+	EXPECT_EQ(0, match_word("t", "a", w));
+	EXPECT_EQ(-2, match_word("t", "s", w));	/* set, show */
+	EXPECT_EQ(-1, match_word("t", "x", w));
+	EXPECT_EQ(-1, match_word("t", "shows", w));
+	EXPECT_EQ(-1, match_word("t", "", w));
+}
+
+static char *pretty(const char *in)
+{
+	static char out[512];
+	FILE *f = fmemopen(out, sizeof(out), "w");
+
+	json_pretty(in, strlen(in), f);
+	fclose(f);
+	return out;
+}
+
+TEST(json_pretty_indents)
+{
+	EXPECT_STREQ("[]\n", pretty("[]\n"));
+	EXPECT_STREQ("{\n    \"a\": 1,\n    \"b\": [\n        \"x,{]\"\n    ],\n    \"c\": {}\n}\n",
+		     pretty("{\"a\":1,\"b\":[\"x,{]\"],\"c\":{}}\n"));
+	EXPECT_STREQ("{\n    \"q\": \"\\\"\"\n}", pretty("{\"q\":\"\\\"\"}"));
 }
 
 TEST(parse_addr_families)

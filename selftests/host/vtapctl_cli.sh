@@ -89,7 +89,7 @@ for bin in "$VTAPCTL" "$ASAN"; do
 	done
 	t "$tag: subheader 5: exit 2" check_err 2 "subheader: '5' is not one of none, 3, 7" \
 		"$bin" session add s encap erspan3 remote 192.0.2.1 subheader 5
-	t "$tag: subheader twice: exit 2" check_err 2 "subheader: given twice" \
+	t "$tag: subheader twice: exit 2" check_err 2 "'subheader' given twice" \
 		"$bin" session add s encap erspan3 remote 192.0.2.1 subheader 3 subheader 7
 	t "$tag: set subheader: parsed (exit 3)" check_exit 3 "$bin" session set s subheader 7
 	t "$tag: set subheader x: exit 2" check_exit 2 "$bin" session set s subheader x
@@ -105,9 +105,9 @@ for bin in "$VTAPCTL" "$ASAN"; do
 	t "$tag: session help names dedup" check_err 0 "dedup [on|off|WINDOW]" "$bin" session help
 	t "$tag: key with erspan2: exit 2" check_err 2 "key: only for encap gre" \
 		"$bin" session add s encap erspan2 remote 192.0.2.1 key 5
-	t "$tag: vni twice: exit 2" check_err 2 "vni: given twice" "$bin" $v vni 1 vni 2
-	t "$tag: dstport twice: exit 2" check_err 2 "dstport: given twice" "$bin" $v dstport 4789 dstport 4789
-	t "$tag: encap twice: exit 2" check_err 2 "encap: given twice" "$bin" $v encap gre
+	t "$tag: vni twice: exit 2" check_err 2 "'vni' given twice" "$bin" $v vni 1 vni 2
+	t "$tag: dstport twice: exit 2" check_err 2 "'dstport' given twice" "$bin" $v dstport 4789 dstport 4789
+	t "$tag: encap twice: exit 2" check_err 2 "'encap' given twice" "$bin" $v encap gre
 	t "$tag: set vni: parsed (exit 3)" check_exit 3 "$bin" session set s vni 9
 	t "$tag: set dstport: parsed (exit 3)" check_exit 3 "$bin" session set s dstport 8472
 	t "$tag: set vni 16777216: exit 2" check_exit 2 "$bin" session set s vni 16777216
@@ -136,7 +136,7 @@ for bin in "$VTAPCTL" "$ASAN"; do
 		"$bin" port add lo records sideways
 	t "$tag: port add records twice: exit 2" check_err 2 "'records' given twice" \
 		"$bin" port add lo records in records out
-	t "$tag: port set without records: exit 2" check_err 2 "usage: vtapctl port set DEV records" "$bin" port set lo
+	t "$tag: port set without records: exit 2" check_err 2 "usage: vtapctl port set [dev] DEV records" "$bin" port set lo
 	t "$tag: port set records bad: exit 2" check_err 2 "is not in, out, both or none" "$bin" port set lo records all
 	t "$tag: flows set limit 0: exit 2" check_err 2 "limit: '0' is not a number from 1 to 131072" \
 		"$bin" flows set limit 0

@@ -25,7 +25,7 @@
 
 #include "vtap_bpf.h"
 #include "vtap-rec.skel.h"
-#include "../../user/rules.h"
+#include "../../user/lib/rules.h"
 
 #define SESSION	5
 #define SD	VTAP_SD(SESSION, VTAP_DIR_OUT)

@@ -15,11 +15,32 @@
 #define SOL_NETLINK 270
 #endif
 
+/*
+ * vtapctl -b: the first successful vnl_open() keeps its socket, and the
+ * later ones get it too; vnl_close() leaves it open (and reads what an
+ * interrupted dump left behind), vnl_shared_close() closes it.
+ */
+bool nl_shared;
+static struct nl_sock *shared_sk;
+static int shared_family;
+
+void vnl_shared_close(void)
+{
+	if (shared_sk)
+		nl_socket_free(shared_sk);
+	shared_sk = NULL;
+}
+
 int vnl_open(struct vtap_nl *nl)
 {
 	int one = 1, fd, err;
 
 	memset(nl, 0, sizeof(*nl));
+	if (nl_shared && shared_sk) {
+		nl->sk = shared_sk;
+		nl->family = shared_family;
+		return 0;
+	}
 	nl->sk = nl_socket_alloc();
 	if (!nl->sk)
 		return -ENOMEM;
@@ -38,11 +59,24 @@ int vnl_open(struct vtap_nl *nl)
 		vnl_close(nl);
 		return -ENOENT;
 	}
+	if (nl_shared) {
+		shared_sk = nl->sk;
+		shared_family = nl->family;
+	}
 	return 0;
 }
 
 void vnl_close(struct vtap_nl *nl)
 {
+	if (nl->sk && nl->sk == shared_sk) {
+		char buf[8192];
+		int fd = nl_socket_get_fd(nl->sk);
+
+		while (recv(fd, buf, sizeof(buf), MSG_DONTWAIT) > 0)
+			;
+		nl->sk = NULL;
+		return;
+	}
 	if (nl->sk)
 		nl_socket_free(nl->sk);
 	nl->sk = NULL;

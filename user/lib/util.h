@@ -17,6 +17,7 @@ enum vtap_exit {
 	VTAP_EXIT_NOENT		= 5,	/* no such object */
 	VTAP_EXIT_EXIST		= 6,	/* object exists already */
 	VTAP_EXIT_LIMIT		= 7,	/* out of ids, memory or table space */
+	VTAP_EXIT_OUTPUT	= 8,	/* collect: cannot create or write its file */
 };
 
 int exit_code_for_errno(int err);
@@ -29,13 +30,55 @@ struct vtap_addr {
 	};
 };
 
+/*
+ * Decimal (a leading zero is refused: it once meant octal) or 0x-hex, the
+ * whole string, within [min, max]: 0, -EINVAL or -ERANGE.  No number
+ * vtapctl reads is octal.
+ */
 int parse_u32(const char *s, uint32_t min, uint32_t max, uint32_t *out);
+/* "010": a number with a leading zero, which parse_u32() refuses. */
+bool leading_zero(const char *s);
+/* After parse_u32() failed on @s for @kw: say why, -EINVAL. */
+int badnum(const char *kw, const char *s, uint32_t min, uint32_t max);
+
+/*
+ * Keyword arguments, one way for every command (iproute2's utils.c):
+ *   NEXT_ARG()  step to a keyword's value, or say "'KW' needs a value"
+ *   duparg()    "'KW' given twice"
+ *   invarg()    "KW: 'VAL' is not WHAT"
+ *   unkarg()    "OBJECT: unknown keyword 'KW' (try 'vtapctl OBJECT help')"
+ * Each prints why and returns -EINVAL.  NEXT_ARG() needs int argc and
+ * char **argv in scope and returns -EINVAL from the caller.
+ */
+int missarg(const char *kw);
+int duparg(const char *kw);
+int invarg(const char *kw, const char *val, const char *what);
+int unkarg(const char *object, const char *kw);
+#define NEXT_ARG() do {						\
+		if (argc < 2)					\
+			return missarg(argv[0]);		\
+		argc--, argv++;					\
+	} while (0)
+/*
+ * "name NAME", "dev DEV" (as ip): the optional keyword @kw before the
+ * object's name in argv[1] is dropped.
+ */
+void drop_name_kw(int *argc, char **argv, const char *kw);
+/* 1 if @kw is one of the NULL-terminated @words. */
+bool kw_in(const char *kw, const char *const *words);
 int parse_addr(const char *s, struct vtap_addr *a);
 /* Not 0.0.0.0/8, 255.255.255.255, ::, multicast or IPv4-mapped (as the kernel). */
 bool addr_is_unicast(const struct vtap_addr *a);
 const char *format_addr(const struct vtap_addr *a, char *buf, size_t len);
 int parse_keyword(const char *s, const char *const *words, int n);
 bool matches(const char *arg, const char *word);
+/*
+ * A command word: @arg exactly, else the one word of @words that it is a
+ * prefix of (NULL-terminated).
+ * Returns the index, -1 if none, -2 if @arg is a prefix of several
+ * (after printing which, after "@what: " unless @what is NULL).
+ */
+int match_word(const char *what, const char *arg, const char *const *words);
 int parse_mac(const char *s, uint8_t *mac);	/* xx:xx:xx:xx:xx:xx */
 int parse_uuid(const char *s, uint8_t *uuid);	/* 8-4-4-4-12 hex digits */
 /* A port's "records {in|out|both|none}": VTAP_PORT_F_REC_* bits, or -EINVAL. */
@@ -63,5 +106,12 @@ void json_escape(const char *s, char *buf, size_t len);
 void errorf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Printed after "vtapctl: " by errorf(), e.g. "FILE:LINE: "; empty normally. */
 extern char errorf_where[128];
+/* "FILE:LINE: " of the command a batch (vtapctl -b) runs; empty otherwise. */
+extern char errorf_batch[160];
+/* -b: one netlink socket for every command (nl.c); closed at the end. */
+extern bool nl_shared;
+void vnl_shared_close(void);
+/* -p: pretty-print the JSON @in holds onto @out. */
+void json_pretty(const char *in, size_t len, FILE *out);
 
 #endif

@@ -18,12 +18,6 @@
 #include "util.h"
 #include "vtapctl.h"
 
-static int stats_usage(void)
-{
-	errorf("usage: vtapctl stats [session NAME] [port DEV]");
-	return VTAP_EXIT_USAGE;
-}
-
 int do_stats(int argc, char **argv)
 {
 	const char *session = NULL, *dev = NULL;
@@ -41,9 +35,17 @@ int do_stats(int argc, char **argv)
 		return VTAP_EXIT_OK;
 	}
 	for (i = 1; i < argc; i += 2) {
+		if (strcmp(argv[i], "session") && strcmp(argv[i], "port")) {
+			unkarg("stats", argv[i]);
+			return VTAP_EXIT_USAGE;
+		}
 		if (i + 1 >= argc) {
-			errorf("stats: '%s' needs a value", argv[i]);
-			return stats_usage();
+			missarg(argv[i]);
+			return VTAP_EXIT_USAGE;
+		}
+		if ((!strcmp(argv[i], "session") && session) || (!strcmp(argv[i], "port") && dev)) {
+			duparg(argv[i]);
+			return VTAP_EXIT_USAGE;
 		}
 		if (!strcmp(argv[i], "session") && !session) {
 			if (check_session_name(argv[i + 1]))
@@ -53,9 +55,6 @@ int do_stats(int argc, char **argv)
 			if (check_dev_name(argv[i + 1]))
 				return VTAP_EXIT_USAGE;
 			dev = argv[i + 1];
-		} else {
-			errorf("stats: unexpected '%s'", argv[i]);
-			return stats_usage();
 		}
 	}
 	/* No filter: everything; a filter: only what it names. */

@@ -6,6 +6,7 @@
  * named here and stored by id.
  */
 #include <errno.h>
+#include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,10 +43,10 @@ static int parse_flow(const char *what, int argc, char **argv, bool add,
 	for (i = 1; i < argc; i += 2) {
 		const char *kw = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
 
-		if (!val) {
-			errorf("%s: '%s' needs a value", what, kw);
-			return -EINVAL;
-		}
+		if (strcmp(kw, "session") && strcmp(kw, "port") && (strcmp(kw, "dir") || !add))
+			return unkarg("flow", kw);
+		if (!val)
+			return missarg(kw);
 		if (!strcmp(kw, "session") && !a->session) {
 			if (check_session_name(val))
 				return -EINVAL;
@@ -61,13 +62,8 @@ static int parse_flow(const char *what, int argc, char **argv, bool add,
 				return -EINVAL;
 			}
 			a->dirs = dir_masks[k];
-		} else if (!strcmp(kw, "session") || !strcmp(kw, "port") ||
-			   (!strcmp(kw, "dir") && add)) {
-			errorf("%s: '%s' given twice", what, kw);
-			return -EINVAL;
 		} else {
-			errorf("%s: unknown option '%s' (try 'vtapctl flow help')", what, kw);
-			return -EINVAL;
+			return duparg(kw);
 		}
 	}
 	if (!a->session || !a->dev || (add && !a->dirs)) {
@@ -193,9 +189,121 @@ static int flow_del(int argc, char **argv)
 	return flow_change(argc, argv, false);
 }
 
+/* "[session NAME] [port DEV]", with the shared argument helpers. */
+static int parse_show(int argc, char **argv, const char **session, const char **dev)
+{
+	*session = *dev = NULL;
+	while (argc > 1) {
+		argc--, argv++;
+		if (!strcmp(*argv, "session")) {
+			if (*session)
+				return duparg(*argv);
+			NEXT_ARG();
+			if (check_session_name(*argv))
+				return -EINVAL;
+			*session = *argv;
+		} else if (!strcmp(*argv, "port")) {
+			if (*dev)
+				return duparg(*argv);
+			NEXT_ARG();
+			if (check_dev_name(*argv))
+				return -EINVAL;
+			*dev = *argv;
+		} else {
+			return unkarg("flow", *argv);
+		}
+	}
+	return 0;
+}
+
+/*
+ * flow show [session NAME] [port DEV]: one line a (session, port), its
+ * directions together ("both"), as flow add takes them.
+ */
+static int flow_show(int argc, char **argv)
+{
+	const char *session = NULL, *dev = NULL;
+	struct session_info *sv = NULL;
+	struct vtap_port_ent *v = NULL;
+	unsigned int only = 0;
+	struct vtap_nl nl;
+	struct vtap_ns ns;
+	int i, j, d, e, rc, err, n = 0, nsv = 0;
+
+	if (parse_show(argc, argv, &session, &dev))
+		return VTAP_EXIT_USAGE;
+	rc = vnl_open_or_explain(&nl);
+	if (rc)
+		return rc;
+	if (dev) {
+		only = dev_ifindex(dev);
+		if (!only) {
+			vnl_close(&nl);
+			return VTAP_EXIT_NOENT;
+		}
+	}
+	err = session_list(&nl, session, &sv, &nsv);
+	if (err) {
+		rc = vnl_fail(&nl, err, "flow show");
+		vnl_close(&nl);
+		return rc;
+	}
+	vnl_close(&nl);
+	err = vtap_ns_open(&ns, VTAP_NS_READ);
+	if (!err && ns.exists)
+		err = vtap_ports_read(&ns, &v, &n);
+	if (err) {
+		errorf("flow show: cannot read the ports: %s", strerror(-err));
+		goto out;
+	}
+	if (only) {
+		for (i = 0; i < n && v[i].ifindex != only; i++)
+			;
+		if (i == n) {
+			errorf("flow show: %s is not a vtap port", dev);
+			err = -ENOENT;
+			goto out;
+		}
+	}
+	out_open_array();
+	for (i = 0; i < n; i++) {
+		const struct vtap_port *p = &v[i].p;
+		char name[IF_NAMESIZE];
+
+		if (only && v[i].ifindex != only)
+			continue;
+		if (!if_indextoname(v[i].ifindex, name))
+			snprintf(name, sizeof(name), "if%u", v[i].ifindex);
+		for (e = 0; e < nsv; e++) {
+			unsigned int dirs = 0;
+
+			for (d = 0; d < VTAP_NDIRS; d++)
+				for (j = 0; j < p->nsess[d] && j < VTAP_PORT_MAX_SESSIONS; j++)
+					if (p->sess[d][j] == sv[e].id &&
+					    p->cookie[d][j] == sv[e].cookie)
+						dirs |= 1U << d;
+			if (!dirs)
+				continue;
+			out_open_obj();
+			out_str("session", "flow session %s", sv[e].name);
+			out_str("port", " port %s", name);
+			out_str("dir", " dir %s", dirs == (DIRS_OUT | DIRS_IN) ? "both" :
+				dirs == DIRS_OUT ? "out" : "in");
+			out_close_obj();
+		}
+	}
+	out_close_array();
+out:
+	free(v);
+	free(sv);
+	vtap_ns_close(&ns);
+	return vtap_exit_code(err);
+}
+
 static const struct vtap_subcmd flow_cmds[] = {
 	{ "add", flow_add, "session NAME port DEV dir {in|out|both}" },
 	{ "del", flow_del, "session NAME port DEV" },
+	{ "show", flow_show, "[session NAME] [port DEV]" },
 };
 
 int do_flow(int argc, char **argv)

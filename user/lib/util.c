@@ -42,16 +42,22 @@ int exit_code_for_errno(int err)
 }
 
 char errorf_where[128];
+char errorf_batch[160];
 
 void errorf(const char *fmt, ...)
 {
 	va_list ap;
 
-	fprintf(stderr, "vtapctl: %s", errorf_where);
+	fprintf(stderr, "vtapctl: %s%s", errorf_batch, errorf_where);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
+}
+
+bool leading_zero(const char *s)
+{
+	return s && s[0] == '0' && s[1] >= '0' && s[1] <= '9';
 }
 
 /* Decimal or 0x-hex, the whole string, within [min, max]. */
@@ -59,17 +65,107 @@ int parse_u32(const char *s, uint32_t min, uint32_t max, uint32_t *out)
 {
 	unsigned long long v;
 	char *end;
+	int base = 10;
 
-	if (!s || !*s || *s == '-' || *s == '+' || *s == ' ')
+	if (!s || !*s || *s == '-' || *s == '+' || *s == ' ' || leading_zero(s))
+		return -EINVAL;
+	if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X'))
+		base = 16, s += 2;
+	if (!*s || !isxdigit((unsigned char)*s))
 		return -EINVAL;
 	errno = 0;
-	v = strtoull(s, &end, 0);
+	v = strtoull(s, &end, base);
 	if (errno || *end)
 		return -EINVAL;
 	if (v < min || v > max)
 		return -ERANGE;
 	*out = (uint32_t)v;
 	return 0;
+}
+
+int badnum(const char *kw, const char *s, uint32_t min, uint32_t max)
+{
+	if (leading_zero(s))
+		errorf("%s: '%s' has a leading zero, which once meant octal here: write it "
+		       "in decimal without the zero (or 0x for hex)", kw, s);
+	else
+		errorf("%s: '%s' is not a number from %u to %u", kw, s ? s : "", min, max);
+	return -EINVAL;
+}
+
+/* ---- keyword arguments ------------------------------------------------- */
+
+int missarg(const char *kw)
+{
+	errorf("'%s' needs a value", kw);
+	return -EINVAL;
+}
+
+int duparg(const char *kw)
+{
+	errorf("'%s' given twice", kw);
+	return -EINVAL;
+}
+
+int invarg(const char *kw, const char *val, const char *what)
+{
+	errorf("%s: '%s' is not %s", kw, val, what);
+	return -EINVAL;
+}
+
+int unkarg(const char *object, const char *kw)
+{
+	errorf("%s: unknown keyword '%s' (try 'vtapctl %s help')", object, kw, object);
+	return -EINVAL;
+}
+
+void drop_name_kw(int *argc, char **argv, const char *kw)
+{
+	int i;
+
+	if (*argc < 3 || strcmp(argv[1], kw))
+		return;
+	for (i = 1; i < *argc; i++)
+		argv[i] = argv[i + 1];
+	(*argc)--;
+}
+
+bool kw_in(const char *kw, const char *const *words)
+{
+	for (; *words; words++)
+		if (!strcmp(kw, *words))
+			return true;
+	return false;
+}
+
+int match_word(const char *what, const char *arg, const char *const *words)
+{
+	int i, found = -1, n = 0;
+
+	for (i = 0; words[i]; i++)
+		if (!strcmp(arg, words[i]))
+			return i;
+	for (i = 0; words[i]; i++)
+		if (matches(arg, words[i])) {
+			found = i;
+			n++;
+		}
+	if (n < 2)
+		return found;
+	{
+		char buf[256] = "";
+		size_t o = 0;
+
+		for (i = 0; words[i] && o < sizeof(buf); i++)
+			if (matches(arg, words[i]))
+				o += (size_t)snprintf(buf + o, sizeof(buf) - o, "%s%s",
+						      o ? ", " : "", words[i]);
+		if (what)
+			errorf("%s: '%s' is ambiguous: %s", what, arg, buf);
+		else
+			errorf("'%s' is ambiguous: %s", arg, buf);
+	}
+	return -2;
 }
 
 int parse_addr(const char *s, struct vtap_addr *a)
@@ -437,4 +533,79 @@ int parse_records(const char *s, uint32_t *flags)
 const char *records_name(uint32_t flags)
 {
 	return rec_names[(flags & (VTAP_PORT_F_REC_OUT | VTAP_PORT_F_REC_IN)) >> 1];
+}
+
+/* ---- -p: pretty JSON ----------------------------------------------------- */
+
+static void pretty_nl(FILE *out, int indent)
+{
+	fputc('\n', out);
+	while (indent-- > 0)
+		fputs("    ", out);
+}
+
+/*
+ * Re-indent compact JSON (one document a line, as -j prints): four spaces
+ * a level, "key": value, empty containers as {} and [].  Text outside a
+ * document is copied as it is.
+ */
+void json_pretty(const char *in, size_t len, FILE *out)
+{
+	bool str = false, esc = false;
+	int level = 0;
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		char c = in[i];
+
+		if (str) {
+			fputc(c, out);
+			if (esc)
+				esc = false;
+			else if (c == '\\')
+				esc = true;
+			else if (c == '"')
+				str = false;
+			continue;
+		}
+		switch (c) {
+		case '"':
+			str = true;
+			fputc(c, out);
+			break;
+		case '{':
+		case '[':
+			fputc(c, out);
+			if (i + 1 < len && (in[i + 1] == '}' || in[i + 1] == ']')) {
+				fputc(in[++i], out);
+				break;
+			}
+			pretty_nl(out, ++level);
+			break;
+		case '}':
+		case ']':
+			pretty_nl(out, level > 0 ? --level : 0);
+			fputc(c, out);
+			break;
+		case ',':
+			fputc(c, out);
+			if (level)
+				pretty_nl(out, level);
+			break;
+		case ':':
+			fputs(level ? ": " : ":", out);
+			break;
+		case ' ':
+		case '\t':
+			if (!level)
+				fputc(c, out);
+			break;
+		case '\n':
+			if (!level)
+				fputc(c, out);
+			break;
+		default:
+			fputc(c, out);
+		}
+	}
 }

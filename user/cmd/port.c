@@ -178,7 +178,10 @@ static int parse_port_add(int argc, char **argv, struct port_add_args *a)
 {
 	int i;
 
+	static const char *const kws[] = { "id", "vm", "records", NULL };
+
 	memset(a, 0, sizeof(*a));
+	drop_name_kw(&argc, argv, "dev");
 	if (argc < 2) {
 		errorf("port add: which device? (try 'vtapctl port help')");
 		return -EINVAL;
@@ -189,16 +192,13 @@ static int parse_port_add(int argc, char **argv, struct port_add_args *a)
 	for (i = 2; i < argc; i += 2) {
 		const char *kw = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
 
-		if (!val) {
-			errorf("'%s' needs a value", kw);
-			return -EINVAL;
-		}
+		if (!kw_in(kw, kws))
+			return unkarg("port", kw);
+		if (!val)
+			return missarg(kw);
 		if (!strcmp(kw, "id") && !a->have_id) {
-			if (parse_u32(val, 0, VTAP_PORT_ID_MAX, &a->id)) {
-				errorf("id: '%s' is not a number from 0 to %u", val,
-				       VTAP_PORT_ID_MAX);
-				return -EINVAL;
-			}
+			if (parse_u32(val, 0, VTAP_PORT_ID_MAX, &a->id))
+				return badnum("id", val, 0, VTAP_PORT_ID_MAX);
 			a->have_id = true;
 		} else if (!strcmp(kw, "vm") && !a->have_vm) {
 			if (parse_uuid(val, a->vm)) {
@@ -212,12 +212,8 @@ static int parse_port_add(int argc, char **argv, struct port_add_args *a)
 				return -EINVAL;
 			}
 			a->have_rec = true;
-		} else if (!strcmp(kw, "id") || !strcmp(kw, "vm") || !strcmp(kw, "records")) {
-			errorf("'%s' given twice", kw);
-			return -EINVAL;
 		} else {
-			errorf("unknown option '%s' (try 'vtapctl port help')", kw);
-			return -EINVAL;
+			return duparg(kw);
 		}
 	}
 	return 0;
@@ -361,6 +357,7 @@ static int port_del(int argc, char **argv)
 	__u32 ifindex = 0;
 	int err;
 
+	drop_name_kw(&argc, argv, "dev");
 	if (argc == 3 && !strcmp(argv[1], "ifindex")) {
 		if (parse_u32(argv[2], 1, INT32_MAX, &ifindex)) {
 			errorf("port del: ifindex: '%s' is not a positive number", argv[2]);
@@ -435,8 +432,9 @@ static int port_set(int argc, char **argv)
 	__u32 rec;
 	int err;
 
+	drop_name_kw(&argc, argv, "dev");
 	if (argc != 4 || strcmp(argv[2], "records")) {
-		errorf("usage: vtapctl port set DEV records {in|out|both|none}");
+		errorf("usage: vtapctl port set [dev] DEV records {in|out|both|none}");
 		return VTAP_EXIT_USAGE;
 	}
 	if (check_dev_name(argv[1]))
@@ -480,8 +478,9 @@ static int port_show(int argc, char **argv)
 	struct vtap_ns ns;
 	int rc, err, n = 0, nsv = 0, i;
 
+	drop_name_kw(&argc, argv, "dev");
 	if (argc > 2) {
-		errorf("usage: vtapctl port show [DEV]");
+		errorf("usage: vtapctl port show [[dev] DEV]");
 		return VTAP_EXIT_USAGE;
 	}
 	if (argc == 2 && check_dev_name(argv[1]))

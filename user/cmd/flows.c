@@ -239,7 +239,7 @@ static int flows_set(int argc, char **argv)
 		return VTAP_EXIT_USAGE;
 	}
 	if (parse_u32(argv[2], 1, 2 * VTAP_FLOWS_MAX, &limit)) {
-		errorf("limit: '%s' is not a number from 1 to %u", argv[2], 2 * VTAP_FLOWS_MAX);
+		badnum("limit", argv[2], 1, 2 * VTAP_FLOWS_MAX);
 		return VTAP_EXIT_USAGE;
 	}
 	err = vtap_ns_open(&ns, VTAP_NS_WRITE);
@@ -390,18 +390,12 @@ static int flows_export_parse(int argc, char **argv, struct exporter *e)
 
 		for (k = 0; k < NELEM(kws) && strcmp(kw, kws[k]); k++)
 			;
-		if (k == NELEM(kws)) {
-			errorf("unknown option '%s' (try 'vtapctl flows help')", kw);
-			return -EINVAL;
-		}
-		if (!val) {
-			errorf("'%s' needs a value", kw);
-			return -EINVAL;
-		}
-		if (k && (seen & (1U << k))) {
-			errorf("'%s' given twice", kw);
-			return -EINVAL;
-		}
+		if (k == NELEM(kws))
+			return unkarg("flows", kw);
+		if (!val)
+			return missarg(kw);
+		if (k && (seen & (1U << k)))	/* "to" may be given several times */
+			return duparg(kw);
 		seen |= 1U << k;
 		switch (k) {
 		case 0:

@@ -14,6 +14,7 @@ struct flags_edit {
 };
 
 bool is_broker_opt(const char *kw);
+int broker_kw(const char *kw);
 /*
  * Parse the option at argv[0] into @msg (flags into @fe: the caller sends
  * VTAP_A_SESSION_FLAGS once, merged with the session's); *used = tokens

@@ -259,7 +259,11 @@ static void usage(FILE *f)
 
 static int bad_arg(const char *kw, const char *val, const char *what)
 {
-	errorf("collect: %s: '%s' is not %s", kw, val ? val : "", what);
+	if (leading_zero(val))
+		errorf("collect: %s: '%s' has a leading zero, which once meant octal here: "
+		       "write it in decimal without the zero", kw, val);
+	else
+		errorf("collect: %s: '%s' is not %s", kw, val ? val : "", what);
 	return VTAP_EXIT_USAGE;
 }
 
@@ -286,14 +290,30 @@ static int parse_size(const char *s, uint64_t *bytes)
 
 static int parse_args(struct collector *c, int argc, char **argv)
 {
-	int i;
+	static const char *const kws[] = {
+		"listen", "encap", "dstport", "session", "write", "rotate-size",
+		"rotate-time", "names", "to", "count", "duration", NULL,
+	};
+	unsigned int seen = 0;
+	int i, k;
 
 	for (i = 1; i < argc; i++) {
 		const char *kw = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
 		uint32_t v;
 
+		for (k = 0; kws[k] && strcmp(kw, kws[k]); k++)
+			;
+		if (!kws[k]) {
+			unkarg("collect", kw);
+			return VTAP_EXIT_USAGE;
+		}
+		if ((seen & (1U << k)) && strcmp(kw, "session")) {	/* session: a list */
+			duparg(kw);
+			return VTAP_EXIT_USAGE;
+		}
+		seen |= 1U << k;
 		if (!val) {
-			errorf("collect: '%s' needs a value (try 'vtapctl collect help')", kw);
+			missarg(kw);
 			return VTAP_EXIT_USAGE;
 		}
 		if (!strcmp(kw, "listen")) {
@@ -365,9 +385,6 @@ static int parse_args(struct collector *c, int argc, char **argv)
 			if (c->duration || parse_u32(val, 1, 31 * 86400, &c->duration))
 				return bad_arg(kw, val, "a number of seconds (1 to 2678400)");
 			i++;
-		} else {
-			errorf("collect: unknown option '%s' (try 'vtapctl collect help')", kw);
-			return VTAP_EXIT_USAGE;
 		}
 	}
 	if (!c->path && !c->dev) {
@@ -1505,7 +1522,8 @@ int do_collect(int argc, char **argv)
 		usage(stderr);
 		return VTAP_EXIT_USAGE;
 	}
-	if (argc == 2 && (!strcmp(argv[1], "help") || !strcmp(argv[1], "-h"))) {
+	if (argc == 2 && (!strcmp(argv[1], "help") || !strcmp(argv[1], "-h") ||
+			  !strcmp(argv[1], "--help"))) {
 		usage(stdout);
 		return VTAP_EXIT_OK;
 	}
@@ -1570,9 +1588,8 @@ int do_collect(int argc, char **argv)
 		c.writing = true;
 		err = file_open(&c);
 		if (err) {
-			rc = exit_code_for_errno(err);
-			if (rc == VTAP_EXIT_USAGE || rc == VTAP_EXIT_NOENT)
-				rc = VTAP_EXIT_FAIL;
+			/* Not 4 (CAP_NET_RAW) or 7 (memory, table space): the file. */
+			rc = VTAP_EXIT_OUTPUT;
 			goto out;
 		}
 	}
@@ -1607,7 +1624,7 @@ int do_collect(int argc, char **argv)
 			err = err ? err : -errno;
 	}
 	print_summary(&c);
-	rc = err || c.write_err ? VTAP_EXIT_FAIL : VTAP_EXIT_OK;
+	rc = c.write_err ? VTAP_EXIT_OUTPUT : err ? VTAP_EXIT_FAIL : VTAP_EXIT_OK;
 out:
 	for (i = 0; i < NSOCK; i++)
 		if (c.fd[i] >= 0)

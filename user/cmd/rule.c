@@ -45,16 +45,21 @@ static int parse_head(int argc, char **argv, struct rule_args *a, bool need_num,
 			i = argc;
 			break;
 		}
-		if (!val) {
-			errorf("'%s' needs a value", kw);
-			return -EINVAL;
-		}
+		if (strcmp(kw, "session") && strcmp(kw, "num") && strcmp(kw, "dir"))
+			return unkarg("rule", kw);
+		if (!val)
+			return missarg(kw);
+		if ((!strcmp(kw, "session") && a->session) || (!strcmp(kw, "num") && a->num) ||
+		    (!strcmp(kw, "dir") && a->dir >= 0))
+			return duparg(kw);
 		if (!strcmp(kw, "session")) {
 			if (check_session_name(val))
 				return -EINVAL;
 			a->session = val;
 		} else if (!strcmp(kw, "num")) {
 			if (parse_u32(val, 1, VTAP_RULE_NUM_MAX, &v)) {
+				if (leading_zero(val))
+					return badnum("num", val, 1, VTAP_RULE_NUM_MAX);
 				errorf("num: '%s' is not a rule number from 1 to %u", val,
 				       VTAP_RULE_NUM_MAX);
 				return -EINVAL;
@@ -69,9 +74,6 @@ static int parse_head(int argc, char **argv, struct rule_args *a, bool need_num,
 				errorf("dir: '%s' is not in or out", val);
 				return -EINVAL;
 			}
-		} else {
-			errorf("unknown option '%s' (try 'vtapctl rule help')", kw);
-			return -EINVAL;
 		}
 	}
 	if (i < argc) {
@@ -275,6 +277,7 @@ static int rule_show(int argc, char **argv)
 	struct vtap_ns ns;
 	int rc, nsv = 0, n = 0, cap = 0, i, err;
 	uint32_t only = 0;
+	bool nomem = false;
 
 	if (argc != 1 && !(argc == 3 && !strcmp(argv[1], "session"))) {
 		errorf("usage: vtapctl rule show [session NAME]");
@@ -300,21 +303,26 @@ static int rule_show(int argc, char **argv)
 		free(sv);
 		return vtap_exit_code(rc);
 	}
+	/* All or nothing: no partial list that looks complete. */
+	out_buffer_begin();
 	out_open_array();
 	if (ns.exists && !vtap_rule_maps_open(&ns, &m)) {
 		while (!bpf_map_get_next_key(m.rules, prev, &k)) {
 			if (n == cap) {
 				void *nk = realloc(keys, (size_t)(cap = cap ? cap * 2 : 64) * sizeof(*keys));
 
-				if (!nk)
+				if (!nk) {
+					nomem = true;
 					break;
+				}
 				keys = nk;
 			}
 			keys[n++] = k;
 			prev = &keys[n - 1];
 		}
-		qsort(keys, (size_t)n, sizeof(*keys), cmp_key);
-		for (i = 0; i < n; i++) {
+		if (n)
+			qsort(keys, (size_t)n, sizeof(*keys), cmp_key);
+		for (i = 0; i < n && !nomem; i++) {
 			struct vtap_rule r;
 			char buf[256];
 			uint32_t sid = keys[i].sd >> 1;
@@ -338,9 +346,14 @@ static int rule_show(int argc, char **argv)
 		vtap_rule_maps_close(&m);
 	}
 	out_close_array();
+	out_buffer_end(!nomem);
 	free(keys);
 	free(sv);
 	vtap_ns_close(&ns);
+	if (nomem) {
+		errorf("rule show: out of memory after %d rules", n);
+		return VTAP_EXIT_LIMIT;
+	}
 	return VTAP_EXIT_OK;
 }
 

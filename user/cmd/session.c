@@ -79,11 +79,8 @@ static int put_num(struct nl_msg *msg, const char *what, const char *s,
 	uint32_t v;
 	int err = parse_u32(s, min, max, &v);
 
-	if (err) {
-		errorf("%s: '%s' is not a number from %u to %u", what, s ? s : "",
-		       min, max);
-		return -EINVAL;
-	}
+	if (err)
+		return badnum(what, s, min, max);
 	if (bytes == 1)
 		return nla_put_u8(msg, attr, (uint8_t)v) ? -EMSGSIZE : 0;
 	if (bytes == 2)
@@ -179,6 +176,7 @@ static int parse_session_opts(struct nl_msg *msg, int argc, char **argv,
 			      bool create, int *encap, bool *have_remote,
 			      unsigned int *seen, struct flags_edit *fe)
 {
+	unsigned int broker_seen_v = 0, *broker_seen = &broker_seen_v;
 	int i, k, err = 0;
 
 	*encap = 0;
@@ -187,24 +185,24 @@ static int parse_session_opts(struct nl_msg *msg, int argc, char **argv,
 		const char *kw = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
 
 		if (is_broker_opt(kw)) {
-			int used;
+			int used, b = broker_kw(kw);
 
+			if (*broker_seen & (1U << b))
+				return duparg(kw);
+			*broker_seen |= 1U << b;
 			if (parse_broker_opt(msg, argc - i, argv + i, &used, fe))
 				return -EINVAL;
 			i += used - 2;
 			continue;
 		}
 		k = session_kw(kw);
-		if (k >= 0 && (*seen & (1U << k))) {
-			errorf("%s: given twice", kw);
-			return -EINVAL;
-		}
-		if (k >= 0)
-			*seen |= 1U << k;
-		if (!val) {
-			errorf("'%s' needs a value", kw);
-			return -EINVAL;
-		}
+		if (k < 0 || (!create && (!strcmp(kw, "encap") || !strcmp(kw, "id"))))
+			break;
+		if (*seen & (1U << k))
+			return duparg(kw);
+		*seen |= 1U << k;
+		if (!val)
+			return missarg(kw);
 		if (!strcmp(kw, "encap") && create) {
 			k = parse_keyword(val, encap_names, NELEM(encap_names));
 			if (k < 0) {
@@ -254,13 +252,18 @@ static int parse_session_opts(struct nl_msg *msg, int argc, char **argv,
 		} else if (!strcmp(kw, "dstport")) {
 			err = put_dec(msg, "dstport", val, 1, 65535,
 				      VTAP_A_SESSION_DPORT, 2);
-		} else {
-			errorf("unknown option '%s' (try 'vtapctl session help')", kw);
-			return -EINVAL;
 		}
 	}
 	if (err)
 		return -EINVAL;
+	if (i < argc) {
+		if (!create && (!strcmp(argv[i], "encap") || !strcmp(argv[i], "id")))
+			errorf("session set: '%s' cannot be changed (delete the session and "
+			       "add it again)", argv[i]);
+		else
+			unkarg("session", argv[i]);
+		return -EINVAL;
+	}
 	if (create && *encap && check_encap_kws(*seen, *encap))
 		return -EINVAL;
 	return 0;
@@ -496,14 +499,17 @@ const char *session_name_cookie(const struct session_info *v, int n, uint32_t id
 int check_session_name(const char *name)
 {
 	const char *c;
+	char esc[4 * VTAP_NAME_MAX];
 
 	for (c = name; *c; c++)
 		if (!isalnum((unsigned char)*c) || !isascii((unsigned char)*c))
 			if (!strchr("._:@+-", *c))
 				break;
-	if (!*name || *c || *name == '-' || strlen(name) >= VTAP_NAME_MAX) {
-		errorf("a session name is 1 to %d of A-Z a-z 0-9 . _ : @ + - and does not "
-		       "start with -", VTAP_NAME_MAX - 1);
+	if (!*name || *c || *name == '-' || strlen(name) >= VTAP_NAME_MAX ||
+	    !strcmp(name, "help")) {
+		json_escape(name, esc, sizeof(esc));
+		errorf("a session name is 1 to %d of A-Z a-z 0-9 . _ : @ + - , does not start "
+		       "with - and is not 'help' (not \"%s\")", VTAP_NAME_MAX - 1, esc);
 		return -EINVAL;
 	}
 	return 0;
@@ -532,6 +538,7 @@ static int session_change(int argc, char **argv, int cmd)
 	struct nl_msg *msg;
 	int rc, err, encap;
 
+	drop_name_kw(&argc, argv, "name");
 	if (argc < 2) {
 		errorf("%s: which session? (try 'vtapctl session help')", what);
 		return VTAP_EXIT_USAGE;
@@ -690,8 +697,9 @@ static int session_del(int argc, char **argv)
 	bool no_bpf = false;
 	int rc, err, n;
 
+	drop_name_kw(&argc, argv, "name");
 	if (argc != 2) {
-		errorf("usage: vtapctl session del NAME");
+		errorf("usage: vtapctl session del [name] NAME");
 		return VTAP_EXIT_USAGE;
 	}
 	if (check_session_name(argv[1]))
@@ -773,14 +781,13 @@ static int session_show(int argc, char **argv)
 	struct nl_msg *msg;
 	int rc, err;
 
+	drop_name_kw(&argc, argv, "name");
 	if (argc > 2) {
-		errorf("usage: vtapctl session show [NAME]");
+		errorf("usage: vtapctl session show [[name] NAME]");
 		return VTAP_EXIT_USAGE;
 	}
-	if (argc == 2 && (!*argv[1] || strlen(argv[1]) >= VTAP_NAME_MAX)) {
-		errorf("session name must be 1 to %d characters", VTAP_NAME_MAX - 1);
+	if (argc == 2 && check_session_name(argv[1]))
 		return VTAP_EXIT_USAGE;
-	}
 	rc = vnl_open_or_explain(&nl);
 	if (rc)
 		return rc;
@@ -792,9 +799,12 @@ static int session_show(int argc, char **argv)
 			vnl_close(&nl);
 			return VTAP_EXIT_FAIL;
 		}
+		/* Nothing on stdout (not even "[]") when there is no such session. */
+		out_buffer_begin();
 		out_open_array();
 		err = vnl_request(&nl, msg, VTAP_A_SESSION_MAX, show_cb, NULL);
 		out_close_array();
+		out_buffer_end(!err);
 	} else {
 		/* A dump interrupted by a change starts over: buffer it. */
 		out_open_array();

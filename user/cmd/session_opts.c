@@ -10,15 +10,29 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "session_opts.h"
 #include "util.h"
 
+static const char *const broker_kws[] = {
+	"sample", "snaplen", "mask", "rate", "gso", "unparsed", "dedup", NULL,
+};
+
+/* The index of broker keyword @kw, or -1. */
+int broker_kw(const char *kw)
+{
+	int i;
+
+	for (i = 0; broker_kws[i]; i++)
+		if (!strcmp(kw, broker_kws[i]))
+			return i;
+	return -1;
+}
+
 bool is_broker_opt(const char *kw)
 {
-	return !strcmp(kw, "sample") || !strcmp(kw, "snaplen") ||
-	       !strcmp(kw, "mask") || !strcmp(kw, "rate") || !strcmp(kw, "gso") ||
-	       !strcmp(kw, "unparsed") || !strcmp(kw, "dedup");
+	return broker_kw(kw) >= 0;
 }
 
 /*
@@ -78,39 +92,67 @@ static int dedup_opt(struct nl_msg *msg, int argc, char **argv, int *used)
 	return nla_put_u32(msg, VTAP_A_SESSION_DEDUP, us) ? -EMSGSIZE : 0;
 }
 
-/* "1000" (pps), "1000pps", "64kbit", "10mbit", "1gbit", "5000bit". */
+/*
+ * A rate as tc writes it, the unit in any case: N or Npps (packets/s),
+ * Nbit Nkbit Nmbit Ngbit Ntbit (bits/s; kibit mibit gibit tibit: powers of
+ * 1024), Nbps Nkbps Nmbps Ngbps Ntbps (bytes/s, as tc: x8; kibps...).  N
+ * is decimal and may have a fraction ("1.5mbit") when the rate comes out
+ * a whole number.  -EINVAL (not a rate) or -ERANGE.
+ */
 int parse_rate(const char *s, uint64_t *rate, uint8_t *unit)
 {
 	static const struct { const char *sfx; uint64_t mul; uint8_t unit; } sfx[] = {
-		{ "pps", 1, VTAP_RATE_PPS }, { "bit", 1, VTAP_RATE_BPS },
-		{ "kbit", 1000, VTAP_RATE_BPS }, { "mbit", 1000000, VTAP_RATE_BPS },
-		{ "gbit", 1000000000, VTAP_RATE_BPS },
+		{ "", 1, VTAP_RATE_PPS }, { "pps", 1, VTAP_RATE_PPS },
+		{ "bit", 1, VTAP_RATE_BPS },
+		{ "kbit", 1000ULL, VTAP_RATE_BPS }, { "mbit", 1000000ULL, VTAP_RATE_BPS },
+		{ "gbit", 1000000000ULL, VTAP_RATE_BPS },
+		{ "tbit", 1000000000000ULL, VTAP_RATE_BPS },
+		{ "kibit", 1ULL << 10, VTAP_RATE_BPS }, { "mibit", 1ULL << 20, VTAP_RATE_BPS },
+		{ "gibit", 1ULL << 30, VTAP_RATE_BPS }, { "tibit", 1ULL << 40, VTAP_RATE_BPS },
+		{ "bps", 8, VTAP_RATE_BPS },
+		{ "kbps", 8000ULL, VTAP_RATE_BPS }, { "mbps", 8000000ULL, VTAP_RATE_BPS },
+		{ "gbps", 8000000000ULL, VTAP_RATE_BPS },
+		{ "tbps", 8000000000000ULL, VTAP_RATE_BPS },
+		{ "kibps", 8ULL << 10, VTAP_RATE_BPS }, { "mibps", 8ULL << 20, VTAP_RATE_BPS },
+		{ "gibps", 8ULL << 30, VTAP_RATE_BPS }, { "tibps", 8ULL << 40, VTAP_RATE_BPS },
 	};
-	unsigned long long v;
-	char *end;
+	unsigned __int128 ip = 0, fr = 0, div = 1, v;
+	const char *c = s;
 	size_t i;
 
 	if (!s || *s < '0' || *s > '9')
 		return -EINVAL;
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno || v == 0)
-		return -EINVAL;
-	if (!*end) {
-		*rate = v;
-		*unit = VTAP_RATE_PPS;
-		return 0;
+	for (; *c >= '0' && *c <= '9'; c++) {
+		ip = ip * 10 + (unsigned)(*c - '0');
+		if (ip > VTAP_RATE_MAX)
+			return -ERANGE;
+	}
+	if (*c == '.') {
+		if (c[1] < '0' || c[1] > '9')
+			return -EINVAL;
+		for (c++; *c >= '0' && *c <= '9'; c++) {
+			if (div > 1000000000000000000ULL)
+				return -EINVAL;
+			fr = fr * 10 + (unsigned)(*c - '0');
+			div *= 10;
+		}
 	}
 	for (i = 0; i < sizeof(sfx) / sizeof(sfx[0]); i++) {
-		if (strcmp(end, sfx[i].sfx))
+		if (strcasecmp(c, sfx[i].sfx))
 			continue;
-		if (v > VTAP_RATE_MAX / sfx[i].mul)
+		v = ip * sfx[i].mul;
+		if ((fr * sfx[i].mul) % div)
+			return -EINVAL;		/* not a whole number */
+		v += fr * sfx[i].mul / div;
+		if (!v)
+			return -EINVAL;
+		if (v > VTAP_RATE_MAX)
 			return -ERANGE;
-		*rate = v * sfx[i].mul;
+		*rate = (uint64_t)v;
 		*unit = sfx[i].unit;
 		if (*unit == VTAP_RATE_BPS && *rate < VTAP_RATE_BPS_MIN)
 			return -ERANGE;
-		return *rate > VTAP_RATE_MAX ? -ERANGE : 0;
+		return 0;
 	}
 	return -EINVAL;
 }
@@ -204,8 +246,10 @@ int parse_broker_opt(struct nl_msg *msg, int argc, char **argv, int *used,
 		if (!strcmp(argv[1], "none"))
 			return nla_put_u64(msg, VTAP_A_SESSION_RATE, 0) ? -EMSGSIZE : 0;
 		if (parse_rate(argv[1], &rate, &unit)) {
-			errorf("rate: '%s' is not a positive rate: N (packets/s), Npps, or Nbit, Nkbit, Nmbit, Ngbit (at least 1000bit); 'none' removes it",
-			       argv[1]);
+			errorf("rate: '%s' is not a positive whole rate: N or Npps (packets/s), "
+			       "Nbit, Nkbit, Nmbit, Ngbit (bits/s, at least 1000bit) or Nbps, Nkbps, "
+			       "Nmbps (bytes/s), as tc; the unit in any case, N may be 1.5; "
+			       "'none' removes it", argv[1]);
 			return -EINVAL;
 		}
 		err = nla_put_u64(msg, VTAP_A_SESSION_RATE, rate) ||
