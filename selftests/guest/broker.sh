@@ -15,7 +15,7 @@ OUT=${VTAP_OUT:-/tmp}
 CHECK="python3 $VTAP_TOP/selftests/lib/broker_check.py"
 trap 'topo_down' EXIT
 
-hv() { in_ns "$NS_HV" "$VTAPCTL" "$@"; }
+hv() { "$VTAPCTL" -n "$NS_HV" "$@"; }
 stat_of() {	# SESSION COUNTER
 	hv -j session show "$1" | json_get "d[0]['stats']['$2']"
 }
@@ -44,7 +44,7 @@ t "port tap2 (vm2, tap)" hv port add "$VM2_PORT" id 20
 # ---- sampling -------------------------------------------------------------
 t "session every: sample 1/10 every" hv session add every encap gre key 1 remote "$COL_UL4" sample 1/10 every
 t "session rand: sample 1/10 random" hv session add rand encap gre key 2 remote "$COL_UL4" sample 1/10 random
-t "show reports sampling" sh -c "nsenter --net=/run/netns/$NS_HV '$VTAPCTL' session show every | grep -q 'sample 1/10 every'"
+t "show reports sampling" sh -c "'$VTAPCTL' -n $NS_HV session show every | grep -q 'sample 1/10 every'"
 hv flow add session every port "$VM1_PORT" dir out
 hv flow add session rand port "$VM1_PORT" dir out
 # 10 000 frames are too many for tcpdump under TCG: the collector's own
@@ -116,12 +116,12 @@ hv session del budget
 # ---- GSO --------------------------------------------------------------------
 # Full-sized segments plus GRE do not fit a 1500-byte underlay: jumbo it, as
 # mirror underlays are, so the segments arrive whole.
-in_ns "$NS_HV" ip link set ul0 mtu 9000
-in_ns "$NS_COL" ip link set ul1 mtu 9000
+ip -n "$NS_HV" link set ul0 mtu 9000
+ip -n "$NS_COL" link set ul1 mtu 9000
 t "session seg: GSO segmented (default)" hv session add seg encap gre key 6 remote "$COL_UL4"
 t "session whole: gso slice" hv session add whole encap erspan2 id 33 remote "$COL_UL4" gso slice
 t "rule: seg mirrors only tcp to port 5001" hv rule add session seg num 10 dir out accept proto tcp dport 5001
-t "rule show" sh -c "nsenter --net=/run/netns/$NS_HV '$VTAPCTL' rule show | grep -q 'session seg dir out num 10 accept proto tcp dport 5001'"
+t "rule show" sh -c "'$VTAPCTL' -n $NS_HV rule show | grep -q 'session seg dir out num 10 accept proto tcp dport 5001'"
 hv flow add session seg port "$VM1_PORT" dir out
 hv flow add session whole port "$VM1_PORT" dir out
 in_ns "$NS_VM2" sh -c 'ncat -l 5001 >/dev/null &'
@@ -168,8 +168,8 @@ in_ns "$NS_HV" ethtool -K ul0 tx off >/dev/null
 
 # A 1500-byte underlay: full-sized segments do not fit with GRE, each copy
 # is cut to the path MTU, where it is (no checksum computed over the rest).
-in_ns "$NS_HV" ip link set ul0 mtu 1500
-in_ns "$NS_COL" ip link set ul1 mtu 1500
+ip -n "$NS_HV" link set ul0 mtu 1500
+ip -n "$NS_COL" link set ul1 mtu 1500
 in_ns "$NS_VM2" sh -c 'ncat -l 5001 >/dev/null &'
 sleep 0.5
 cap_start col "$NS_COL" ul1 "$OUT/gso-cut.pcap"
@@ -186,8 +186,8 @@ t "rule del" hv rule del session seg num 10 dir out
 hv session del seg
 
 # ---- path MTU ---------------------------------------------------------------
-in_ns "$NS_HV" ip link set ul0 mtu 1500
-in_ns "$NS_COL" ip link set ul1 mtu 1500
+ip -n "$NS_HV" link set ul0 mtu 1500
+ip -n "$NS_COL" link set ul1 mtu 1500
 t "session big: erspan2, underlay MTU 1500" hv session add big encap erspan2 id 34 remote "$COL_UL4"
 hv flow add session big port "$VM1_PORT" dir out
 cap_start col "$NS_COL" ul1 "$OUT/mtu.pcap"
@@ -204,8 +204,8 @@ t "truncated counter" expect_ge "truncated" "$(stat_of big truncated)" 5
 # checksum offload over the segment's checksum left to the device), with a
 # rule; and cut to the path MTU over IPv4, where no T bit marks the cut
 # (the inner IP header keeps the original length).
-in_ns "$NS_HV" ip link set ul0 mtu 9000
-in_ns "$NS_COL" ip link set ul1 mtu 9000
+ip -n "$NS_HV" link set ul0 mtu 9000
+ip -n "$NS_COL" link set ul1 mtu 9000
 t "session vx6: vxlan over IPv6, VNI 61" hv session add vx6 encap vxlan vni 61 remote "$COL_UL6"
 t "rule: vx6 mirrors only tcp to port 5001" hv rule add session vx6 num 10 dir out accept proto tcp dport 5001
 hv flow add session vx6 port "$VM1_PORT" dir out
@@ -223,8 +223,8 @@ t "VXLAN: segment copies byte-identical to the wire, outer UDP checksums right" 
 	$CHECK gso "$OUT/vx-gso.pcap" vni:61 "$OUT/vx-gso-wire.pcap" "$VM1_MAC" 5001
 hv session del vx6
 
-in_ns "$NS_HV" ip link set ul0 mtu 1500
-in_ns "$NS_COL" ip link set ul1 mtu 1500
+ip -n "$NS_HV" link set ul0 mtu 1500
+ip -n "$NS_COL" link set ul1 mtu 1500
 t "session vx4: vxlan over IPv4, VNI 62, underlay MTU 1500" \
 	hv session add vx4 encap vxlan vni 62 remote "$COL_UL4"
 hv flow add session vx4 port "$VM1_PORT" dir out
@@ -260,5 +260,5 @@ t "sample 1/0: exit 2" badcode 2 session set big sample 1/0
 t "state unchanged" expect_eq "show" "$(hv -j session show; hv -j rule show)" "$before"
 
 hv session del big
-t "ports del" sh -c "nsenter --net=/run/netns/$NS_HV '$VTAPCTL' port del $VM1_PORT && nsenter --net=/run/netns/$NS_HV '$VTAPCTL' port del $VM2_PORT"
+t "ports del" sh -c "'$VTAPCTL' -n $NS_HV port del $VM1_PORT && '$VTAPCTL' -n $NS_HV port del $VM2_PORT"
 finish

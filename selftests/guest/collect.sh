@@ -116,10 +116,10 @@ capture() {
 	nsenter --net="/run/netns/$col" tcpdump -i dum0 -w "$OUT/dum0.pcap" -U --immediate-mode \
 		2>"$OUT/tcpdump-dum0.err" &
 	tcpdump_dum0=$!
-	nsenter --net="/run/netns/$col" "$VTAPCTL" -j collect write "$OUT/x.pcapng" \
+	"$VTAPCTL" -n "$col" -j collect write "$OUT/x.pcapng" \
 		>"$OUT/write.json" 2>"$OUT/write.err" &
 	col_write=$!
-	nsenter --net="/run/netns/$col" "$VTAPCTL" -j collect to dum0 \
+	"$VTAPCTL" -n "$col" -j collect to dum0 \
 		>"$OUT/to.json" 2>"$OUT/to.err" &
 	col_to=$!
 	busywait 20000 grep -q "listening on" "$OUT/tcpdump-vm1.err" &&
@@ -256,7 +256,7 @@ vxlan_setup() {
 	nsenter --net="/run/netns/$vm1" tcpdump -i eth0 -w "$OUT/vm1-vx.pcap" -U --immediate-mode \
 		2>"$OUT/tcpdump-vm1-vx.err" &
 	tcpdump_vm1=$!
-	nsenter --net="/run/netns/$col" "$VTAPCTL" -j collect encap vxlan write "$OUT/vx.pcapng" \
+	"$VTAPCTL" -n "$col" -j collect encap vxlan write "$OUT/vx.pcapng" \
 		>"$OUT/vx.json" 2>"$OUT/vx.err" &
 	col_write=$!
 	busywait 20000 grep -q "listening on" "$OUT/tcpdump-vm1-vx.err" &&
@@ -327,7 +327,7 @@ sub_setup() {
 	nsenter --net="/run/netns/$col" tcpdump -i ul1 -w "$OUT/ul1-sh.pcap" -U --immediate-mode \
 		ip proto 47 2>"$OUT/tcpdump-ul1-sh.err" &
 	tcpdump_ul1=$!
-	nsenter --net="/run/netns/$col" "$VTAPCTL" -j collect write "$OUT/sh.pcapng" \
+	"$VTAPCTL" -n "$col" -j collect write "$OUT/sh.pcapng" \
 		>"$OUT/sh.json" 2>"$OUT/sh.err" &
 	col_write=$!
 	busywait 20000 grep -q "listening on" "$OUT/tcpdump-vm1-sh.err" &&
@@ -435,7 +435,7 @@ t "tshark: erspan.o 1, platid 7 / 3, pid7.source_index / pid3.port_index 33, 64-
 t "collect: vtap-s8-i33 and vtap-s9-i33, vm1's frames (cut ones as prefixes), sub-header times" \
 	sub_collect
 t "kernel counters: 6 copies of each session cut to the path MTU" sh -c \
-	"nsenter --net=/run/netns/$hv '$VTAPCTL' -j session show s3 | grep -q '\"truncated\":6' &&
-	 nsenter --net=/run/netns/$hv '$VTAPCTL' -j session show s4 | grep -q '\"truncated\":6'"
+	"'$VTAPCTL' -n $hv -j session show s3 | grep -q '\"truncated\":6' &&
+	 '$VTAPCTL' -n $hv -j session show s4 | grep -q '\"truncated\":6'"
 t "no kernel warnings" sh -c "! dmesg | grep -E 'WARNING:|BUG:|Oops|Call Trace'"
 finish

@@ -47,7 +47,7 @@ else
 	TCP_BYTES=200000 RATE_BYTES=600000 GRE_FLOOD=3000 CHURN_PINGS=2000 CHURN_ROUNDS=8
 fi
 
-hv() { in_ns "$NS_HV" "$VTAPCTL" "$@"; }
+hv() { "$VTAPCTL" -n "$NS_HV" "$@"; }
 st() {	# SESSION COUNTER
 	hv -j session show "$1" | json_get "d[0]['stats']['$2']"
 }
@@ -95,25 +95,25 @@ dmesg_clean_since() {	# MARK: no kernel warning after it
 
 t "topology up" topo_up
 t "ports vnet1 (vm1, veth) and tap2 (vm2, tap)" \
-	sh -c "nsenter --net=/run/netns/$NS_HV $VTAPCTL port add vnet1 id 11 &&
-	       nsenter --net=/run/netns/$NS_HV $VTAPCTL port add tap2 id 12"
+	sh -c "$VTAPCTL -n $NS_HV port add vnet1 id 11 &&
+	       $VTAPCTL -n $NS_HV port add tap2 id 12"
 
 # ---- GSO frames with a virtio_net_hdr ---------------------------------------
 # A vhost-net vNIC: a tap with IFF_VNET_HDR and offloads, frames written with
 # GSO metadata (tun builds small ones linear, in one buffer).  The copy must
 # not touch the frame's skb_shared_info: with `gso slice` vtap once reset
 # the frame's own GSO state, and the bridge then dropped it as oversize.
-in_ns "$NS_HV" ip link set ul0 mtu 9000
-in_ns "$NS_COL" ip link set ul1 mtu 9000
+ip -n "$NS_HV" link set ul0 mtu 9000
+ip -n "$NS_COL" link set ul1 mtu 9000
 t "a vhost-net-like tap with a vnet header and offloads on the bridge" \
 	sh -c "nsenter --net=/run/netns/$NS_HV $DP tap-create tapg &&
 	       ip -n $NS_HV link set tapg master br0 up &&
-	       nsenter --net=/run/netns/$NS_HV $VTAPCTL port add tapg id 30"
+	       $VTAPCTL -n $NS_HV port add tapg id 30"
 t "sessions: gseg (segments), gslice (gso slice), flows on tapg" \
-	sh -c "nsenter --net=/run/netns/$NS_HV $VTAPCTL session add gseg encap gre key 301 remote $COL_UL4 &&
-	       nsenter --net=/run/netns/$NS_HV $VTAPCTL session add gslice encap gre key 302 remote $COL_UL4 gso slice &&
-	       nsenter --net=/run/netns/$NS_HV $VTAPCTL flow add session gseg port tapg dir out &&
-	       nsenter --net=/run/netns/$NS_HV $VTAPCTL flow add session gslice port tapg dir out"
+	sh -c "$VTAPCTL -n $NS_HV session add gseg encap gre key 301 remote $COL_UL4 &&
+	       $VTAPCTL -n $NS_HV session add gslice encap gre key 302 remote $COL_UL4 gso slice &&
+	       $VTAPCTL -n $NS_HV flow add session gseg port tapg dir out &&
+	       $VTAPCTL -n $NS_HV flow add session gslice port tapg dir out"
 cap_start col "$NS_COL" ul1 "$OUT/gso-col.pcap"
 cap_start vm "$NS_VM1" eth0 "$OUT/gso-vm.pcap"
 cap_wait col vm
@@ -125,8 +125,8 @@ t "GSO: vm1 got every frame unchanged; segment copies exact, sliced copies one p
 	$DP gso-check "$OUT/gso-sent.pcap" "$OUT/gso-vm.pcap" "$OUT/gso-col.pcap" 301 302
 hv session del gseg >/dev/null
 hv session del gslice >/dev/null
-in_ns "$NS_HV" ip link set ul0 mtu 1500
-in_ns "$NS_COL" ip link set ul1 mtu 1500
+ip -n "$NS_HV" link set ul0 mtu 1500
+ip -n "$NS_COL" link set ul1 mtu 1500
 
 # ---- snaplen before the checksum field ------------------------------------
 # A copy cut before the L4 checksum (snaplen 40 on IPv4 TCP, 64 on IPv6) once
@@ -202,8 +202,8 @@ t "gso super-packets seen" expect_ge gso "$(st rate gso)" 1
 hv session del rate >/dev/null
 
 # ---- GRE from a VM, 1000 sessions, and vtap's own copies --------------------
-in_ns "$NS_VM1" ip route add 198.51.100.0/24 dev eth0
-in_ns "$NS_VM1" ip neigh replace "$COL_UL4" lladdr "$VM2_MAC" dev eth0 nud permanent
+ip -n "$NS_VM1" route add 198.51.100.0/24 dev eth0
+ip -n "$NS_VM1" neigh replace "$COL_UL4" lladdr "$VM2_MAC" dev eth0 nud permanent
 t "session grev" sess grev encap gre key 305 remote "$COL_UL4"
 cap_start col "$NS_COL" ul1 "$OUT/gre-col.pcap"
 cap_wait col
@@ -266,10 +266,10 @@ if have_esp; then
 		xfrm_pair "$HV_UL4" "$COL_UL4" 0x1001 && xfrm_pair "$HV_UL6" "$COL_UL6" 0x1002
 	}
 	t "IPsec (ESP, transport) for GRE from hv to the collector, IPv4 and IPv6" xfrm_both
-	t "sessions ipsec4, ipsec6" sh -c "nsenter --net=/run/netns/$NS_HV $VTAPCTL session add ipsec4 encap gre key 307 remote $COL_UL4 &&
-		nsenter --net=/run/netns/$NS_HV $VTAPCTL session add ipsec6 encap gre key 308 remote $COL_UL6 &&
-		nsenter --net=/run/netns/$NS_HV $VTAPCTL flow add session ipsec4 port vnet1 dir out &&
-		nsenter --net=/run/netns/$NS_HV $VTAPCTL flow add session ipsec6 port vnet1 dir out"
+	t "sessions ipsec4, ipsec6" sh -c "$VTAPCTL -n $NS_HV session add ipsec4 encap gre key 307 remote $COL_UL4 &&
+		$VTAPCTL -n $NS_HV session add ipsec6 encap gre key 308 remote $COL_UL6 &&
+		$VTAPCTL -n $NS_HV flow add session ipsec4 port vnet1 dir out &&
+		$VTAPCTL -n $NS_HV flow add session ipsec6 port vnet1 dir out"
 	cap_start col "$NS_COL" ul1 "$OUT/ipsec-col.pcap"
 	cap_wait col
 	pings 5
@@ -295,12 +295,12 @@ t "but as drop_xmit" expect_ge drop_xmit "$(st noneigh drop_xmit)" 5
 hv session del noneigh >/dev/null
 
 # ---- a local IPv6 address removed ------------------------------------------------
-in_ns "$NS_HV" ip addr add 2001:db8:100::5/64 dev ul0 nodad
+ip -n "$NS_HV" addr add 2001:db8:100::5/64 dev ul0 nodad
 t "session loc6 from 2001:db8:100::5" sess loc6 encap gre key 310 remote "$COL_UL6" local 2001:db8:100::5
 pings 3
 s1=$(st loc6 sent)
 t "copies sent from it" expect_ge sent "$s1" 6
-in_ns "$NS_HV" ip addr del 2001:db8:100::5/64 dev ul0
+ip -n "$NS_HV" addr del 2001:db8:100::5/64 dev ul0
 pings 3
 t "address removed: no copy sent from it" expect_eq sent "$(st loc6 sent)" "$s1"
 t "counted as drop_noroute" expect_ge drop_noroute "$(st loc6 drop_noroute)" 6
@@ -373,9 +373,9 @@ fi
 
 # ---- frames whose shape hides what the rules need ---------------------------------
 t "session shape, rule 10: accept proto udp dport 53" \
-	sh -c "nsenter --net=/run/netns/$NS_HV $VTAPCTL session add shape encap gre key 312 remote $COL_UL4 &&
-	       nsenter --net=/run/netns/$NS_HV $VTAPCTL flow add session shape port vnet1 dir out &&
-	       nsenter --net=/run/netns/$NS_HV $VTAPCTL rule add session shape num 10 dir out accept proto udp dport 53"
+	sh -c "$VTAPCTL -n $NS_HV session add shape encap gre key 312 remote $COL_UL4 &&
+	       $VTAPCTL -n $NS_HV flow add session shape port vnet1 dir out &&
+	       $VTAPCTL -n $NS_HV rule add session shape num 10 dir out accept proto udp dport 53"
 shapes_round() {	# TAG
 	cap_start col "$NS_COL" ul1 "$OUT/shapes-$1.pcap" && cap_wait col &&
 	in_ns "$NS_VM1" $DP shapes eth0 "$VM1_MAC" "$VM2_MAC" >/dev/null &&
@@ -387,7 +387,7 @@ t "each mirrored, with the control (udp 53), not udp 54: 4 copies" \
 	expect_eq copies "$($DP copies "$OUT/shapes-mirror.pcap" 312)" 4
 t "counted as unparsed: 3" expect_eq unparsed "$(st shape unparsed)" 3
 t "session set shape unparsed skip" hv session set shape unparsed skip
-t "show says so" sh -c "nsenter --net=/run/netns/$NS_HV $VTAPCTL session show shape | grep -q 'unparsed skip'"
+t "show says so" sh -c "$VTAPCTL -n $NS_HV session show shape | grep -q 'unparsed skip'"
 t "unparsed skip: the same frames" shapes_round skip
 t "only the control mirrored: 1 copy" expect_eq copies "$($DP copies "$OUT/shapes-skip.pcap" 312)" 1
 t "still counted as unparsed: 6" expect_eq unparsed "$(st shape unparsed)" 6
@@ -408,8 +408,8 @@ stale_flow() {
 }
 t "a flow left by a deleted session (raw netlink) feeds not the next session with its id" stale_flow
 t "flow add replaces the stale flow; c2 mirrors" \
-	sh -c "nsenter --net=/run/netns/$NS_HV $VTAPCTL flow add session c2 port vnet1 dir out &&
-	       ! nsenter --net=/run/netns/$NS_HV $VTAPCTL -j port show vnet1 | grep -q '\"deleted\":true' &&
+	sh -c "$VTAPCTL -n $NS_HV flow add session c2 port vnet1 dir out &&
+	       ! $VTAPCTL -n $NS_HV -j port show vnet1 | grep -q '\"deleted\":true' &&
 	       ip netns exec $NS_VM1 ping -q -c 2 -i 0.1 -W 2 $VM2_IP4 >/dev/null"
 t "c2 sent its copies" expect_ge sent "$(st c2 sent)" 2
 hv session del c2 >/dev/null
@@ -439,7 +439,7 @@ t "vnet3 moved to B (3 times) while it sends: B's session 502 never fed" move_ch
 
 # ---- port add/del and flow changes while a VM pings --------------------------------
 t "session churn, flows both ways on both ports" \
-	sh -c "nsenter --net=/run/netns/$NS_HV $VTAPCTL session add churn encap gre key 321 remote $COL_UL4"
+	sh -c "$VTAPCTL -n $NS_HV session add churn encap gre key 321 remote $COL_UL4"
 churn() {
 	local i rc=0
 	in_nsx "$NS_VM1" ping -q -c $CHURN_PINGS -i 0.005 -W 2 "$VM2_IP4" >"$OUT/churn-ping.txt" 2>&1 &
@@ -460,8 +460,8 @@ hv session del churn >/dev/null
 
 # ---- egress without rcu_read_lock(), and BPF_PROG_TEST_RUN --------------------------
 t "session pk, flow vnet1 dir in" \
-	sh -c "nsenter --net=/run/netns/$NS_HV $VTAPCTL session add pk encap gre key 319 remote $COL_UL4 &&
-	       nsenter --net=/run/netns/$NS_HV $VTAPCTL flow add session pk port vnet1 dir in"
+	sh -c "$VTAPCTL -n $NS_HV session add pk encap gre key 319 remote $COL_UL4 &&
+	       $VTAPCTL -n $NS_HV flow add session pk port vnet1 dir in"
 t "5 frames out of vnet1 through AF_PACKET (egress under rcu_read_lock_bh)" \
 	in_ns "$NS_HV" $DP pktout vnet1 5 "$VM1_MAC"
 t "mirrored" expect_ge sent "$(st pk sent)" 5

@@ -36,7 +36,7 @@ N=50		# distinct datagrams
 NSAME=5		# and this many identical ones (the same bytes)
 SID=40
 
-hv() { in_ns "$NS_HV" "$VTAPCTL" "$@"; }
+hv() { "$VTAPCTL" -n "$NS_HV" "$@"; }
 stat_of() {	# SESSION COUNTER
 	hv -j session show "$1" | json_get "d[0]['stats']['$2']"
 }
@@ -146,13 +146,13 @@ round() {
 }
 
 t "topology up" topo_up
-t "vtapctl info lists the dedup feature" sh -c "nsenter --net=/run/netns/$NS_HV '$VTAPCTL' info | grep -qw dedup"
+t "vtapctl info lists the dedup feature" sh -c "'$VTAPCTL' -n $NS_HV info | grep -qw dedup"
 t "port vnet1 (vm1, veth) id 10" hv port add "$VM1_PORT" id 10
 t "port tap2 (vm2, tap) id 20" hv port add "$VM2_PORT" id 20
 t "session dd: erspan2 id $SID, no dedup" hv session add dd encap erspan2 id $SID remote "$COL_UL4"
 t "dd: dedup off by default (dedup_us 0)" expect_eq "dedup_us" "$(hv -j session show dd | json_get "d[0]['dedup_us']")" 0
-t "flows: both ports, both directions" sh -c "nsenter --net=/run/netns/$NS_HV '$VTAPCTL' flow add session dd port $VM1_PORT dir both &&
-	nsenter --net=/run/netns/$NS_HV '$VTAPCTL' flow add session dd port $VM2_PORT dir both"
+t "flows: both ports, both directions" sh -c "'$VTAPCTL' -n $NS_HV flow add session dd port $VM1_PORT dir both &&
+	'$VTAPCTL' -n $NS_HV flow add session dd port $VM2_PORT dir both"
 # vm2 listens on port 9: no ICMP errors back to vm1 (they would be frames too).
 in_ns "$NS_VM2" python3 -c '
 import socket
@@ -172,7 +172,7 @@ t "A: dedup counter 0 without dedup" expect_eq dedup "$(stat_of dd dedup)" 0
 
 # ---- B: dedup turned on live ---------------------------------------------------
 t "B: session set dd dedup (the default window)" hv session set dd dedup
-t "B: show says dedup 10ms" sh -c "nsenter --net=/run/netns/$NS_HV '$VTAPCTL' session show dd | grep -q ' dedup 10ms'"
+t "B: show says dedup 10ms" sh -c "'$VTAPCTL' -n $NS_HV session show dd | grep -q ' dedup 10ms'"
 t "B: JSON dedup_us 10000" expect_eq "dedup_us" "$(hv -j session show dd | json_get "d[0]['dedup_us']")" 10000
 # The data path's rounds use the longest window: under TCG the guest's clock
 # follows the host's, and a vCPU the loaded host descheduled between a
@@ -202,7 +202,7 @@ t "C: dedup counter grew by 20" expect_eq dedup "$(( $(stat_of dd dedup) - d0 ))
 # ---- D: dedup off again --------------------------------------------------------
 t "D: session set dd dedup off" hv session set dd dedup off
 t "D: dedup_us 0 again" expect_eq "dedup_us" "$(hv -j session show dd | json_get "d[0]['dedup_us']")" 0
-t "D: show no longer says dedup WINDOW" sh -c "! nsenter --net=/run/netns/$NS_HV '$VTAPCTL' session show dd | grep -q ' dedup [0-9]*[mu]*s '"
+t "D: show no longer says dedup WINDOW" sh -c "! '$VTAPCTL' -n $NS_HV session show dd | grep -q ' dedup [0-9]*[mu]*s '"
 d0=$(stat_of dd dedup)
 t "D: vm1 sends again" round d send_udp
 t "D: two copies of each frame again" check "$OUT/dedup-d.pcap" "$OUT/dedup-d-vm2.pcap" double
@@ -214,7 +214,7 @@ t "D: dedup counter unchanged" expect_eq dedup "$(( $(stat_of dd dedup) - d0 ))"
 # over) then in at tap2 (even: sent), so no out copy is sent: every in copy
 # must go.
 t "E: session set dd dedup 5ms sample 1/2 every" hv session set dd dedup 5ms sample 1/2 every
-t "E: show says dedup 5ms" sh -c "nsenter --net=/run/netns/$NS_HV '$VTAPCTL' session show dd | grep -q ' dedup 5ms'"
+t "E: show says dedup 5ms" sh -c "'$VTAPCTL' -n $NS_HV session show dd | grep -q ' dedup 5ms'"
 d0=$(stat_of dd dedup)
 t "E: vm1 sends again" round e send_udp
 t "E: out copies passed over, so every in copy sent (from vm2's port)" \
@@ -249,19 +249,19 @@ conf() { echo "session ap encap gre key 4 remote $COL_UL4 $*" >"$OUT/dedup.conf"
 cookie() { hv -j session show ap | json_get "d[0]['cookie']"; }
 conf dedup 5ms
 t "apply: session ap with dedup 5ms added" sh -c \
-	"nsenter --net=/run/netns/$NS_HV '$VTAPCTL' apply '$OUT/dedup.conf' | grep -q 'session ap: added'"
+	"'$VTAPCTL' -n $NS_HV apply '$OUT/dedup.conf' | grep -q 'session ap: added'"
 t "ap: dedup_us 5000" expect_eq "dedup_us" "$(hv -j session show ap | json_get "d[0]['dedup_us']")" 5000
 t "apply again: no change" sh -c \
-	"nsenter --net=/run/netns/$NS_HV '$VTAPCTL' apply '$OUT/dedup.conf' | grep -q '^no change'"
+	"'$VTAPCTL' -n $NS_HV apply '$OUT/dedup.conf' | grep -q '^no change'"
 c0=$(cookie)
 conf dedup 20ms
 t "apply: dedup 20ms changes the session in place" sh -c \
-	"nsenter --net=/run/netns/$NS_HV '$VTAPCTL' apply '$OUT/dedup.conf' | grep -q 'session ap: changed (dedup)'"
+	"'$VTAPCTL' -n $NS_HV apply '$OUT/dedup.conf' | grep -q 'session ap: changed (dedup)'"
 t "ap: dedup_us 20000, the same session (cookie)" expect_eq "dedup_us cookie" \
 	"$(hv -j session show ap | json_get "d[0]['dedup_us'], d[0]['cookie']")" "20000 $c0"
 conf
 t "apply: dedup dropped from the line turns it off in place" sh -c \
-	"nsenter --net=/run/netns/$NS_HV '$VTAPCTL' apply '$OUT/dedup.conf' | grep -q 'session ap: changed (dedup)'"
+	"'$VTAPCTL' -n $NS_HV apply '$OUT/dedup.conf' | grep -q 'session ap: changed (dedup)'"
 t "ap: dedup_us 0, the same session" expect_eq "dedup_us cookie" \
 	"$(hv -j session show ap | json_get "d[0]['dedup_us'], d[0]['cookie']")" "0 $c0"
 t "session del ap" hv session del ap

@@ -46,7 +46,7 @@ sets_add() {
 for mode in 1 2; do
 	t "deferred=$mode" setp deferred $mode
 	round_begin "deferred-$mode"
-	t "deferred-$mode: sessions and flows: ${SETS[$mode]//|/, }" sets_add "${SETS[$mode]}"
+	t "deferred-$mode: sessions and flows: ${SETS[$mode]//|/, }" vctl_batch sets_add "${SETS[$mode]}"
 	t "deferred-$mode: pings vm1 <-> vm2, IPv4 and IPv6, no loss" round_traffic 5
 	round_end_checks "deferred-$mode"
 done

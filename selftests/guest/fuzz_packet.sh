@@ -79,7 +79,7 @@ trap cleanup EXIT
 # Kernel messages from here on are this test's.
 echo "fuzz_packet: start, seed $SEED" >/dev/kmsg
 
-hv() { in_ns "$NS_HV" "$VTAPCTL" "$@"; }
+hv() { "$VTAPCTL" -n "$NS_HV" "$@"; }
 
 sessions() {
 	local r
@@ -297,9 +297,9 @@ kernel_clean() {
 # it drops the copies on arrival, which saves the guest's CPU for the fuzz.
 queues() {
 	sysctl -qw net.core.netdev_max_backlog=20000 &&
-	in_ns "$NS_HV" ip link set "$VM2_PORT" txqueuelen 10000 &&
-	in_ns "$NS_COL" tc qdisc add dev ul1 clsact &&
-	in_ns "$NS_COL" tc filter add dev ul1 ingress matchall action drop
+	ip -n "$NS_HV" link set "$VM2_PORT" txqueuelen 10000 &&
+	tc -n "$NS_COL" qdisc add dev ul1 clsact &&
+	tc -n "$NS_COL" filter add dev ul1 ingress matchall action drop
 }
 
 drops() {	# the devices' drop counters, as comments
@@ -356,9 +356,9 @@ t "counters settle" settled
 t "every session's counters add up, none absurd" counters_consistent
 counters_consistent 2>&1 | grep -v '^BAD' | sed 's/^/# /'
 t "no BUG/WARNING/KASAN/UBSAN/Call Trace/refcount_t in dmesg" kernel_clean
-t "ports deleted" sh -c "nsenter --net=/run/netns/$NS_HV '$VTAPCTL' port del $VM1_PORT &&
-	nsenter --net=/run/netns/$NS_HV '$VTAPCTL' port del $VM2_PORT &&
-	nsenter --net=/run/netns/$NS_HV '$VTAPCTL' port del $FZ"
+t "ports deleted" sh -c "'$VTAPCTL' -n $NS_HV port del $VM1_PORT &&
+	'$VTAPCTL' -n $NS_HV port del $VM2_PORT &&
+	'$VTAPCTL' -n $NS_HV port del $FZ"
 t "fuzz tap deleted (pktfuzz.py delete)" in_ns "$NS_HV" "$PY" "$PKTFUZZ" delete --tap "$FZ"
 t "topology down, rmmod vtap" unload
 finish

@@ -128,7 +128,7 @@ apply_first() {
 t "apply: adds session s1 and its rule, and says so (no device of a vm yet)" apply_first
 
 t "apply again: no change, and says so" sh -c \
-	"nsenter --net=/run/netns/$hvA $VTAPCTL apply $OUT/vtap.conf | grep -qx 'no change: this namespace matches $OUT/vtap.conf'"
+	"$VTAPCTL -n $hvA apply $OUT/vtap.conf | grep -qx 'no change: this namespace matches $OUT/vtap.conf'"
 
 snaplen_of() { v "$hvA" -j session show s1 | json_get 'd[0].get("snaplen", 0)'; }
 
@@ -235,7 +235,7 @@ attached() {
 }
 
 collector() {
-	nsenter --net="/run/netns/$col" "$VTAPCTL" -j collect write "$OUT/web.pcapng" \
+	"$VTAPCTL" -n "$col" -j collect write "$OUT/web.pcapng" \
 		names "$OUT/vtap.conf" >"$OUT/collect.json" 2>"$OUT/collect.err" &
 	col_pid=$!
 	busywait 20000 grep -q '^collect: listening' "$OUT/collect.err"
@@ -282,7 +282,7 @@ migrate() {
 t "migration: the vNIC leaves A, appears on B as vnetB7; B's daemon attaches it" migrate
 t "vm: 30 sent on B (70..99), none refused" expect_eq refused "$(send 70 30)" 0
 t "apply on B with its port, flows and rules in place: no change" sh -c \
-	"nsenter --net=/run/netns/$hvB $VTAPCTL apply $OUT/vtap.conf | grep -q '^no change'"
+	"$VTAPCTL -n $hvB apply $OUT/vtap.conf | grep -q '^no change'"
 
 stop_collector() {
 	sleep 1
@@ -364,7 +364,7 @@ tapvm_run() {	# NAME: tap NAME on hypervisor A, the VM's NIC in ns tvm
 }
 tap_first() {
 	netns_new tvm || return 1
-	nsenter --net="/run/netns/$col" "$VTAPCTL" collect write "$OUT/tap.pcapng" \
+	"$VTAPCTL" -n "$col" collect write "$OUT/tap.pcapng" \
 		>/dev/null 2>"$OUT/tapcol.err" &
 	tapcol_pid=$!
 	busywait 20000 grep -q '^collect: listening' "$OUT/tapcol.err" && tapvm_run tapw1
@@ -428,7 +428,7 @@ t "daemon B: a good reload applies (flow both), one line for the change" reload_
 sess_gone_back() {
 	v "$hvB" session del s1 &&
 	busywait 20000 grep -q "session s1: added" "$OUT/dB.log" &&
-	busywait 20000 sh -c "nsenter --net=/run/netns/$hvB $VTAPCTL -j port show | grep -q '\"session\":\"s1\"'" ||
+	busywait 20000 sh -c "$VTAPCTL -n $hvB -j port show | grep -q '\"session\":\"s1\"'" ||
 		{ cat "$OUT/dB.log"; return 1; }
 }
 t "daemon B: a session deleted behind its back is made again, with its flows" sess_gone_back
@@ -443,7 +443,7 @@ t "daemon A (ASan): SIGTERM exits 0, no sanitizer report, the state stays" stop_
 
 stop_cleanup() {
 	kill -TERM "$pid_dB" && wait "$pid_dB" || return 1
-	nsenter --net="/run/netns/$hvB" "$VTAPCTL" daemon config "$OUT/vtap.conf" cleanup >"$OUT/dB2.log" 2>&1 &
+	"$VTAPCTL" -n "$hvB" daemon config "$OUT/vtap.conf" cleanup >"$OUT/dB2.log" 2>&1 &
 	pid_dB=$!
 	busywait 20000 grep -q 'started with' "$OUT/dB2.log" &&
 	kill -TERM "$pid_dB" && wait "$pid_dB" &&
@@ -474,7 +474,7 @@ tenants() {
 		ip -n "$t" neigh replace "203.0.113.1$i" lladdr \
 			"$(ip -n "$col" -br link show "ct$i" | awk '{print $3}')" dev "u$i" nud permanent || return 1
 		sed "s/203.0.113.10/203.0.113.1$i/" "$OUT/good.conf" >"$OUT/t$i.conf"
-		nsenter --net="/run/netns/$t" "$VTAPCTL" daemon config "$OUT/t$i.conf" >"$OUT/t$i.log" 2>&1 &
+		"$VTAPCTL" -n "$t" daemon config "$OUT/t$i.conf" >"$OUT/t$i.log" 2>&1 &
 		daemons+=($!)
 		printf -v "pid_t$i" '%s' $!
 		busywait 20000 grep -q 'started with' "$OUT/t$i.log" || return 1
@@ -505,7 +505,7 @@ t "tenancy: t2 deletes its s1: t1's session, port and daemon are untouched" othe
 tenant_copies() {
 	local i
 	for i in 1 2; do
-		nsenter --net="/run/netns/$col" "$VTAPCTL" collect listen "203.0.113.1$i" \
+		"$VTAPCTL" -n "$col" collect listen "203.0.113.1$i" \
 			write "$OUT/t$i.pcapng" >/dev/null 2>"$OUT/ct$i.err" &
 		printf -v "cpid$i" '%s' $!
 		busywait 20000 grep -q '^collect: listening' "$OUT/ct$i.err" || return 1
@@ -541,7 +541,7 @@ tenant_stop() {
 	kill -TERM "$pid_t1" && wait "$pid_t1" &&
 	expect_eq "t1 ports" "$(v "$t1" -j port show | json_get '[p["id"] for p in d]')" "[101]" ||
 		return 1
-	nsenter --net="/run/netns/$t1" "$VTAPCTL" daemon config "$OUT/t1.conf" cleanup \
+	"$VTAPCTL" -n "$t1" daemon config "$OUT/t1.conf" cleanup \
 		>"$OUT/t1c.log" 2>&1 &
 	local p=$!
 	busywait 20000 grep -q 'started with' "$OUT/t1c.log" && kill -TERM "$p" && wait "$p" &&

@@ -52,10 +52,10 @@ t "topology: vm1 (veth) and vm2 (tap) on a bridge, collector over the underlay" 
 t "vm1: segmentation offloads off" \
 	in_nsx "$NS_VM1" ethtool -K eth0 tso off gso off gro off
 t "port vnet1 id 33 vm $UUID records both" \
-	in_ns "$NS_HV" "$VTAPCTL" port add vnet1 id 33 vm "$UUID" records both
+	"$VTAPCTL" -n "$NS_HV" port add vnet1 id 33 vm "$UUID" records both
 show_records() {
 	expect_eq "port show records" \
-		"$(in_ns "$NS_HV" "$VTAPCTL" -j port show vnet1 | json_get 'd[0]["records"]')" both
+		"$("$VTAPCTL" -n "$NS_HV" -j port show vnet1 | json_get 'd[0]["records"]')" both
 }
 t "port show: records both" show_records
 
@@ -171,11 +171,11 @@ t "idle: 5 datagrams, 3.5 s of silence, 5 more (5003 -> 6003); active: 35 over 7
 
 # Everything so far exported (idle 2 s): the table is empty.
 table_empty() {
-	[ "$(in_ns "$NS_HV" "$VTAPCTL" -j flows show | json_get 'd[0]["used"]')" = 0 ]
+	[ "$("$VTAPCTL" -n "$NS_HV" -j flows show | json_get 'd[0]["used"]')" = 0 ]
 }
 t "flows show: every flow exported and removed after idle" busywait 8000 table_empty
 
-t "flows set limit 2" in_ns "$NS_HV" "$VTAPCTL" flows set limit 2
+t "flows set limit 2" "$VTAPCTL" -n "$NS_HV" flows set limit 2
 # 10 flows of one datagram (48 IP octets each), from one process, well
 # within the idle timeout: 2 recorded, 8 lost.
 full() {
@@ -186,7 +186,7 @@ for p in range(5010, 5020):
     s.bind(("0.0.0.0", p))
     s.sendto(b"z" * 20, (sys.argv[1], 6005))
 ' "$VM2_IP4" || return 1
-	in_ns "$NS_HV" "$VTAPCTL" -j flows show >"$OUT/full.json" || return 1
+	"$VTAPCTL" -n "$NS_HV" -j flows show >"$OUT/full.json" || return 1
 	cat "$OUT/full.json"
 	# limit, lost packets and octets; the flows listed are those in use,
 	# at most 2 (the exporter may have removed them already: idle 2 s;
@@ -195,14 +195,14 @@ for p in range(5010, 5020):
 		"$(json_get 'd[0]["limit"], d[0]["lost"]["packets"], d[0]["lost"]["octets"],
 			    len(d[0]["flows"]) == d[0]["used"], d[0]["used"] <= 2' <"$OUT/full.json")" \
 		"2 8 384 True True" &&
-	in_ns "$NS_HV" "$VTAPCTL" flows show dev vnet1 | tee "$OUT/full.txt" &&
+	"$VTAPCTL" -n "$NS_HV" flows show dev vnet1 | tee "$OUT/full.txt" &&
 	grep -Eq "^limit 2 used [0-2] lost packets 8 octets 384 non-ip packets 0 octets 0$" "$OUT/full.txt" &&
 	expect_eq "text: flow lines" \
 		"$(grep -c "^vnet1 out udp 192.0.2.1 > 192.0.2.2 sport 50[01][0-9] dport 6005 packets 1 octets 48 " \
 		   "$OUT/full.txt")" "$(sed -n 's/^limit 2 used \([0-9]\).*/\1/p' "$OUT/full.txt")"
 }
 t "full table: 8 of 10 single-packet flows (384 octets) counted lost; flows show -j and text" full
-t "flows set limit 16384" in_ns "$NS_HV" "$VTAPCTL" flows set limit 16384
+t "flows set limit 16384" "$VTAPCTL" -n "$NS_HV" flows set limit 16384
 # A flow still open when the exporter stops: exported as a forced end.
 t "vm1 -> vm2: one datagram just before the exporter stops (5020 -> 6006)" \
 	send 5020 "$VM2_IP4" 6006 1 40 0

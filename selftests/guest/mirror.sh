@@ -83,7 +83,7 @@ decap_setup() {
 	done
 }
 round_begin matrix-a
-t "matrix-a: sessions and flows: ${A_SETS[*]}" matrix_setup "${A_SETS[@]}"
+t "matrix-a: sessions and flows: ${A_SETS[*]}" vctl_batch matrix_setup "${A_SETS[@]}"
 t "matrix-a: decapsulators in col for six sessions, captured" decap_setup
 t "matrix-a: pings vm1 <-> vm2, IPv4 and IPv6, no loss" round_traffic 5
 round_end_checks matrix-a
@@ -153,7 +153,7 @@ vloop_setup() {
 }
 if vctl session help 2>&1 | grep -q vxlan; then
 	round_begin matrix-v
-	t "matrix-v: VXLAN sessions and flows: ${V_SETS[*]}" matrix_setup "${V_SETS[@]}"
+	t "matrix-v: VXLAN sessions and flows: ${V_SETS[*]}" vctl_batch matrix_setup "${V_SETS[@]}"
 	t "matrix-v: decapsulators in col: vxlan (VNI, IPv6, external), gretap/ip6gretap with iseq and without key, erspan/ip6erspan with seq" \
 		vdecap_setup
 	t "matrix-v: loop guard: VXLAN session vloop on tap2 and on the underlay ul0 (port id 98)" \
@@ -222,7 +222,7 @@ b_traffic() {
 e3opts() { [ "$1" = 4 ] && echo "hwid 5 gra 100us subheader 7" || echo "hwid 42 gra 100ns subheader 3"; }
 round_begin matrix-b
 t "matrix-b: sessions and flows (ERSPAN III with sub-headers 7, 3): ${B_SETS[*]}" \
-	matrix_setup "${B_SETS[@]}"
+	vctl_batch matrix_setup "${B_SETS[@]}"
 t "matrix-b: loop guard: session loop on vnet1 and on the underlay ul0 (port id 99)" loop_setup
 t "matrix-b: pings, $SAME_N-ping burst, delete e2-6-both, pings; no loss" round_traffic 3 b_traffic
 t "VM traffic identical with mirroring off and on (pings, packets, bytes at vm2)" \

@@ -214,11 +214,11 @@ teardown_ns() {
 	ip link add va netns "$a" type veth peer name vb netns "$b" &&
 	ip -n "$a" addr add 203.0.113.1/24 dev va && ip -n "$a" link set va up &&
 	ip -n "$b" addr add 203.0.113.2/24 dev vb && ip -n "$b" link set vb up || return 1
-	in_ns "$a" "$VTAPCTL" session add gone encap erspan3 remote 203.0.113.2 id 9 &&
-	in_ns "$a" "$VTAPCTL" session add gone2 encap gre remote 203.0.113.2 key 9 &&
-	in_ns "$a" "$VTAPCTL" port add va id 1 &&
-	in_ns "$a" "$VTAPCTL" flow add session gone port va dir both &&
-	in_ns "$a" "$VTAPCTL" flow add session gone2 port va dir out || return 1
+	"$VTAPCTL" -n "$a" session add gone encap erspan3 remote 203.0.113.2 id 9 &&
+	"$VTAPCTL" -n "$a" session add gone2 encap gre remote 203.0.113.2 key 9 &&
+	"$VTAPCTL" -n "$a" port add va id 1 &&
+	"$VTAPCTL" -n "$a" flow add session gone port va dir both &&
+	"$VTAPCTL" -n "$a" flow add session gone2 port va dir out || return 1
 	in_nsx "$a" ping -q -c 5 -i 0.05 -W 2 203.0.113.2 || return 1
 	dead_ino=$(stat -L -c %i "/run/netns/$a")
 	ip netns del "$a"

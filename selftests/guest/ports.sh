@@ -441,9 +441,9 @@ mountless() {	# a mount namespace without bpffs: vtapctl mounts one
 	ip -n "$hv5" link add m0 type veth peer name m1 || return 1
 	unshare -m --propagation private sh -c "
 		umount /sys/fs/bpf && [ \"\$(stat -f -c %T /sys/fs/bpf)\" != bpf_fs ] &&
-		nsenter --net=/run/netns/$hv5 $VTAPCTL port add m0 &&
+		$VTAPCTL -n $hv5 port add m0 &&
 		[ \"\$(stat -f -c %T /sys/fs/bpf)\" = bpf_fs ] && ls -d $ROOT/net* &&
-		nsenter --net=/run/netns/$hv5 $VTAPCTL port del m0 && [ ! -e $ROOT ]"
+		$VTAPCTL -n $hv5 port del m0 && [ ! -e $ROOT ]"
 }
 t "no bpffs on /sys/fs/bpf: port add mounts one" mountless
 

@@ -93,7 +93,7 @@ captures() {
 	nsenter --net="/run/netns/$mvm" tcpdump -i eth0 -U --immediate-mode \
 		-w "$OUT/mvm.pcap" 2>"$OUT/mvm.err" &
 	pids+=($!)
-	nsenter --net="/run/netns/$col" "$VTAPCTL" collect listen 203.0.113.2 session 101 102 \
+	"$VTAPCTL" -n "$col" collect listen 203.0.113.2 session 101 102 \
 		write "$OUT/mirror.pcapng" 2>"$OUT/col.err" &
 	pids+=($!)
 	busywait 20000 grep -q 'listening on' "$OUT/ref.err" &&
