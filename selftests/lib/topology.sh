@@ -233,14 +233,39 @@ cap_start() {
 	__cap_log[$tag]=$log
 }
 
+# The polling below uses bash builtins only: a process costs about half a
+# second in the debug kernel's VM, and these loops run for every capture.
+# __nap [SECONDS]: sleep (default 0.05 s) without a process (lib.sh has the
+# same; this one for scripts that source only this file).
+if ! declare -F __nap >/dev/null; then
+	__nap() {
+		if [ -z "${__nap_fd:-}" ]; then
+			local f=$TOPO_RUN/nap
+			{ [ -n "$TOPO_RUN" ] && { [ -p "$f" ] || mkfifo "$f"; } &&
+			  exec {__nap_fd}<>"$f"; } 2>/dev/null || { sleep "${1:-0.05}"; return 0; }
+		fi
+		read -r -t "${1:-0.05}" -u "$__nap_fd" _
+		return 0
+	}
+fi
+
+# __has FILE STRING: FILE has a line containing STRING (grep -qF, built in).
+__has() {
+	local l
+	while IFS= read -r l; do
+		[[ $l == *"$2"* ]] && return 0
+	done <"$1"
+	return 1
+}
+
 # cap_wait TAG...: wait until each capture listens.
 cap_wait() {
-	local tag
+	local tag i
 	for tag in "$@"; do
-		for _ in $(seq 200); do
-			grep -q 'listening on' "${__cap_log[$tag]}" 2>/dev/null && continue 2
+		for ((i = 0; i < 200; i++)); do
+			__has "${__cap_log[$tag]}" 'listening on' 2>/dev/null && continue 2
 			kill -0 "${__cap_pid[$tag]}" 2>/dev/null || break
-			sleep 0.05
+			__nap
 		done
 		echo "capture $tag did not start:"
 		cat "${__cap_log[$tag]}"
@@ -248,14 +273,32 @@ cap_wait() {
 	done
 }
 
+# __cap_counts LOG: sets got, seen and dropped from tcpdump's last report
+# in LOG ("N packets captured", "N packets received by filter", "N packets
+# dropped by kernel"; empty when absent).
+__cap_counts() {
+	local l
+	got='' seen='' dropped=''
+	while IFS= read -r l; do
+		case $l in
+		[0-9]*" packet captured"|[0-9]*" packets captured") got=${l%% *} ;;
+		[0-9]*" packet received by filter"|[0-9]*" packets received by filter") seen=${l%% *} ;;
+		[0-9]*" packet dropped by kernel"|[0-9]*" packets dropped by kernel") dropped=${l%% *} ;;
+		esac
+	done <"$1"
+}
+
 # tcpdump exits on SIGTERM without reading what is still in its ring: first
 # ask it (SIGUSR1) until it has written every packet its filter took.
 __cap_drain() {
-	local pid=${__cap_pid[$1]} log=${__cap_log[$1]} line got seen
-	for _ in $(seq 60); do
+	local pid=${__cap_pid[$1]} log=${__cap_log[$1]} l line got seen i
+	for ((i = 0; i < 60; i++)); do
 		kill -USR1 "$pid" 2>/dev/null || return 1
-		sleep 0.05
-		line=$(grep 'captured, .* received by filter' "$log" | tail -n 1)
+		__nap
+		line=''
+		while IFS= read -r l; do
+			[[ $l == *'captured, '*' received by filter'* ]] && line=$l
+		done <"$log"
 		got=${line#*: } got=${got%% *}
 		seen=${line#*captured, } seen=${seen%% *}
 		[ -n "$got" ] && [ "$got" = "$seen" ] && return 0
@@ -273,9 +316,7 @@ cap_stop() {
 		wait "${__cap_pid[$tag]}" 2>/dev/null
 		unset "__cap_pid[$tag]"
 		log=${__cap_log[$tag]}
-		got=$(sed -n 's/^\([0-9]*\) packets\{0,1\} captured$/\1/p' "$log")
-		seen=$(sed -n 's/^\([0-9]*\) packets\{0,1\} received by filter$/\1/p' "$log")
-		dropped=$(sed -n 's/^\([0-9]*\) packets\{0,1\} dropped by kernel$/\1/p' "$log")
+		__cap_counts "$log"
 		if [ -z "$got" ] || [ "$got" != "$seen" ] || [ "$dropped" != 0 ]; then
 			echo "capture $tag lost packets:"
 			cat "$log"
