@@ -225,6 +225,9 @@ cap_start() {
 	local tag=$1 ns=$2 dev=$3 file=$4 log
 	log=$TOPO_RUN/cap-$tag.log
 	rm -f "$file"
+	# Empty before the start: cap_wait must not find the previous capture's
+	# "listening on" in it (the redirection below runs in the child, later).
+	: >"$log"
 	# Not through a function: $! must be tcpdump itself.
 	# --immediate-mode: a packet still in the ring when tcpdump stops is lost.
 	ip netns exec "$ns" tcpdump -i "$dev" -p -n -U -s 0 -B 8192 -Z root \
