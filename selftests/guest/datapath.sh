@@ -70,10 +70,11 @@ sess() {	# NAME ENCAP-ARGS...: a session and its flow on vnet1, dir out
 	shift
 	hv session add "$name" "$@" && hv flow add session "$name" port vnet1 dir out
 }
-within() {	# WHAT GOT WANT PERCENT
+within() {	# WHAT GOT WANT PERCENT [PERCENT-BELOW]
 	python3 -c "import sys; g, w, p = float(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4])
-ok = abs(g - w) <= w * p / 100
-print('%s: %d, expected %d +- %g%%' % (sys.argv[1], g, w, p)); sys.exit(0 if ok else 1)" "$@"
+lo = float(sys.argv[5]) if len(sys.argv) > 5 else p
+ok = w * (1 - lo / 100) <= g <= w * (1 + p / 100)
+print('%s: %d, expected %d -%g%% +%g%%' % (sys.argv[1], g, w, lo, p)); sys.exit(0 if ok else 1)" "$@"
 }
 # ESP with AES-GCM in a scratch namespace (the debug kernel has no IPsec).
 have_esp() {
@@ -191,13 +192,17 @@ fi
 # second on the debug kernel under load, thousands on Debian's) and the
 # burst is two seconds' worth: a token bucket forfeits credit past its
 # burst, and with 100/s and a burst of 10 a busy machine's scheduling
-# stalls and the sender's uneven pace once left it 13% short.
+# stalls and the sender's uneven pace once left it 13% short; at 50/s with
+# a burst of 100 once 10.4% short (928 of 1036, the debug kernel on a
+# machine with seven busy processes for two CPUs).  So the bound above is
+# tight (the defect sends thousands over it) and the one below, which only
+# load can reach, 25%: charging twice per copy would still fail it.
 t "session rate: 50 pps, burst 100" sess rate encap gre key 304 remote "$COL_UL4" rate 50 burst 100
 secs=$(in_ns "$NS_VM1" $DP tcp-send "$VM2_IP4" 5001 $RATE_BYTES 100)
 t "vm1 sent $RATE_BYTES bytes over TCP with MSS 100 (in $secs s)" test -n "$secs"
 sleep 0.3
-t "rate budget held per copy: within 10% of 50/s" \
-	within "copies sent" "$(st rate sent)" "$(python3 -c "print(50 * $secs + 100)")" 10
+t "rate budget held per copy: at most 10% over 50/s, at most 25% under" \
+	within "copies sent" "$(st rate sent)" "$(python3 -c "print(50 * $secs + 100)")" 10 25
 t "gso super-packets seen" expect_ge gso "$(st rate gso)" 1
 hv session del rate >/dev/null
 
