@@ -112,7 +112,7 @@ while True:
             s.recv(65536)
 EOF
 	pids+=($!)
-	busywait 5000 grep -q ready "$OUT/sink.log"
+	busywait 30000 grep -q ready "$OUT/sink.log"
 }
 t "vm2: UDP and TCP sink" sink
 
@@ -151,7 +151,7 @@ s.sendall(b"y" * 100000)
 s.shutdown(socket.SHUT_WR)
 s.recv(1)
 s.close()
-' "$VM2_IP4" && busywait 5000 grep -qx 100000 "$OUT/sink.txt"
+' "$VM2_IP4" && busywait 20000 grep -qx 100000 "$OUT/sink.txt"
 }
 
 t "vm1 -> vm2: 30 UDP datagrams of 100 bytes (5001 -> 6001)" send 5001 "$VM2_IP4" 6001 30 100 0.01
