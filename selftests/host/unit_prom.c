@@ -6,8 +6,8 @@
  * read back by a real parser (python3-prometheus-client's
  * text_string_to_metric_families), when it is installed.
  *
- * unit_prom --sample: print the metrics of two sessions and three ports
- * (label values with \, " and invalid UTF-8) and exit; for
+ * unit_prom --sample: print the metrics of two sessions, three ports (label
+ * values with \, " and invalid UTF-8) and a flow table, and exit; for
  * selftests/host/prom_textfile.sh, which gives them to node_exporter.
  */
 #include <errno.h>
@@ -130,6 +130,7 @@ TEST(family_once)
 static struct session_info sv[2];
 static struct vtap_port_stats st[3];
 static struct prom_port pv[3];
+static const struct prom_flows fl = { 16384, 12, 8, 384, 3, 180 };
 
 static void fill(void)
 {
@@ -164,7 +165,7 @@ static void fill(void)
 static int sample(FILE *f)
 {
 	fill();
-	return prom_stats(f, true, sv, 2, true, pv, 3);
+	return prom_stats(f, true, sv, 2, true, pv, 3, &fl);
 }
 
 /* Lines of @out that begin with @prefix. */
@@ -227,6 +228,13 @@ TEST(stats_families)
 	EXPECT_EQ(1, count_lines(out, "vtap_port_mirrored_total{port=\"ifindex:9\",direction=\"in\"} 213\n"));
 	EXPECT_EQ(1, count_lines(out, "vtap_port_stale{port=\"ifindex:9\"} 1\n"));
 	EXPECT_EQ(6, count_lines(out, "vtap_port_bytes_total{"));
+	/* The flow table: the namespace's, no labels. */
+	EXPECT_EQ(1, count_lines(out, "vtap_flows_limit 16384\n"));
+	EXPECT_EQ(1, count_lines(out, "vtap_flows_entries 12\n"));
+	EXPECT_EQ(1, count_lines(out, "vtap_flows_lost_packets_total 8\n"));
+	EXPECT_EQ(1, count_lines(out, "vtap_flows_lost_bytes_total 384\n"));
+	EXPECT_EQ(1, count_lines(out, "vtap_flows_nonip_packets_total 3\n"));
+	EXPECT_EQ(1, count_lines(out, "vtap_flows_nonip_bytes_total 180\n"));
 }
 
 TEST(filtered_families)
@@ -236,14 +244,15 @@ TEST(filtered_families)
 	FILE *f = open_memstream(&mem, &len);
 
 	fill();
-	ASSERT_EQ(0, prom_stats(f, false, NULL, 0, true, pv, 1));
+	ASSERT_EQ(0, prom_stats(f, false, NULL, 0, true, pv, 1, NULL));
 	fclose(f);
 	EXPECT_EQ(NULL, strstr(mem, "vtap_session"));
+	EXPECT_EQ(NULL, strstr(mem, "vtap_flows"));
 	EXPECT_EQ(2, count_lines(mem, "vtap_port_packets_total{port=\"vnet3\""));
 	free(mem);
 	/* No session at all: the families, and vtap_sessions 0. */
 	f = open_memstream(&mem, &len);
-	ASSERT_EQ(0, prom_stats(f, true, NULL, 0, false, NULL, 0));
+	ASSERT_EQ(0, prom_stats(f, true, NULL, 0, false, NULL, 0, NULL));
 	fclose(f);
 	EXPECT_EQ(1, count_lines(mem, "vtap_sessions 0\n"));
 	EXPECT_EQ(1, count_lines(mem, "# TYPE vtap_session_sent_packets_total counter"));
@@ -347,7 +356,7 @@ int main(int argc, char **argv)
 {
 	if (argc == 2 && !strcmp(argv[1], "--sample")) {
 		fill();
-		return prom_stats(stdout, true, sv, 2, true, pv, 3) ? 1 : 0;
+		return prom_stats(stdout, true, sv, 2, true, pv, 3, &fl) ? 1 : 0;
 	}
 	return test_harness_run(argc, argv);
 }

@@ -4,7 +4,7 @@
 `vtapctl stats format prometheus` wrote, read with prometheus_client's
 parser, equal the counters of `vtapctl -j stats` taken at the same time:
 every session counter (drop_CAUSE as vtap_session_dropped_packets_total
-{cause}), every port counter per direction, stale.  And the known traffic:
+{cause}), every port counter per direction, stale, the flow table's.  And the known traffic:
 SESSION dropped DROPPED copies over its rate budget (> 0), and its matched
 frames are its sent plus dropped copies.  Prints what differs; exit 1."""
 import json
@@ -66,6 +66,16 @@ def main():
         for d in ("out", "in"):
             for k, v in p["stats"][d].items():
                 want[(PORT_METRIC[k], tuple(sorted((("port", port), ("direction", d)) + vm)))] = v
+    if "flows" in stats:
+        fl = stats["flows"]
+        for k, v in (("vtap_flows_limit", fl["limit"]), ("vtap_flows_entries", fl["used"]),
+                     ("vtap_flows_lost_packets_total", fl["lost"]["packets"]),
+                     ("vtap_flows_lost_bytes_total", fl["lost"]["octets"]),
+                     ("vtap_flows_nonip_packets_total", fl["lost"]["nonip_packets"]),
+                     ("vtap_flows_nonip_bytes_total", fl["lost"]["nonip_octets"])):
+            want[(k, ())] = v
+    else:
+        errors.append("no flows in vtapctl -j stats (the namespace has ports)")
     for k in sorted(set(want) | set(got)):
         if want.get(k) != got.get(k):
             errors.append(f"{k}: metrics {got.get(k)}, vtapctl -j stats {want.get(k)}")

@@ -5,8 +5,12 @@
  * CPUs), all of them or those of one session and/or one port.
  *
  * JSON: {"sessions":[{"name","id","stats":{...}}...],
- *        "ports":[{"dev","ifindex","id","stale","stats":{"out":{...},"in":{...}}}...]}
- * with only the requested arrays when filtered.
+ *        "ports":[{"dev","ifindex","id","stale","stats":{"out":{...},"in":{...}}}...],
+ *        "flows":{"limit","used","lost":{"packets","octets","nonip_packets",
+ *                 "nonip_octets"}}}
+ * with only the requested arrays when filtered; "flows" (the namespace's
+ * flow table, as flows show reports it) without a filter, when the
+ * namespace has ports.
  *
  * format prometheus: the same counters as metrics (lib/prom.c), on standard
  * output or, with write FILE, in FILE replaced at once (a temporary file in
@@ -139,10 +143,61 @@ fail:
 	return err;
 }
 
+/*
+ * The flow table's counters into @fl: 0, 1 if the namespace has no flow
+ * maps (no port, or a state made by a vtapctl without flow records), or a
+ * negative errno after saying why.
+ */
+static int read_flows(struct vtap_ns *ns, struct prom_flows *fl)
+{
+	struct vtap_flow_maps m;
+	struct vtap_flow_lost lost;
+	char pin[96];
+	int err;
+
+	snprintf(pin, sizeof(pin), "%s/flow_cfg", ns->dir);
+	if (!ns->exists || access(pin, F_OK))
+		return 1;
+	err = vtap_flow_maps_open(ns, &m, false);
+	if (err)
+		return err;
+	err = vtap_flow_lost_read(&m, &lost);
+	if (err) {
+		errorf("stats: cannot read flow_lost: %s", strerror(-err));
+	} else {
+		fl->limit = __atomic_load_n(&m.cfg->limit, __ATOMIC_RELAXED);
+		if (!fl->limit)
+			fl->limit = VTAP_FLOWS_DEFAULT_LIMIT;
+		fl->used = __atomic_load_n(&m.cfg->used, __ATOMIC_RELAXED);
+		fl->lost_packets = lost.packets;
+		fl->lost_octets = lost.octets;
+		fl->nonip_packets = lost.nonip_packets;
+		fl->nonip_octets = lost.nonip_octets;
+	}
+	vtap_flow_maps_close(&m);
+	return err;
+}
+
+static void print_flows(const struct prom_flows *fl)
+{
+	out_open_nested("flows");
+	out_u64("limit", "flows limit %llu", fl->limit);
+	out_u64("used", " used %llu", fl->used);
+	out_open_nested("lost");
+	out_u64("packets", " lost packets %llu", fl->lost_packets);
+	out_u64("octets", " octets %llu", fl->lost_octets);
+	out_u64("nonip_packets", " non-ip packets %llu", fl->nonip_packets);
+	out_u64("nonip_octets", " octets %llu", fl->nonip_octets);
+	out_close_nested();
+	out_close_nested();
+	out_text("\n");
+}
+
 /* Metrics of the ports in @v (all, or ifindex @only), after the sessions'. */
 static int print_metrics(struct out_file *file, bool want_sessions, const struct session_info *sv,
 			 int nsv, bool want_ports, const struct vtap_port_ent *v,
-			 const struct vtap_port_stats *st, int n, unsigned int only)
+			 const struct vtap_port_stats *st, int n, unsigned int only,
+			 const struct prom_flows *fl)
 {
 	char (*vm)[40] = calloc((size_t)n + 1, sizeof(*vm));
 	char (*dn)[IF_NAMESIZE] = calloc((size_t)n + 1, sizeof(*dn));
@@ -170,7 +225,8 @@ static int print_metrics(struct out_file *file, bool want_sessions, const struct
 		pp->st = &st[i];
 		npv++;
 	}
-	if (prom_stats(file->f ? file->f : stdout, want_sessions, sv, nsv, want_ports, pv, npv)) {
+	if (prom_stats(file->f ? file->f : stdout, want_sessions, sv, nsv, want_ports, pv, npv,
+		       fl)) {
 		errorf("stats: internal error: a bad metric");
 		rc = VTAP_EXIT_FAIL;
 	} else if (file->f && out_file_commit(file)) {
@@ -190,6 +246,8 @@ int do_stats(int argc, char **argv)
 	struct vtap_port_ent *v = NULL;
 	struct vtap_port_stats *st = NULL;
 	struct out_file of = { 0 };
+	struct prom_flows fl = { 0 };
+	bool have_flows = false;
 	struct vtap_nl nl;
 	struct vtap_ns ns;
 	unsigned int only = 0;
@@ -317,9 +375,18 @@ int do_stats(int argc, char **argv)
 			goto out;
 		}
 	}
+	/* The flow table is the namespace's: without a filter only. */
+	if (!session && !dev) {
+		err = read_flows(&ns, &fl);
+		if (err < 0)
+			goto out;
+		have_flows = !err;
+		err = 0;
+	}
 
 	if (fmt == FMT_PROMETHEUS) {
-		rc = print_metrics(&of, want_sessions, sv, nsv, want_ports, v, st, n, only);
+		rc = print_metrics(&of, want_sessions, sv, nsv, want_ports, v, st, n, only,
+				   have_flows ? &fl : NULL);
 		goto done;
 	}
 	out_open_obj();
@@ -336,6 +403,8 @@ int do_stats(int argc, char **argv)
 				print_port(&v[i], &st[i], NULL, 0, false);
 		out_close_array();
 	}
+	if (have_flows)
+		print_flows(&fl);
 	if (json_output) {
 		out_close_obj();
 		putchar('\n');

@@ -286,8 +286,30 @@ static void port_families(struct prom *p, const struct prom_port *pv, int npv)
 	}
 }
 
+static void flow_families(struct prom *p, const struct prom_flows *fl)
+{
+	prom_family(p, "vtap_flows_limit", "gauge",
+		    "Entries the namespace's flow table may hold (flows set limit).");
+	prom_sample(p, NULL, fl->limit);
+	prom_family(p, "vtap_flows_entries", "gauge", "Entries in the flow table (used).");
+	prom_sample(p, NULL, fl->used);
+	prom_family(p, "vtap_flows_lost_packets_total", "counter",
+		    "IP packets of recording ports not recorded: the flow table was full (lost packets).");
+	prom_sample(p, NULL, fl->lost_packets);
+	prom_family(p, "vtap_flows_lost_bytes_total", "counter",
+		    "IP-layer bytes of those packets (lost octets).");
+	prom_sample(p, NULL, fl->lost_octets);
+	prom_family(p, "vtap_flows_nonip_packets_total", "counter",
+		    "Frames of recording ports that are not IP, counted only (nonip_packets).");
+	prom_sample(p, NULL, fl->nonip_packets);
+	prom_family(p, "vtap_flows_nonip_bytes_total", "counter",
+		    "Bytes of those frames from the MAC header (nonip_octets).");
+	prom_sample(p, NULL, fl->nonip_octets);
+}
+
 int prom_stats(FILE *f, bool sessions, const struct session_info *sv, int nsv,
-	       bool ports, const struct prom_port *pv, int npv)
+	       bool ports, const struct prom_port *pv, int npv,
+	       const struct prom_flows *flows)
 {
 	struct prom p;
 
@@ -296,5 +318,7 @@ int prom_stats(FILE *f, bool sessions, const struct session_info *sv, int nsv,
 		session_families(&p, sv, nsv);
 	if (ports)
 		port_families(&p, pv, npv);
+	if (flows)
+		flow_families(&p, flows);
 	return p.err;
 }

@@ -57,7 +57,8 @@ size_t prom_escape_help(const char *s, char *buf, size_t len);
 /*
  * vtapctl stats as metrics: the sessions' counters (VTAP_A_STATS_*) and the
  * ports' (struct vtap_port_stats); either may be absent (n 0 and NULL, or
- * @sessions/@ports false: the family is not written at all).
+ * @sessions/@ports false: the family is not written at all); and the flow
+ * table's counters, if @flows is not NULL.
  */
 struct session_info;
 struct vtap_port_stats;
@@ -69,7 +70,13 @@ struct prom_port {
 	bool stale;
 	const struct vtap_port_stats *st;
 };
+/* The namespace's flow table (flows show): its limit, entries, what it lost. */
+struct prom_flows {
+	uint64_t limit, used;
+	uint64_t lost_packets, lost_octets, nonip_packets, nonip_octets;
+};
 int prom_stats(FILE *f, bool sessions, const struct session_info *sv, int nsv,
-	       bool ports, const struct prom_port *pv, int npv);
+	       bool ports, const struct prom_port *pv, int npv,
+	       const struct prom_flows *flows);
 
 #endif
