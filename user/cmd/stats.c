@@ -70,7 +70,7 @@ static int out_file_open(struct out_file *o, const char *path)
 	if (!dcopy || !bcopy ||
 	    asprintf(&o->tmp, "%s/.%s.XXXXXX", dirname(dcopy), basename(bcopy)) < 0) {
 		o->tmp = NULL;
-		err = out_file_fail(o, "", ENOMEM);
+		err = out_file_fail(o, "cannot prepare it", ENOMEM);
 		goto out;
 	}
 	/* Never replace a device, a directory or a FIFO (/dev/null...). */
