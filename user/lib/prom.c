@@ -195,7 +195,7 @@ static void session_families(struct prom *p, const struct session_info *sv, int 
 	prom_family(p, "vtap_sessions", "gauge", "Sessions reported (in this network namespace).");
 	prom_sample(p, NULL, (uint64_t)nsv);
 	prom_family(p, "vtap_session_info", "gauge",
-		    "Each session, value 1: its name and its id (ERSPAN session id, GRE key space).");
+		    "Each session, value 1: its name and its id (vtapctl session show).");
 	for (i = 0; i < nsv; i++) {
 		snprintf(id, sizeof(id), "%u", sv[i].id);
 		prom_sample(p, (const char *const[]){ "session", sv[i].name, "id", id, NULL }, 1);
