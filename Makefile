@@ -248,6 +248,13 @@ DECODE_SRCS	:= user/collect/decode.c user/collect/decode.h
 PCAPNG_SRCS	:= user/collect/pcapng.c user/collect/pcapng.h
 selftests: $(ST_HOST)/unit_decode $(ST_HOST)/unit_pcapng $(ST_HOST)/fuzz_decode_replay
 
+# vtapctl stats format prometheus: the text format, label escaping, families.
+selftests: $(ST_HOST)/unit_prom
+$(ST_HOST)/unit_prom: selftests/host/unit_prom.c user/lib/prom.c user/lib/prom.h user/lib/util.c \
+		user/lib/util.h user/vtapctl.h include/vtap_bpf.h
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(ST_CFLAGS) $(ST_SAN) -o $@ $< user/lib/prom.c user/lib/util.c
+
 # vtapctl flows export: the IPFIX encoder.
 selftests: $(ST_HOST)/unit_ipfix
 $(ST_HOST)/unit_ipfix: selftests/host/unit_ipfix.c user/lib/ipfix.c user/lib/ipfix.h

@@ -59,6 +59,13 @@ int check_dev_name(const char *dev);		/* prints why, -EINVAL */
 unsigned int dev_ifindex(const char *dev);	/* 0 after saying why */
 void print_port(const struct vtap_port_ent *e, const struct vtap_port_stats *st,
 		const struct session_info *sv, int nsv, bool flows);
+/*
+ * The device of port @ifindex in @dev (IF_NAMESIZE bytes; "" if it is
+ * gone); true if the port is stale (no device, or our filters are not on it).
+ */
+bool port_dev(uint32_t ifindex, char *dev);
+bool uuid_set(const uint8_t *uuid);				/* not all zero */
+void format_uuid(const uint8_t *u, char *buf, size_t len);	/* 8-4-4-4-12 */
 
 /*
  * Collector (collect.c): the display name of a VM port (session id, port

@@ -6,7 +6,9 @@
 # budget (held within 10% while the VM's own traffic is untouched), GSO
 # super-packets segmented byte-identically to the wire (or sliced), copies
 # cut to the path MTU and never fragmented, rules in the kernel path, the
-# same over VXLAN, and bad input that changes nothing.  Topology: selftests/lib/topology.sh.
+# same over VXLAN, bad input that changes nothing, and the counters as
+# Prometheus metrics (stats format prometheus) equal to vtapctl -j stats.
+# Topology: selftests/lib/topology.sh.
 . "$(dirname "$0")/../lib.sh"
 . "$VTAP_TOP/selftests/lib/topology.sh"
 
@@ -118,6 +120,25 @@ rx=$(( $(dev_stat "$NS_VM2" eth0 rx_packets) - rx0 ))
 txd=$(( $(dev_stat "$NS_HV" "$VM2_PORT" tx_dropped) - txd0 ))
 t "the VM's own traffic untouched: vm2 got all 3000" \
 	expect_ge "vm2 rx ($txd dropped by $VM2_PORT's queue)" "$rx" 3000
+
+# ---- Prometheus: the counters of vtapctl -j stats, as metrics ----------------
+# Taken while nothing moves: -j stats before and after the metrics, the same.
+PROM=$OUT/prom
+mkdir -p "$PROM"
+prom_snapshot() {
+	hv -j stats >"$PROM/a.json" && hv stats format prometheus write "$PROM/vtap.prom" &&
+		hv -j stats >"$PROM/b.json" && cmp -s "$PROM/a.json" "$PROM/b.json"
+}
+t "stats format prometheus write FILE (between two equal -j stats)" busywait 20000 prom_snapshot
+t "FILE replaced at once: mode 0644, no temporary file left" sh -c \
+	"[ \"\$(stat -c %a '$PROM/vtap.prom')\" = 644 ] && [ -z \"\$(ls -A '$PROM' | grep '^[.]')\" ]"
+t "metrics = vtapctl -j stats; budget: $dropped rate drops, matched = sent + dropped" \
+	/usr/bin/python3 "$VTAP_TOP/selftests/lib/prom_check.py" "$PROM/a.json" "$PROM/vtap.prom" \
+	budget "$dropped"
+t "stats session budget format prometheus: the seven drop causes, no port" sh -c \
+	"out=\$('$VTAPCTL' -n $NS_HV stats session budget format prometheus) &&
+	 [ \$(echo \"\$out\" | grep -c '^vtap_session_dropped_packets_total{session=\"budget\",cause=') = 7 ] &&
+	 ! echo \"\$out\" | grep -q '^vtap_port'"
 hv session del budget
 
 # ---- GSO --------------------------------------------------------------------

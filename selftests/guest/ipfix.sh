@@ -17,7 +17,8 @@
 # - idle timeout: two bursts 3.5 s apart are two records
 # - active timeout: a 7 s stream is several records; their packets add up
 # - a full table (limit 2): flows show counts the packets that found no
-#   room, and the options record (ignoredPacketTotalCount) carries them
+#   room, and the options record (ignoredPacketTotalCount) carries them; so
+#   do vtapctl -j stats and its metrics (vtap_flows_lost_packets_total)
 # - SIGTERM: the flow still open is exported (forced end), the table emptied
 # - ipfixDump decodes every message of the file without complaint: both
 #   templates, the options template, the VM's UUID (virtualStationUUID)
@@ -202,6 +203,21 @@ for p in range(5010, 5020):
 		   "$OUT/full.txt")" "$(sed -n 's/^limit 2 used \([0-9]\).*/\1/p' "$OUT/full.txt")"
 }
 t "full table: 8 of 10 single-packet flows (384 octets) counted lost; flows show -j and text" full
+# The same counters in vtapctl stats: -j, and the metrics (format prometheus).
+full_stats() {
+	"$VTAPCTL" -n "$NS_HV" -j stats >"$OUT/full-stats.json" &&
+		"$VTAPCTL" -n "$NS_HV" stats format prometheus >"$OUT/full.prom" || return 1
+	expect_eq "stats -j: flows limit, lost packets, octets, non-ip" \
+		"$(jq -r '.flows | "\(.limit) \(.lost.packets) \(.lost.octets) \(.lost.nonip_packets)"' \
+		   "$OUT/full-stats.json")" "2 8 384 0" &&
+	grep -x 'vtap_flows_limit 2' "$OUT/full.prom" &&
+	grep -x 'vtap_flows_lost_packets_total 8' "$OUT/full.prom" &&
+	grep -x 'vtap_flows_lost_bytes_total 384' "$OUT/full.prom" &&
+	grep -x 'vtap_flows_nonip_packets_total 0' "$OUT/full.prom" &&
+	"$VTAPCTL" -n "$NS_HV" stats | tee "$OUT/full-stats.txt" |
+		grep -Eq '^flows limit 2 used [0-2] lost packets 8 octets 384 non-ip packets 0 octets 0$'
+}
+t "stats -j, text and format prometheus: limit 2, 8 packets (384 bytes) lost" full_stats
 t "flows set limit 16384" "$VTAPCTL" -n "$NS_HV" flows set limit 16384
 # A flow still open when the exporter stops: exported as a forced end.
 t "vm1 -> vm2: one datagram just before the exporter stops (5020 -> 6006)" \

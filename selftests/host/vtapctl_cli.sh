@@ -164,6 +164,27 @@ for bin in "$VTAPCTL" "$ASAN"; do
 		t "$tag: flows export (IPv6 collector, file) without ports: exit 5" check_err 5 "no vtap port" \
 			unshare -n "$bin" flows export to "[2001:db8::1]:4739" to 192.0.2.1 to file:/dev/null
 	fi
+	# stats format prometheus [write FILE]: the file is made before the
+	# module is asked, so its errors show here (exit 8); nothing is left behind.
+	t "$tag: stats write to a missing directory: exit 8" check_err 8 \
+		"stats: write /nonexistent/dir/v.prom: cannot create a temporary file in its directory: No such file or directory" \
+		"$bin" stats format prometheus write /nonexistent/dir/v.prom
+	t "$tag: stats write over /dev/null: exit 8, not replaced" sh -c \
+		"out=\$('$bin' stats format prometheus write /dev/null 2>&1); [ \$? = 8 ] && echo \"\$out\" | grep -q 'not a regular file' && [ -c /dev/null ]"
+	t "$tag: stats write over a directory: exit 8" check_err 8 "not a regular file" \
+		"$bin" stats format prometheus write /tmp
+	t "$tag: stats write without format prometheus: exit 2" check_err 2 \
+		"stats: write: only with format prometheus" "$bin" stats write /tmp/v.prom
+	t "$tag: stats -j format prometheus: exit 2" check_err 2 "format prometheus: not with -j" \
+		"$bin" -j stats format prometheus
+	t "$tag: stats format yaml: exit 2" check_err 2 "format: 'yaml' is not text, json or prometheus" \
+		"$bin" stats format yaml
+	t "$tag: stats write empty name: exit 2" check_err 2 "write: '' is not a file name" \
+		"$bin" stats format prometheus write ""
+	pdir=$(mktemp -d)
+	t "$tag: stats format prometheus write, no module: exit 3, no file left" sh -c \
+		"'$bin' stats format prometheus write '$pdir/v.prom'; [ \$? = 3 ] && [ -z \"\$(ls -A '$pdir')\" ]"
+	rm -rf "$pdir"
 	t "$tag: flows help lists every command" sh -c \
 		"out=\$('$bin' flows help); for c in show set export; do echo \"\$out\" | grep -q \"flows \$c\" || exit 1; done"
 done
@@ -180,6 +201,8 @@ if command -v valgrind >/dev/null; then
 			--error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite \
 			"$VTAPCTL" flows export to 192.0.2.1 to "[2001:db8::1]:4739"
 	fi
+	t "valgrind: stats write to a missing directory" check_exit 8 vg "$VTAPCTL" stats format prometheus write /nonexistent/v.prom
+	t "valgrind: stats write, no module" check_exit 3 vg "$VTAPCTL" stats format prometheus write /tmp/vtap-valgrind.prom
 	t "valgrind: vxlan, no module" check_exit 3 vg "$VTAPCTL" session add s encap vxlan remote 192.0.2.1 vni 5 dstport 8472
 else
 	skip "valgrind" "valgrind not installed"

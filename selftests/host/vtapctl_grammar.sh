@@ -109,6 +109,14 @@ TABLE=$(cat <<EOF
 2|stats: unknown keyword 'bogus'|stats bogus
 2|'session' needs a value|stats session
 2|'port' given twice|stats port lo port lo
+2|'format' given twice|stats format prometheus format prometheus
+2|'write' given twice|stats format prometheus write a write b
+2|'write' needs a value|stats format prometheus write
+2|stats: unknown keyword 'prometheus'|stats prometheus
+3|$NOMOD|stats format prometheus
+3|$NOMOD|stats session s port lo format text
+3|$NOMOD|stats format json
+3|$NOMOD|stats -j format json
 2|collect: unknown keyword 'bogus'|collect write x.pcapng bogus
 2|collect: unknown keyword 'bogus'|collect bogus 1
 2|'write' needs a value|collect write
@@ -204,6 +212,9 @@ for bin in "$VTAPCTL" "$ASAN"; do
 		t "$tag: collect write into a directory it may not write: exit 8, not 4" \
 			check_row "$TMP/nobody" 8 "Permission denied" \
 			collect encap vxlan dstport 47899 write "$TMP/private/x" count 1
+		t "$tag: stats write into a directory it may not write: exit 8, not 4" \
+			check_row "$TMP/nobody" 8 "Permission denied" \
+			stats format prometheus write "$TMP/private/v.prom"
 	else
 		skip "$tag: collect write, permission denied" "needs root and setpriv"
 	fi

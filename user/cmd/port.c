@@ -27,7 +27,7 @@ static const char *const dir_names[VTAP_NDIRS] = {
 	[VTAP_DIR_IN]	= "in",
 };
 
-static bool uuid_set(const __u8 *uuid)
+bool uuid_set(const __u8 *uuid)
 {
 	int i;
 
@@ -37,7 +37,7 @@ static bool uuid_set(const __u8 *uuid)
 	return false;
 }
 
-static void format_uuid(const __u8 *u, char *buf, size_t len)
+void format_uuid(const __u8 *u, char *buf, size_t len)
 {
 	snprintf(buf, len, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
 		 "%02x%02x%02x%02x%02x%02x", u[0], u[1], u[2], u[3], u[4], u[5],
@@ -69,7 +69,7 @@ unsigned int dev_ifindex(const char *dev)
  * whether the entry is stale: the device is gone, or our filters are not
  * on it (the ifindex now names another device, or they were removed).
  */
-static bool port_dev(__u32 ifindex, char *dev)
+bool port_dev(__u32 ifindex, char *dev)
 {
 	if (!if_indextoname(ifindex, dev)) {
 		dev[0] = 0;

@@ -301,8 +301,7 @@ static void json_pop(char c)
 		fputc('\n', of());
 }
 
-/* Length of the valid UTF-8 sequence at @s (1-4), or 0 if it is not one. */
-static int utf8_len(const unsigned char *s)
+int utf8_len(const unsigned char *s)
 {
 	int n, i;
 	uint32_t cp;

@@ -102,6 +102,8 @@ void out_buffer_begin(void);
 void out_buffer_restart(void);
 void out_buffer_end(bool print);
 void json_escape(const char *s, char *buf, size_t len);
+/* Length of the valid UTF-8 sequence at @s (1-4), or 0 if it is not one. */
+int utf8_len(const unsigned char *s);
 
 void errorf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Printed after "vtapctl: " by errorf(), e.g. "FILE:LINE: "; empty normally. */
