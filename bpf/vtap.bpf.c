@@ -156,6 +156,7 @@ struct {
 } flow_lost SEC(".maps");
 
 /* Each CPU's last flow and its counts not yet in flows4/flows6. */
+_Static_assert(sizeof(struct bpf_timer) == 16, "vtap_flow_cache's timer (include/)");
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, VTAP_FLOW_CACHE_CPUS);

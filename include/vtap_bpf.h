@@ -304,7 +304,7 @@ struct vtap_rule {
  * CPU.  Only the entry's CPU changes @key.
  */
 #ifndef VTAP_FLOW_TIMER
-#define VTAP_FLOW_TIMER	struct { __u64 opaque[2]; } __attribute__((aligned(8)))
+#define VTAP_FLOW_TIMER	struct { __u64 opaque[2]; }
 #endif
 struct vtap_flow_cache {
 	VTAP_FLOW_TIMER timer;
