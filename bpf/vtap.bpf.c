@@ -981,10 +981,14 @@ static __always_inline int vtap_flow_record(struct __sk_buff *skb, struct vtap_p
 			vtap_flow_unlock(c);
 			if (!vtap_flow_arm(c))
 				return 0;
-			/* No timer: count it all now. */
+			/*
+			 * No timer: count it all now, and let the next
+			 * packet try again (a plain store: the callback,
+			 * the only other writer, stores 0 too).
+			 */
+			c->armed = 0;
 			if (vtap_flow_trylock(c)) {
 				vtap_flow_take(c, &p);
-				c->armed = 0;
 				vtap_flow_unlock(c);
 				vtap_flow_flush(&p);
 			}
