@@ -413,4 +413,4 @@ deb:
 
 check-packages:
 	$(Q)$(TOP)/tools/deps --quiet
-	$(Q)$(TOP)/selftests/run --tiers host packages
+	$(Q)$(TOP)/selftests/run --tiers packages
