@@ -3,7 +3,7 @@
 # vtap: kernel module (kmod/), BPF programs (bpf/) and vtapctl (user/).
 #
 #   make               build everything (module with BTF, BPF objects, vtapctl)
-#   make check         the whole test suite (host, guest, then debug-kernel tier)
+#   make check         the whole test suite (host, guest, packages, debug-kernel tier)
 #   make demo          boot the test VM and mirror two VMs' traffic to a collector
 #   make fuzz          fuzz-decode (libFuzzer on the collector's decoder, FUZZ_TIME
 #                      seconds) then fuzz-netlink (FUZZ_NL_COUNT random and mutated
@@ -13,6 +13,10 @@
 #   make install       vtap.ko (+ depmod), vtapctl, man pages, completion, docs;
 #                      DESTDIR=, PREFIX= (/usr/local); make uninstall
 #   make dkms-install  the module's sources to /usr/src/vtap-VERSION for DKMS
+#   make deb           Debian packages in build/deb: vtap-dkms_VERSION_all.deb
+#                      (DKMS builds vtap.ko) and vtapctl_VERSION_ARCH.deb; lintian
+#   make check-packages  (part of make check) make deb, install both with apt-get, the VM
+#                      loads the DKMS-built module and mirrors, purge leaves nothing
 #   make deps          install the Debian packages the build and tests need
 #   make style         checkpatch.pl on the kernel sources
 #   make sparse        sparse (C=2) over the module
@@ -72,7 +76,7 @@ VTAPCTL		:= $(BUILD)/vtapctl
 all: module bpf user selftests
 
 help:
-	$(Q)sed -n '3,26p' $(TOP)/Makefile | sed 's/^# \{0,1\}//'
+	$(Q)sed -n '3,30p' $(TOP)/Makefile | sed 's/^# \{0,1\}//'
 
 deps:
 	$(Q)$(TOP)/tools/deps
@@ -98,7 +102,7 @@ user: $(VTAPCTL)
 
 $(VTAPCTL): $(USER_SRCS) $(USER_HDRS) $(BPF_SKELS)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(USER_CFLAGS) $(USER_PKGCFLAGS) -o $@ $(USER_SRCS) $(USER_LIBS)
+	$(Q)$(CC) $(USER_CFLAGS) $(USER_PKGCFLAGS) $(LDFLAGS) -o $@ $(USER_SRCS) $(USER_LIBS)
 
 # vtapctl built with ASan and UBSan, for the tests.
 ASAN_VTAPCTL	:= $(BUILD)/asan/vtapctl
@@ -397,3 +401,23 @@ dkms-install:
 		$(INSTALL) -D -m $$(if [ -x $$f ]; then echo 755; else echo 644; fi) $$f $(DESTDIR)$(DKMSDIR)/$$f || exit 1; \
 	done
 	$(Q)if [ -z "$(DESTDIR)" ]; then echo "now: dkms add vtap/$(VERSION) && dkms install vtap/$(VERSION)"; fi
+
+# ---- Debian packages ------------------------------------------------------
+# make deb: tools/deb/build (dpkg-buildpackage, debhelper, dh-dkms on a copy
+# of the tree in build/deb/src, then lintian) leaves build/deb/
+# vtap-dkms_$(VERSION)_all.deb and vtapctl_$(VERSION)_ARCH.deb;
+# `sudo apt-get install ./build/deb/*.deb` installs them.  debian/changelog's
+# version must be $(VERSION) (include/vtap_version.h); `make version` prints it.
+# make check-packages: selftests/packages/packages.sh (make deb, apt-get install,
+# DKMS's build, the test VM loading that module with modprobe and mirroring,
+# apt-get remove and purge leaving nothing behind).
+.PHONY: version deb check-packages
+version:
+	@echo $(VERSION)
+
+deb:
+	$(Q)$(TOP)/tools/deb/build $(BUILD)/deb
+
+check-packages:
+	$(Q)$(TOP)/tools/deps --quiet
+	$(Q)$(TOP)/selftests/run --tiers packages

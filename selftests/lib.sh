@@ -16,6 +16,11 @@ VTAPCTL=${VTAPCTL:-$VTAP_TOP/build/vtapctl}
 BPFDIR=$VTAP_TOP/build/bpf
 export VTAP_TOP VTAPCTL
 
+# Held (flock) by the tests that use or check the host's real DKMS tree and
+# /lib/modules (selftests/host/dkms.sh, selftests/packages/packages.sh), so
+# that two runs of the suite do not meet there.
+VTAP_DKMS_LOCK=${VTAP_DKMS_LOCK:-/run/lock/vtap-dkms.lock}
+
 KSFT_SKIP=4
 __n=0
 __fail=0

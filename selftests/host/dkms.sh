@@ -18,6 +18,10 @@ if ! command -v dkms >/dev/null || [ -z "$KVER" ] || [ ! -d "/lib/modules/$KVER/
 	finish
 fi
 VERSION=$(sed -n 's/^#define VTAP_VERSION "\(.*\)"/\1/p' include/vtap_version.h)
+# selftests/packages/packages.sh installs vtap-dkms for real: not while this
+# test checks that the real DKMS tree and /lib/modules stay untouched.
+exec 9>"$VTAP_DKMS_LOCK"
+flock -w 900 9 || echo "# $VTAP_DKMS_LOCK still held after 900 s: going on"
 S=$VTAP_TOP/build/selftests/dkms
 rm -rf "$S"
 mkdir -p "$S/dkms" "$S/root/lib/modules/$KVER"
@@ -38,25 +42,7 @@ real_before=$(ls -la /var/lib/dkms 2>&1 | grep -v " \.\.$")
 # (from the private kbuild dir that `make` prepared).
 BASE=$(tools/kbuild/prepare "$KVER" 2>/dev/null)/vmlinux.btf
 
-# check_ko KO: BTF, vermagic, and the kfunc set's id = bpf_vtap_mirror's.
-check_ko() {
-	local ko=$1 id sym
-	readelf -SW "$ko" | grep -q ' \.BTF ' || { echo "$ko: no .BTF section"; return 1; }
-	modinfo -F vermagic "$ko" | grep -q "^$KVER " || { echo "$ko: vermagic is not $KVER"; return 1; }
-	id=$(bpftool -B "$BASE" btf dump file "$ko" | sed -n "s/^\[\([0-9]*\)\] FUNC 'bpf_vtap_mirror'.*/\1/p")
-	[ -n "$id" ] || { echo "$ko: no FUNC bpf_vtap_mirror in its BTF (base $BASE)"; return 1; }
-	sym=$(readelf -sW "$ko" | awk '$NF == "__BTF_ID__set8__vtap_kfunc_ids" {print $2}')
-	[ -n "$sym" ] || { echo "$ko: no kfunc set symbol"; return 1; }
-	objcopy --dump-section .BTF_ids="$S/btf_ids" "$ko" "$S/scratch.o" || return 1
-	python3 - "$S/btf_ids" "$((16#$sym))" "$id" <<-'EOF'
-	import struct, sys
-	data = open(sys.argv[1], "rb").read()
-	off, want = int(sys.argv[2]), int(sys.argv[3])
-	cnt, flags, kid, kflags = struct.unpack_from("<IIII", data, off)
-	print(f"kfunc set: cnt {cnt}, id {kid}; bpf_vtap_mirror is BTF id {want}")
-	sys.exit(0 if cnt == 1 and kid == want else 1)
-	EOF
-}
+. "$VTAP_TOP/selftests/lib/kocheck.sh"
 
 t "make dkms-install into the scratch tree" make -s dkms-install DESTDIR="$S/root"
 t "dkms add" dk add "$MV"
@@ -67,7 +53,7 @@ t "dkms build -k $KVER (not the running kernel)" dk build "$MV" -k "$KVER"
 echo "# dkms build: $(($(date +%s) - start)) s"
 t "build log: BTF base from /boot/vmlinuz-$KVER" grep -q "BTF base: /boot/vmlinuz-$KVER" "$BUILT/log/make.log"
 t "build log: kbuild generated the module's BTF" grep -q 'BTF \[M\]' "$BUILT/log/make.log"
-t "built module: BTF, vermagic, kfunc id set" check_ko "$BUILT/module/vtap.ko"
+t "built module: BTF, vermagic, kfunc id set" check_ko "$BUILT/module/vtap.ko" "$KVER" "$BASE" "$S"
 
 # The running kernel: the base is /sys/kernel/btf/vmlinux, the same bytes as
 # the one from /boot/vmlinuz, so the same module BTF (dkms-make --base only
@@ -86,7 +72,7 @@ tfail "dkms-make --base: no base for an unknown kernel" env VTAP_RUNNING_KVER=0.
 	"$DM" --base 6.1.0-0-nosuch $KDIR "$S/base.none"
 
 t "dkms install --no-depmod" dk install "$MV" -k "$KVER" --no-depmod
-t "installed into the scratch modules tree" check_ko "$S/root/lib/modules/$KVER/updates/dkms/vtap.ko"
+t "installed into the scratch modules tree" check_ko "$S/root/lib/modules/$KVER/updates/dkms/vtap.ko" "$KVER" "$BASE" "$S"
 t "dkms status: installed" sh -c "dkms --dkmstree '$S/dkms' status | grep -q '^vtap/$VERSION, $KVER, .*: installed'"
 
 t "dkms remove --all" dk remove "$MV" --all --no-depmod

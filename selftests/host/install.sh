@@ -9,13 +9,21 @@ SCRATCH=$VTAP_TOP/build/selftests/install
 rm -rf "$SCRATCH"
 mkdir -p "$SCRATCH"
 trap 'rm -rf "$SCRATCH"' EXIT
+VERSION=$(sed -n 's/^#define VTAP_VERSION "\(.*\)"/\1/p' include/vtap_version.h)
+# One version: include/vtap_version.h's; dkms.conf (below) and debian/changelog
+# (make deb refuses another) repeat it.
+if command -v dpkg-parsechangelog >/dev/null; then
+	t "debian/changelog's version is vtap's version ($VERSION)" expect_eq "debian/changelog" \
+		"$(dpkg-parsechangelog -l debian/changelog -S Version 2>&1)" "$VERSION"
+else
+	skip "debian/changelog's version is vtap's version" "dpkg-parsechangelog (dpkg-dev) is not installed"
+fi
 KO=$VTAP_TOP/kmod/vtap.ko
 if [ ! -f "$KO" ] || [ ! -x "$VTAPCTL" ]; then
 	skip "make install" "kmod/vtap.ko or build/vtapctl not built (run make)"
 	finish
 fi
 KVER=$(modinfo -F vermagic "$KO" | cut -d' ' -f1)
-VERSION=$(sed -n 's/^#define VTAP_VERSION "\(.*\)"/\1/p' include/vtap_version.h)
 
 files() { (cd "$1" && find . -type f -o -type l | sed 's|^\./||' | sort); }
 docs() {	# PREFIX: where the documentation goes
