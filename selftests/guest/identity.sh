@@ -15,6 +15,12 @@
 #   ns hvB: vnetB* fe:54:00:00:00:01 <-veth-> vm eth0
 #           uB 198.51.100.129/25 <-veth->  ns col: cB 198.51.100.130/25
 #   ns col: lo 203.0.113.10 (the collector both hypervisors send to)
+#
+# A boot of its own (selftests/run): in the guest tier's shared boot, on a
+# quiet machine, daemon A's attach to the tap VM's tapw1 failed ("cannot
+# attach to clsact ingress: No such device"), and checks 36-38 with it; in a
+# boot of its own it passed.  Not understood yet: a bug to find.
+# guest-boot: own
 . "$(dirname "$0")/../lib.sh"
 
 OUT=$(mktemp -d)
