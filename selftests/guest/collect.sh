@@ -37,29 +37,7 @@ cleanup() {
 trap cleanup EXIT
 modprobe -a veth dummy sch_ingress cls_bpf cls_u32 act_gact 2>/dev/null
 
-setup() {
-	netns_new vm1 && netns_new hv && netns_new col || return 1
-	ip link add eth0 netns "$vm1" type veth peer name vnet1 netns "$hv" &&
-	ip link add ul0 netns "$hv" type veth peer name ul1 netns "$col" || return 1
-	nsx "$vm1" sysctl -qw net.ipv6.conf.eth0.disable_ipv6=1 &&
-	nsx "$hv" sysctl -qw net.ipv6.conf.vnet1.disable_ipv6=1 || return 1
-	ip -n "$vm1" addr add 192.0.2.1/24 dev eth0
-	ip -n "$hv" addr add 192.0.2.254/24 dev vnet1
-	ip -n "$hv" addr add 198.51.100.1/24 dev ul0
-	ip -n "$col" addr add 198.51.100.2/24 dev ul1
-	vm_mac=$(ip -n "$vm1" -br link show eth0 | awk '{print $3}')
-	hv_mac=$(ip -n "$hv" -br link show vnet1 | awk '{print $3}')
-	ip -n "$vm1" neigh add 192.0.2.254 lladdr "$hv_mac" dev eth0 nud permanent &&
-	ip -n "$hv" neigh add 192.0.2.1 lladdr "$vm_mac" dev vnet1 nud permanent || return 1
-	# The collector compares bytes: the kernel completes the checksums a
-	# copy leaves to the underlay (see selftests/lib/topology.sh).
-	nsx "$hv" ethtool -K ul0 tx off >/dev/null || return 1
-	ip -n "$vm1" link set eth0 up && ip -n "$hv" link set vnet1 up &&
-	ip -n "$hv" link set ul0 up && ip -n "$col" link set ul1 up || return 1
-	# The underlay's ARP is resolved before anything is mirrored.
-	busywait 5000 nsx "$hv" ping -c 1 -W 1 198.51.100.2 >/dev/null
-}
-t "topology: vm1 - hv (vnet1) - underlay - col" setup || finish
+t "topology: vm1 - hv (vnet1) - underlay - col" veth_trio_up || finish
 
 t "session s1: erspan3 id 7 gra 100ns to the collector" \
 	nsx "$hv" "$VTAPCTL" session add s1 encap erspan3 remote 198.51.100.2 id 7 gra 100ns
