@@ -345,16 +345,6 @@ EOF
 t "collect summary: web moved once (2 senders), 90 copies, no loss, no reset" summary
 
 # ---- a tap VM restarts, QEMU's way --------------------------------------------
-# Skipped unless VTAP_IDENTITY_TAPVM=1: a known bug, not found yet.  On a
-# quiet machine these checks fail: daemon A's first attach to tapw1 failed
-# with "cannot attach to clsact ingress: No such device" (no copy, the
-# restart not seen), or the copies of the first datagrams were missing (12
-# of 40: "added" is logged before the filters are attached, and the test
-# sends once it sees that line).  They passed when the machine was busy.
-if [ "${VTAP_IDENTITY_TAPVM:-}" != 1 ]; then
-	skip "tap VM restarts (tapw1, tapw2; 5 checks)" \
-		"known race in the daemon's attach to a new tap, under investigation (VTAP_IDENTITY_TAPVM=1 runs them)"
-else
 # The tap is created with a random MAC, then given the guest's MAC with 0xfe
 # (two rtnetlink events; the second one matches), as libvirt does; stopping
 # tapvm is the VM's process exiting (its tap vanishes).
@@ -412,8 +402,6 @@ sys.exit(0 if seqs == list(range(40)) and ifs == {"vtap-s5-i102"} else 1)
 PYEOF
 }
 t "tap VM: every datagram's copy, in order, port index 102, across the restart" tap_copies
-
-fi
 
 # ---- reload, stop -------------------------------------------------------------
 

@@ -494,10 +494,12 @@ static int apply_sessions(struct run *r, struct vtap_nl *nl)
 	for (i = 0; i < l.n; i++) {
 		if (conf_session(c, l.v[i].name))
 			continue;
-		say(r, false, "session %s: %s (not in %s)", l.v[i].name,
-		    r->check ? "would delete" : "deleted", c->path ? c->path : "the file");
 		if (!r->check && (rc = session_delete(l.v[i].name)))
 			say(r, true, "session %s: delete failed (exit %d)", l.v[i].name, rc);
+		else
+			say(r, false, "session %s: %s (not in %s)", l.v[i].name,
+			    r->check ? "would delete" : "deleted",
+			    c->path ? c->path : "the file");
 	}
 	for (i = 0; i < c->nsess && !err; i++) {
 		const struct conf_session *cs = &c->sess[i];
@@ -510,30 +512,35 @@ static int apply_sessions(struct run *r, struct vtap_nl *nl)
 			break;
 		}
 		if (!k) {
-			say(r, false, "session %s: %s", cs->name, r->check ? "would add" : "added");
 			if (!r->check && (rc = sess_add(cs)))
 				say(r, true, "session %s: add failed (exit %d)", cs->name, rc);
+			else
+				say(r, false, "session %s: %s", cs->name,
+				    r->check ? "would add" : "added");
 			continue;
 		}
 		d = sess_diff(&w, k, &what);
 		if (!d)
 			continue;
 		if (d == 1) {
-			say(r, false, "session %s: %s (%s)", cs->name,
-			    r->check ? "would change" : "changed", what);
 			if (!r->check && (rc = sess_set(cs, w.val[VTAP_A_SESSION_ENCAP][0])))
 				say(r, true, "session %s: set failed (exit %d)", cs->name, rc);
+			else
+				say(r, false, "session %s: %s (%s)", cs->name,
+				    r->check ? "would change" : "changed", what);
 			continue;
 		}
-		say(r, false, "session %s: %s (%s differs; its flows and rules are made again)",
-		    cs->name, r->check ? "would replace" : "replaced", what);
-		if (r->check)
-			continue;
-		rc = session_delete(cs->name);
-		if (!rc)
-			rc = sess_add(cs);
+		rc = 0;
+		if (!r->check) {
+			rc = session_delete(cs->name);
+			if (!rc)
+				rc = sess_add(cs);
+		}
 		if (rc)
 			say(r, true, "session %s: replace failed (exit %d)", cs->name, rc);
+		else
+			say(r, false, "session %s: %s (%s differs; its flows and rules are made again)",
+			    cs->name, r->check ? "would replace" : "replaced", what);
 	}
 	json_output = jo;
 	free(l.v);
@@ -730,17 +737,18 @@ static int port_remove(struct run *r, struct vtap_ns *ns, struct vtap_port_ent *
 {
 	int err = 0;
 
-	say(r, false, "port %s (ifindex %u, id %u): %s (%s)", dev[0] ? dev : "-",
-	    e->ifindex, e->p.port_id, r->check ? "would remove" : "removed", why);
-	if (r->check)
-		return 0;
-	if (dev[0])
+	if (!r->check && dev[0])
 		err = vtap_tc_detach((int)e->ifindex, false);
-	if (!err)
+	if (!r->check && !err)
 		err = vtap_port_delete(ns, e->ifindex);
 	if (err)
 		say(r, true, "port %s: cannot remove: %s", dev[0] ? dev : "-",
 		    strerror(-err));
+	else
+		say(r, false, "port %s (ifindex %u, id %u): %s (%s)", dev[0] ? dev : "-",
+		    e->ifindex, e->p.port_id, r->check ? "would remove" : "removed", why);
+	if (r->check)
+		return 0;
 	e->ifindex = 0;		/* its slot is free */
 	return err;
 }
@@ -847,15 +855,16 @@ static int apply_ports(struct run *r, struct vtap_ns *ns, const struct sess_list
 			    !memcmp(e.p.vm_uuid, v[i].p.vm_uuid, 16) &&
 			    e.p.flags == v[i].p.flags)
 				continue;
+			if (!r->check) {
+				if (!attached && (err = vtap_tc_attach(ns, (int)e.ifindex, &own)))
+					goto fail;
+				err = vtap_port_put(ns, e.ifindex, &e.p, false);
+				if (err)
+					goto fail;
+			}
+			/* Said once it is so: a reader may act on the line. */
 			say(r, false, "port %s (vm %s, id %u): %s (flows %s)", links[j].name,
 			    want[j]->name, e.p.port_id, r->check ? "would update" : "updated", fl);
-			if (r->check)
-				continue;
-			if (!attached && (err = vtap_tc_attach(ns, (int)e.ifindex, &own)))
-				goto fail;
-			err = vtap_port_put(ns, e.ifindex, &e.p, false);
-			if (err)
-				goto fail;
 			continue;
 		}
 		for (i = 0; i < n; i++)
@@ -869,10 +878,11 @@ static int apply_ports(struct run *r, struct vtap_ns *ns, const struct sess_list
 		/* Appeared since apply_conf() looked: its own event comes next. */
 		if (!r->check && !ns->exists && ns->mode != VTAP_NS_CREATE)
 			continue;
-		say(r, false, "port %s (vm %s, id %u): %s (flows %s)", links[j].name,
-		    want[j]->name, e.p.port_id, r->check ? "would add" : "added", fl);
-		if (r->check)
+		if (r->check) {
+			say(r, false, "port %s (vm %s, id %u): would add (flows %s)",
+			    links[j].name, want[j]->name, e.p.port_id, fl);
 			continue;
+		}
 		if (n >= VTAP_MAX_PORTS || free_slot(v, n, &e.p.slot)) {
 			err = -ENOSPC;
 			goto fail;
@@ -889,6 +899,9 @@ static int apply_ports(struct run *r, struct vtap_ns *ns, const struct sess_list
 			vtap_tc_detach((int)e.ifindex, own);
 			goto fail;
 		}
+		/* Said once it is so: the port mirrors from this line on. */
+		say(r, false, "port %s (vm %s, id %u): added (flows %s)", links[j].name,
+		    want[j]->name, e.p.port_id, fl);
 		/* Its slot and id are taken now. */
 		{
 			struct vtap_port_ent *nv = realloc(v, (size_t)(n + 1) * sizeof(*v));

@@ -1109,7 +1109,8 @@ int vtap_tc_attach(struct vtap_ns *ns, int ifindex, bool *own)
 		opts.prog_fd = fd;
 		err = bpf_tc_attach(&h, &opts);
 		if (err) {
-			errorf("cannot attach to clsact %s: %s", where, strerror(-err));
+			errorf("cannot attach to clsact %s of ifindex %d: %s", where, ifindex,
+			       strerror(-err));
 			goto undo;
 		}
 	}
