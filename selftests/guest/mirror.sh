@@ -9,7 +9,8 @@
 #
 # - every encapsulation (GRE with key, ERSPAN II, ERSPAN III, VXLAN), direction (out,
 #   in, both) and underlay (IPv4, IPv6) on both the veth and the tap port: each
-#   frame the VM sent/received arrives once, byte-identical, in order; key,
+#   frame the VM sent/received arrives once, byte-identical, in order (copies
+#   made on two CPUs may cross within vtapcap's CROSS_WINDOW, said); key,
 #   session id, index, D bit, hwid, gra, T, timestamps; sequence numbers from 0
 #   rising by one; the session's counters equal what arrived
 # - the kernel's own decapsulators (gretap with and without key, erspan and

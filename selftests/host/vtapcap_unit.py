@@ -247,12 +247,12 @@ class Scenario:
 	the upper timestamp bits, and its spec says so (e3_spec: what the spec
 	says instead, e.g. to disagree)."""
 
-	def __init__(self, sub=None, e3_spec=None):
+	def __init__(self, sub=None, e3_spec=None, step=0.5):
 		self.sub = sub
 		self.e3_spec = e3_spec
 		self.vm = []
 		for i in range(6):
-			t = T0 + 2 + i * 0.5
+			t = T0 + 2 + i * step
 			self.vm.append(P(t, icmp_echo(VM_MAC, PEER_MAC, "192.0.2.1", "192.0.2.2", i)))
 			self.vm.append(P(t + 0.01, icmp_echo(PEER_MAC, VM_MAC, "192.0.2.2", "192.0.2.1",
 							   i, reply=True)))
@@ -457,6 +457,32 @@ def run(d):
 	col = list(sc.col)
 	col[j], col[k] = P(col[j].ts, col[k].data), P(col[k].ts, col[j].data)
 	expect_fail("reordered copies fail", d, sc, "m-e2.frames", "differ", col=col)
+	expect_fail("reordered copies 0.5 s apart: their sequence numbers fail", d, sc, "e2.seq",
+		    "arrived", col=col)
+	# Copies made on two CPUs may cross on the underlay: within
+	# CROSS_WINDOW it passes, and says so.
+	sc2 = Scenario(step=0.05)
+	a, b = find(sc2, "e3", 2), find(sc2, "e3", 3)
+	xcol = list(sc2.col)
+	xcol[a], xcol[b] = P(xcol[a].ts, xcol[b].data), P(xcol[b].ts, xcol[a].data)
+	res = check(d, sc2, col=xcol)
+	det = {key: x for key, ok, x in res.items}
+	report("copies 50 ms apart that crossed pass, with a note (frames and seq)",
+	       not res.failed() and any("crossed" in x for x in det["m-e3.frames"]) and
+	       any("crossed" in x for x in det["e3.seq"]), res.text())
+	# The same crossing of in copies 0.5 s apart: not a crossing.
+	a, b = find(sc, "e3", 2), find(sc, "e3", 3)
+	xcol = list(sc.col)
+	xcol[a], xcol[b] = P(xcol[a].ts, xcol[b].data), P(xcol[b].ts, xcol[a].data)
+	expect_fail("copies that crossed further apart than CROSS_WINDOW fail (frames)", d, sc,
+		    "m-e3.frames", "differ", col=xcol)
+	expect_fail("copies that crossed further apart than CROSS_WINDOW fail (seq)", d, sc,
+		    "e3.seq", "arrived 500.0 ms after", col=xcol)
+	# Arriving 10 ms apart, but of frames the VM saw 0.5 s apart: no crossing.
+	xcol = [p if i != b else P(xcol[a].ts + 0.01, p.data) for i, p in enumerate(xcol)]
+	xcol = xcol[:a + 1] + [xcol[b]] + xcol[a + 1:b] + xcol[b + 1:]
+	expect_fail("copies close in arrival but of frames 0.5 s apart at the VM fail", d, sc,
+		    "m-e3.frames", "differ", col=xcol)
 	expect_fail("a changed byte in the inner frame fails", d, sc, "m-e2.frames",
 		    "first difference at byte", col=mutate(sc.col, j, lambda b: b[:-1] + bytes([b[-1] ^ 1])))
 	sc2 = Scenario()
@@ -519,7 +545,7 @@ def run(d):
 	col = mutate(mutate(sc.col, g3, lambda b: b[:42] + struct.pack("!I", 5) + b[46:]), g4,
 		     lambda b: b[:42] + struct.pack("!I", 3) + b[46:])
 	expect_fail("sequence numbers out of order within one port and direction fail", d, sc,
-		    "g.seq", "sequence 3 arrived after 5", col=col)
+		    "g.seq", "sequence 3 arrived 500.0 ms after 5", col=col)
 	sc2 = Scenario()
 	a, b = find(sc2, "g", 1), find(sc2, "g", 2)	# a request (out), its reply (in)
 	col = mutate(mutate(sc2.col, a, lambda x: x[:42] + struct.pack("!I", 2) + x[46:]), b,
@@ -785,7 +811,7 @@ def run_vxlan(d):
 	vx_fail("vxlan: a duplicated copy fails", d, sc, "m-x6.frames", "duplicate",
 		col=sc.col[:i + 2] + [sc.col[i + 1]] + sc.col[i + 2:])
 	col = list(sc.col)
-	j, k = sc.at("x6", 16), sc.at("x6", 18)
+	j, k = sc.at("x6", 16), sc.at("x6", 20)	# 0.5 s apart: no crossing
 	col[j], col[k] = P(col[j].ts, col[k].data), P(col[k].ts, col[j].data)
 	vx_fail("vxlan: reordered copies fail", d, sc, "m-x6.frames", "they differ", col=col)
 	sc2 = VxScenario()
