@@ -20,7 +20,15 @@
 #include <bpf/bpf_endian.h>
 #include <bpf/bpf_helpers.h>
 
+#define VTAP_FLOW_TIMER	struct bpf_timer
 #include "vtap_bpf.h"
+
+#ifndef CLOCK_MONOTONIC
+#define CLOCK_MONOTONIC	1
+#endif
+#ifndef EBUSY
+#define EBUSY		16
+#endif
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -146,6 +154,15 @@ struct {
 	__type(key, __u32);
 	__type(value, struct vtap_flow_lost);
 } flow_lost SEC(".maps");
+
+/* Each CPU's last flow and its counts not yet in flows4/flows6. */
+_Static_assert(sizeof(struct bpf_timer) == 16, "vtap_flow_cache's timer (include/)");
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, VTAP_FLOW_CACHE_CPUS);
+	__type(key, __u32);
+	__type(value, struct vtap_flow_cache);
+} flow_cache SEC(".maps");
 
 #ifdef VTAP_RECORD
 struct {
@@ -717,11 +734,12 @@ __noinline int vtap_rules_accept(struct __sk_buff *skb, struct vtap_pkt *k,
  * Returns 0, or -1 when there was no room.
  */
 static __always_inline int vtap_flow_add(void *map, const void *key, __u64 pkts,
-					 __u64 octets, __u8 tcp_flags)
+					 __u64 octets, __u8 tcp_flags, __u64 first,
+					 __u64 now)
 {
 	struct vtap_flow_val *v, nv = {};
 	struct vtap_flow_cfg *cfg;
-	__u64 now = bpf_ktime_get_coarse_ns(), limit;
+	__u64 limit;
 	__u32 zero = 0;
 	long err;
 
@@ -738,7 +756,7 @@ static __always_inline int vtap_flow_add(void *map, const void *key, __u64 pkts,
 		}
 		nv.packets = pkts;
 		nv.octets = octets;
-		nv.first_ns = now;
+		nv.first_ns = first;
 		nv.last_ns = now;
 		nv.tcp_flags = tcp_flags;
 		err = bpf_map_update_elem(map, key, &nv, BPF_NOEXIST);
@@ -763,20 +781,136 @@ static __always_inline int vtap_flow_add(void *map, const void *key, __u64 pkts,
 	return 0;
 }
 
+/* Add @pkts, @octets to flow_lost: no room for their flow. */
+static __always_inline void vtap_flow_lost_add(__u64 pkts, __u64 octets)
+{
+	struct vtap_flow_lost *lost;
+	__u32 zero = 0;
+
+	lost = bpf_map_lookup_elem(&flow_lost, &zero);
+	if (lost) {
+		lost->packets += pkts;
+		lost->octets += octets;
+	}
+}
+
+/* A flow cache's pending counts, taken out under its lock. */
+struct vtap_flow_pending {
+	__u64 key[6];
+	__u64 packets;
+	__u64 octets;
+	__u64 first_ns;
+	__u64 last_ns;
+	__u32 l3;
+	__u32 tcp_flags;
+};
+
+/* Under @c's lock: move its pending counts to @p, leave @c's empty. */
+static __always_inline void vtap_flow_take(struct vtap_flow_cache *c,
+					   struct vtap_flow_pending *p)
+{
+	int i;
+
+	p->packets = c->packets;
+	if (!p->packets)
+		return;
+	for (i = 0; i < 6; i++)
+		p->key[i] = c->key[i];
+	p->l3 = c->l3;
+	p->octets = c->octets;
+	p->first_ns = c->first_ns;
+	p->last_ns = c->last_ns;
+	p->tcp_flags = c->tcp_flags;
+	c->packets = 0;
+	c->octets = 0;
+	c->tcp_flags = 0;
+}
+
+/*
+ * Count what vtap_flow_take() took in the flow table: its entry, or a new
+ * one if the exporter deleted it meanwhile (never a stale entry: the cache
+ * holds the key, not the entry), or flow_lost if there is no room.
+ */
+static __always_inline void vtap_flow_flush(struct vtap_flow_pending *p)
+{
+	int rc;
+
+	if (!p->packets)
+		return;
+	if (p->l3 == 4)
+		rc = vtap_flow_add(&flows4, p->key, p->packets, p->octets,
+				   (__u8)p->tcp_flags, p->first_ns, p->last_ns);
+	else
+		rc = vtap_flow_add(&flows6, p->key, p->packets, p->octets,
+				   (__u8)p->tcp_flags, p->first_ns, p->last_ns);
+	if (rc)
+		vtap_flow_lost_add(p->packets, p->octets);
+}
+
+static __always_inline int vtap_flow_trylock(struct vtap_flow_cache *c)
+{
+	return __sync_val_compare_and_swap(&c->lock, 0, 1) == 0;
+}
+
+static __always_inline void vtap_flow_unlock(struct vtap_flow_cache *c)
+{
+	__sync_lock_test_and_set(&c->lock, 0);	/* xchg: a full barrier */
+}
+
+/* The timer: flush the CPU's cache (or try again if it is in use). */
+static int vtap_flow_timer_cb(void *map, __u32 *key, struct vtap_flow_cache *c)
+{
+	struct vtap_flow_pending p;
+
+	if (!vtap_flow_trylock(c)) {
+		bpf_timer_start(&c->timer, VTAP_FLOW_FLUSH_NS, 0);
+		return 0;
+	}
+	vtap_flow_take(c, &p);
+	c->armed = 0;
+	vtap_flow_unlock(c);
+	vtap_flow_flush(&p);
+	return 0;
+}
+
+/* Start @c's timer; nonzero if it cannot run (then flush now). */
+static __always_inline int vtap_flow_arm(struct vtap_flow_cache *c)
+{
+	long err;
+
+	err = bpf_timer_init(&c->timer, &flow_cache, CLOCK_MONOTONIC);
+	if (err && err != -EBUSY)
+		return 1;
+	if (bpf_timer_set_callback(&c->timer, vtap_flow_timer_cb))
+		return 1;
+	return bpf_timer_start(&c->timer, VTAP_FLOW_FLUSH_NS, 0) != 0;
+}
+
 /*
  * Flow records of a port and direction that has them: parse (if the
  * rules have not yet), count in flows4/flows6, or in flow_lost.  A GSO
- * packet counts as the segments it stands for, with their headers.  A
- * global function, verified once.
+ * packet counts as the segments it stands for, with their headers.
+ *
+ * The packets after the first of a train of one flow on a CPU are counted
+ * in the CPU's flow_cache entry instead (no hash lookup, no atomic add per
+ * packet); its timer adds them to the table at most VTAP_FLOW_FLUSH_NS
+ * later, as does the CPU's next packet of another flow.
  */
 static __always_inline int vtap_flow_record(struct __sk_buff *skb, struct vtap_pkt *k,
 				__u32 dir)
 {
 	struct vtap_flow_lost *lost;
-	__u64 pkts = 1, octets;
-	__u32 zero = 0, segs;
+	struct vtap_flow_cache *c;
+	struct vtap_flow_pending p;
+	__u64 pkts = 1, octets, now;
+	__u32 zero = 0, segs, cpu;
 	__u16 vlan, sport = 0, dport = 0;
-	int rc;
+	union {
+		struct vtap_flow4_key k4;
+		struct vtap_flow6_key k6;
+		__u64 w[6];
+	} key = {};
+	int rc, i, same;
 
 	if (!k)
 		return 0;
@@ -805,31 +939,75 @@ static __always_inline int vtap_flow_record(struct __sk_buff *skb, struct vtap_p
 	} else if (k->has_icmp) {
 		dport = (__u16)k->icmp_type << 8 | k->icmp_code;
 	}
+	/* The fields in the same place in both keys. */
+	key.k4.ifindex = skb->ifindex;
+	key.k4.dir = dir;
+	key.k4.proto = k->proto;
+	key.k4.vlan = vlan;
 	if (k->l3 == 4) {
-		struct vtap_flow4_key key = {
-			.ifindex = skb->ifindex, .dir = dir, .proto = k->proto,
-			.vlan = vlan, .src = k->src4, .dst = k->dst4,
-			.sport = sport, .dport = dport,
-		};
-
-		rc = vtap_flow_add(&flows4, &key, pkts, octets, k->tcp_flags);
+		key.k4.src = k->src4;
+		key.k4.dst = k->dst4;
+		key.k4.sport = sport;
+		key.k4.dport = dport;
 	} else {
-		struct vtap_flow6_key key = {
-			.ifindex = skb->ifindex, .dir = dir, .proto = k->proto,
-			.vlan = vlan, .sport = sport, .dport = dport,
-		};
+		__builtin_memcpy(key.k6.src, k->src, 16);
+		__builtin_memcpy(key.k6.dst, k->dst, 16);
+		key.k6.sport = sport;
+		key.k6.dport = dport;
+	}
+	now = bpf_ktime_get_coarse_ns();
 
-		__builtin_memcpy(key.src, k->src, 16);
-		__builtin_memcpy(key.dst, k->dst, 16);
-		rc = vtap_flow_add(&flows6, &key, pkts, octets, k->tcp_flags);
+	cpu = bpf_get_smp_processor_id();
+	c = bpf_map_lookup_elem(&flow_cache, &cpu);
+	p.packets = 0;
+	if (c && vtap_flow_trylock(c)) {
+		/* Only this CPU changes the key: the lock guards the counts. */
+		same = c->l3 == k->l3;
+		for (i = 0; i < 6; i++)
+			same &= c->key[i] == key.w[i];
+		if (same) {
+			if (!c->packets)
+				c->first_ns = now;
+			c->packets += pkts;
+			c->octets += octets;
+			c->last_ns = now;
+			if ((c->tcp_flags & k->tcp_flags) != k->tcp_flags)
+				c->tcp_flags |= k->tcp_flags;
+			if (c->armed) {
+				vtap_flow_unlock(c);
+				return 0;
+			}
+			c->armed = 1;
+			vtap_flow_unlock(c);
+			if (!vtap_flow_arm(c))
+				return 0;
+			/*
+			 * No timer: count it all now, and let the next
+			 * packet try again (a plain store: the callback,
+			 * the only other writer, stores 0 too).
+			 */
+			c->armed = 0;
+			if (vtap_flow_trylock(c)) {
+				vtap_flow_take(c, &p);
+				vtap_flow_unlock(c);
+				vtap_flow_flush(&p);
+			}
+			return 0;
+		}
+		/* Another flow: the old one's counts go to the table. */
+		vtap_flow_take(c, &p);
+		for (i = 0; i < 6; i++)
+			c->key[i] = key.w[i];
+		c->l3 = k->l3;
+		vtap_flow_unlock(c);
+		vtap_flow_flush(&p);
 	}
-	if (!rc)
-		return 0;
-	lost = bpf_map_lookup_elem(&flow_lost, &zero);
-	if (lost) {
-		lost->packets += pkts;
-		lost->octets += octets;
-	}
+	if (k->l3 == 4)
+		rc = vtap_flow_add(&flows4, &key, pkts, octets, k->tcp_flags, now, now);
+	else
+		rc = vtap_flow_add(&flows6, &key, pkts, octets, k->tcp_flags, now, now);
+	if (rc)
+		vtap_flow_lost_add(pkts, octets);
 	return 0;
 }
 

@@ -285,6 +285,40 @@ struct vtap_rule {
  */
 #define VTAP_FLOWS_MAX			65536	/* per map and namespace */
 #define VTAP_FLOWS_DEFAULT_LIMIT	16384	/* entries, both maps together */
+/*
+ * Each CPU also keeps its last flow in array map "flow_cache" (one entry
+ * per CPU, VTAP_FLOW_CACHE_CPUS at most: a CPU beyond counts every packet in
+ * the table): the packets after the first of a train of one flow are
+ * counted there and added to the flow's entry by a timer, at most
+ * VTAP_FLOW_FLUSH_NS later (or at the CPU's next packet of another flow).
+ * So the table can lag the traffic by that much; if the exporter deleted
+ * the entry meanwhile, the flush makes a new one (or counts flow_lost).
+ */
+#define VTAP_FLOW_CACHE_CPUS		1024
+#define VTAP_FLOW_FLUSH_NS		2000000	/* 2 ms */
+
+/*
+ * An entry of "flow_cache", indexed by CPU.  @timer is a struct bpf_timer
+ * (the BPF program defines VTAP_FLOW_TIMER so); @lock, 0 or 1, is taken with
+ * cmpxchg and never waited for: the timer's callback may run on another
+ * CPU.  Only the entry's CPU changes @key.
+ */
+#ifndef VTAP_FLOW_TIMER
+#define VTAP_FLOW_TIMER	struct { __u64 opaque[2]; }
+#endif
+struct vtap_flow_cache {
+	VTAP_FLOW_TIMER timer;
+	__u64 lock;
+	__u64 key[6];			/* vtap_flow4_key or vtap_flow6_key, zero-padded */
+	__u32 l3;			/* 0 (none), 4 or 6 */
+	__u32 armed;			/* the timer will flush */
+	__u64 packets;			/* counted here since the last flush */
+	__u64 octets;
+	__u64 first_ns;
+	__u64 last_ns;
+	__u32 tcp_flags;
+	__u32 pad;
+};
 
 /* vlan: 0 without a tag, else 0x1000 | VLAN id (the outer tag). */
 struct vtap_flow4_key {

@@ -8,9 +8,10 @@
  * records the decision in an array map instead (include/vtap_bpf.h), so the
  * numbers cover everything up to the mirror decision, not the copy itself.
  *
- * usage: bpf_bench [-r REPEAT] [-k RUNS] [-j]
+ * usage: bpf_bench [-r REPEAT] [-k RUNS] [-c TEXT] [-j]
  * Each case runs RUNS times with REPEAT iterations; min/median/max of the
- * per-iteration time are printed.
+ * per-iteration time are printed.  -c: only the cases whose name contains
+ * TEXT (the others are still set up, not measured).
  */
 #include <arpa/inet.h>
 #include <bpf/bpf.h>
@@ -31,6 +32,7 @@
 #define SD	VTAP_SD(SESSION, VTAP_DIR_OUT)
 
 static int repeat = 200000, runs = 11, json;
+static const char *only;
 
 struct pkt {
 	unsigned char b[128];
@@ -78,6 +80,8 @@ static void measure(const char *name, int prog_fd, struct pkt *p)
 	__u32 t[64];
 	int i;
 
+	if (only && !strstr(name, only))
+		return;
 	for (i = 0; i < runs; i++) {
 		LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = p->b,
 			    .data_size_in = p->len, .repeat = (__u32)repeat);
@@ -165,7 +169,7 @@ int main(int argc, char **argv)
 	__u32 key = 1;		/* BPF_PROG_TEST_RUN runs on loopback */
 	char name[96];
 
-	while ((c = getopt(argc, argv, "r:k:j")) != -1) {
+	while ((c = getopt(argc, argv, "r:k:c:j")) != -1) {
 		switch (c) {
 		case 'r':
 			repeat = atoi(optarg);
@@ -173,11 +177,14 @@ int main(int argc, char **argv)
 		case 'k':
 			runs = atoi(optarg);
 			break;
+		case 'c':
+			only = optarg;
+			break;
 		case 'j':
 			json = 1;
 			break;
 		default:
-			fprintf(stderr, "usage: bpf_bench [-r REPEAT] [-k RUNS] [-j]\n");
+			fprintf(stderr, "usage: bpf_bench [-r REPEAT] [-k RUNS] [-c TEXT] [-j]\n");
 			return 2;
 		}
 	}

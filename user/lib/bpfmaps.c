@@ -563,6 +563,42 @@ void vtap_ns_close(struct vtap_ns *ns)
 	ns->exists = false;
 }
 
+/*
+ * No port left, so no program counts flows: let the flow_cache timers add
+ * what they hold to the table (VTAP_FLOW_FLUSH_NS), then reset the entries,
+ * which cancels and frees their timers.  A timer holds a reference to the
+ * program that armed it, and the program one to vtap.ko (its kfunc): with
+ * the maps kept pinned (rules left), it would keep the module busy.
+ */
+static void flow_cache_release(const struct vtap_ns *ns)
+{
+	struct vtap_flow_cache c, zero;
+	int fd, n, cpu, busy;
+
+	fd = pin_get(ns, "flow_cache");
+	if (fd < 0)
+		return;
+	memset(&zero, 0, sizeof(zero));
+	for (n = 0; n < 100; n++) {
+		busy = 0;
+		for (cpu = 0; cpu < ns->ncpus && cpu < VTAP_FLOW_CACHE_CPUS; cpu++) {
+			__u32 k = (__u32)cpu;
+
+			if (!bpf_map_lookup_elem(fd, &k, &c) && (c.packets || c.armed))
+				busy = 1;
+		}
+		if (!busy)
+			break;
+		usleep(1000);
+	}
+	for (cpu = 0; cpu < ns->ncpus && cpu < VTAP_FLOW_CACHE_CPUS; cpu++) {
+		__u32 k = (__u32)cpu;
+
+		bpf_map_update_elem(fd, &k, &zero, BPF_ANY);
+	}
+	close(fd);
+}
+
 int vtap_ns_gc(struct vtap_ns *ns)
 {
 	int err;
@@ -571,8 +607,10 @@ int vtap_ns_gc(struct vtap_ns *ns)
 		return 0;
 	/* Ports or rules (configuration of sessions) left: keep everything. */
 	err = pin_has_entries(ns, "ports");
-	if (!err)
+	if (!err) {
+		flow_cache_release(ns);
 		err = pin_has_entries(ns, "rules");
+	}
 	if (err)
 		return err < 0 ? err : 0;
 	err = unpin_all(ns);
