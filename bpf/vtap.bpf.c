@@ -157,6 +157,8 @@ struct {
 
 /* Each CPU's last flow and its counts not yet in flows4/flows6. */
 _Static_assert(sizeof(struct bpf_timer) == 16, "vtap_flow_cache's timer (include/)");
+_Static_assert(sizeof(struct vtap_flow4_key) == 24 && sizeof(struct vtap_flow6_key) == 48,
+	       "flow keys: whole words, as vtap_flow_record() compares them");
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, VTAP_FLOW_CACHE_CPUS);
@@ -228,6 +230,7 @@ struct vtap_pkt {
 	__u16 l4hlen;			/* IP + TCP/UDP header length, 0 if unknown */
 	__u16 l3off;			/* offset of the IP header */
 	__u32 iplen;			/* IP total length from the header, 0 if none */
+	__u16 cvlan;			/* 0x1000 | the inner tag's VLAN id, else 0 */
 };
 
 /* Fields below each layer, for k->unknown. */
@@ -355,6 +358,9 @@ static __always_inline int vtap_parse(struct __sk_buff *skb, struct vtap_pkt *k)
 		if (!k->has_vlan) {
 			k->has_vlan = 1;
 			k->vid = ((__u16)h[0] << 8 | h[1]) & 0x0fff;
+		} else if (!k->cvlan) {
+			/* The customer's tag of a double-tagged frame. */
+			k->cvlan = 0x1000 | (((__u16)h[0] << 8 | h[1]) & 0x0fff);
 		}
 		proto = (__u16)h[2] << 8 | h[3];
 		off += 4;
@@ -949,11 +955,13 @@ static __always_inline int vtap_flow_record(struct __sk_buff *skb, struct vtap_p
 		key.k4.dst = k->dst4;
 		key.k4.sport = sport;
 		key.k4.dport = dport;
+		key.k4.cvlan = k->cvlan;
 	} else {
 		__builtin_memcpy(key.k6.src, k->src, 16);
 		__builtin_memcpy(key.k6.dst, k->dst, 16);
 		key.k6.sport = sport;
 		key.k6.dport = dport;
+		key.k6.cvlan = k->cvlan;
 	}
 	now = bpf_ktime_get_coarse_ns();
 

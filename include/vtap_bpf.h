@@ -320,7 +320,12 @@ struct vtap_flow_cache {
 	__u32 pad;
 };
 
-/* vlan: 0 without a tag, else 0x1000 | VLAN id (the outer tag). */
+/*
+ * vlan: 0 without a tag, else 0x1000 | VLAN id (the outer tag); cvlan: the
+ * same for the inner (customer) tag of a double-tagged frame.  The keys
+ * are 24 and 48 bytes, whole 8-byte words (the per-CPU cache compares them
+ * a word at a time); pad is 0.
+ */
 struct vtap_flow4_key {
 	__u32 ifindex;
 	__u8 dir;			/* enum vtap_dir */
@@ -330,6 +335,8 @@ struct vtap_flow4_key {
 	__u32 dst;
 	__u16 sport;			/* host order; ICMP: 0 */
 	__u16 dport;			/* ICMP: type << 8 | code */
+	__u16 cvlan;
+	__u16 pad;
 };
 
 struct vtap_flow6_key {
@@ -341,6 +348,8 @@ struct vtap_flow6_key {
 	__u8 dst[16];
 	__u16 sport;
 	__u16 dport;
+	__u16 cvlan;
+	__u16 pad;
 };
 
 /* octets: IP-layer octets (IP header and payload, no L2 header or padding). */

@@ -22,6 +22,7 @@
 # - SIGTERM: the flow still open is exported (forced end), the table emptied
 # - ipfixDump decodes every message of the file without complaint: both
 #   templates, the options template, the VM's UUID (virtualStationUUID)
+# - QinQ: frames that differ only in the inner (customer) VLAN are two flows
 . "$(dirname "$0")/../lib.sh"
 . "$VTAP_TOP/selftests/lib/topology.sh"
 
@@ -335,4 +336,29 @@ exported_count() {	# the exporter's own count is what nfcapd received
 		"$(awk '{n += $9} END {print n}' "$OUT/nf4.flows")"
 }
 t "flows export -j: the flow records it reports sending are those nfdump has" exported_count
+
+# QinQ (after the exporter and the capture stopped): vm1 sends behind an
+# 802.1ad S-tag 10 with 802.1Q C-tags 20 and 21 inside; the table keeps
+# them apart by the inner tag (the record's dot1qCustomerVlanId).
+qinq_send() {
+	local n=$NS_VM1
+	ip -n "$n" link add link eth0 name s10 type vlan proto 802.1ad id 10 &&
+	ip -n "$n" link add link s10 name c20 type vlan id 20 &&
+	ip -n "$n" link add link s10 name c21 type vlan id 21 &&
+	ip -n "$n" link set s10 up && ip -n "$n" link set c20 up && ip -n "$n" link set c21 up &&
+	ip -n "$n" addr add 203.0.113.65/28 dev c20 && ip -n "$n" addr add 203.0.113.81/28 dev c21 &&
+	ip -n "$n" neigh replace 203.0.113.66 lladdr 02:00:00:00:00:99 dev c20 nud permanent &&
+	ip -n "$n" neigh replace 203.0.113.82 lladdr 02:00:00:00:00:99 dev c21 nud permanent &&
+	send 5030 203.0.113.66 6030 5 40 0 && send 5031 203.0.113.82 6031 3 40 0
+}
+t "vm1: 5 datagrams over S-tag 10 C-tag 20 (5030), 3 over C-tag 21 (5031)" qinq_send
+qinq_flows() {
+	"$VTAPCTL" -n "$NS_HV" -j flows show >"$OUT/qinq.json" &&
+	[ "$(json_get 'sorted((f["sport"], f.get("vlan"), f.get("cvlan"), f["packets"], f["octets"])
+		for f in d[0]["flows"] if f["sport"] in (5030, 5031))' <"$OUT/qinq.json")" = \
+	  "[(5030, 10, 20, 5, 340), (5031, 10, 21, 3, 204)]" ] &&
+	"$VTAPCTL" -n "$NS_HV" flows show | grep -q " sport 5030 dport 6030 vlan 10 cvlan 20 packets 5 "
+}
+t "flows show: one flow per inner VLAN, vlan 10, cvlan 20 and 21, 5 and 3 packets" \
+	busywait 5000 qinq_flows
 finish

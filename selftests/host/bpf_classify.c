@@ -389,6 +389,89 @@ TEST_F(classify, flow_octets_are_ip_length)
 	EXPECT_EQ(46, v.octets);
 }
 
+/*
+ * VLANs in the key: the outer tag (802.1ad or 802.1Q) is vlan, the inner
+ * one of a double-tagged frame cvlan; frames that differ in the inner tag
+ * only are two flows.  IPv4 and IPv6.
+ */
+static size_t tag_frame(unsigned char *pkt, size_t len, size_t cap, __u16 tpid, __u16 vid)
+{
+	if (len + 4 > cap)
+		return 0;
+	memmove(pkt + 16, pkt + 12, len - 12);
+	pkt[12] = (__u8)(tpid >> 8);
+	pkt[13] = (__u8)tpid;
+	pkt[14] = (__u8)(vid >> 8);
+	pkt[15] = (__u8)vid;
+	return len + 4;
+}
+
+TEST_F(classify, flow_vlans)
+{
+	unsigned char pkt[136];
+	struct vtap_flow4_key k = key4(VTAP_DIR_OUT, IPPROTO_UDP, 1234, 5678);
+	struct vtap_flow6_key k6 = { .ifindex = LO_IFINDEX, .dir = VTAP_DIR_OUT,
+				     .proto = IPPROTO_UDP, .sport = 1234, .dport = 5678,
+				     .vlan = 0x1000 | 10, .cvlan = 0x1000 | 20 };
+	int fd4 = bpf_map__fd(self->skel->maps.flows4);
+	struct vtap_flow_val v;
+	size_t len;
+	int i;
+
+	set_rec_port(self, VTAP_PORT_F_REC_OUT);
+	/* S-tag 10, C-tag 20, twice; S-tag 10, C-tag 21 once. */
+	for (i = 0; i < 3; i++) {
+		make_udp4(pkt, 128);
+		len = tag_frame(pkt, 128, sizeof(pkt), ETH_P_8021Q, i < 2 ? 20 : 21);
+		len = tag_frame(pkt, len, sizeof(pkt), ETH_P_8021AD, 10);
+		ASSERT_EQ(136, len);
+		run_pkt(_metadata, self->skel->progs.vtap_tc_ingress, pkt, len);
+	}
+	/* One 802.1Q tag 30: vlan only. */
+	make_udp4(pkt, 128);
+	len = tag_frame(pkt, 128, sizeof(pkt), ETH_P_8021Q, 30);
+	run_pkt(_metadata, self->skel->progs.vtap_tc_ingress, pkt, len);
+	flows_settle(_metadata, self);
+	EXPECT_EQ(3, count_keys(fd4, sizeof(k)));
+	k.vlan = 0x1000 | 10;
+	k.cvlan = 0x1000 | 20;
+	ASSERT_EQ(0, bpf_map_lookup_elem(fd4, &k, &v));
+	EXPECT_EQ(2, v.packets);
+	EXPECT_EQ(2 * (128 - ETH_HLEN), v.octets);
+	k.cvlan = 0x1000 | 21;
+	ASSERT_EQ(0, bpf_map_lookup_elem(fd4, &k, &v));
+	EXPECT_EQ(1, v.packets);
+	k.vlan = 0x1000 | 30;
+	k.cvlan = 0;
+	ASSERT_EQ(0, bpf_map_lookup_elem(fd4, &k, &v));
+	EXPECT_EQ(1, v.packets);
+
+	/* IPv6 UDP (payload 40) behind S-tag 10 and C-tag 20. */
+	memset(pkt, 0, sizeof(pkt));
+	pkt[12] = 0x86;
+	pkt[13] = 0xdd;
+	pkt[14] = 0x60;
+	pkt[19] = 40;
+	pkt[20] = IPPROTO_UDP;
+	pkt[21] = 64;
+	inet_pton(AF_INET6, "2001:db8::1", pkt + 22);
+	inet_pton(AF_INET6, "2001:db8::2", pkt + 38);
+	pkt[54] = 1234 >> 8;
+	pkt[55] = 1234 & 0xff;
+	pkt[56] = 5678 >> 8;
+	pkt[57] = 5678 & 0xff;
+	pkt[59] = 40;
+	len = tag_frame(pkt, 54 + 40, sizeof(pkt), ETH_P_8021Q, 20);
+	len = tag_frame(pkt, len, sizeof(pkt), ETH_P_8021AD, 10);
+	run_pkt(_metadata, self->skel->progs.vtap_tc_ingress, pkt, len);
+	flows_settle(_metadata, self);
+	inet_pton(AF_INET6, "2001:db8::1", k6.src);
+	inet_pton(AF_INET6, "2001:db8::2", k6.dst);
+	ASSERT_EQ(0, bpf_map_lookup_elem(bpf_map__fd(self->skel->maps.flows6), &k6, &v));
+	EXPECT_EQ(1, v.packets);
+	EXPECT_EQ(80, v.octets);
+}
+
 /* TCP flags ORed; ICMP keyed by type and code; IPv6 in flows6. */
 TEST_F(classify, flow_tcp_flags_icmp_ipv6)
 {

@@ -85,16 +85,16 @@ static void tcp_flags_text(__u32 f, char *buf)
 
 /* Fields of a key, whatever its family. */
 static void key_fields(const struct fkey *k, __u32 *ifindex, __u8 *dir, __u8 *proto,
-		       __u16 *vlan, const __u8 **src, const __u8 **dst, __u16 *sport,
-		       __u16 *dport)
+		       __u16 *vlan, __u16 *cvlan, const __u8 **src, const __u8 **dst,
+		       __u16 *sport, __u16 *dport)
 {
 	if (k->v6) {
 		*ifindex = k->k6.ifindex; *dir = k->k6.dir; *proto = k->k6.proto;
-		*vlan = k->k6.vlan; *src = k->k6.src; *dst = k->k6.dst;
+		*vlan = k->k6.vlan; *cvlan = k->k6.cvlan; *src = k->k6.src; *dst = k->k6.dst;
 		*sport = k->k6.sport; *dport = k->k6.dport;
 	} else {
 		*ifindex = k->k4.ifindex; *dir = k->k4.dir; *proto = k->k4.proto;
-		*vlan = k->k4.vlan; *src = (const __u8 *)&k->k4.src;
+		*vlan = k->k4.vlan; *cvlan = k->k4.cvlan; *src = (const __u8 *)&k->k4.src;
 		*dst = (const __u8 *)&k->k4.dst; *sport = k->k4.sport; *dport = k->k4.dport;
 	}
 }
@@ -112,9 +112,9 @@ static void print_flow(const struct fkey *k, const struct vtap_flow_val *v, __u6
 	const __u8 *src, *dst;
 	__u32 ifindex;
 	__u8 dir, proto;
-	__u16 vlan, sport, dport;
+	__u16 vlan, cvlan, sport, dport;
 
-	key_fields(k, &ifindex, &dir, &proto, &vlan, &src, &dst, &sport, &dport);
+	key_fields(k, &ifindex, &dir, &proto, &vlan, &cvlan, &src, &dst, &sport, &dport);
 	if (!if_indextoname(ifindex, dev))
 		snprintf(dev, sizeof(dev), "-");
 	inet_ntop(k->v6 ? AF_INET6 : AF_INET, src, a, sizeof(a));
@@ -136,6 +136,8 @@ static void print_flow(const struct fkey *k, const struct vtap_flow_val *v, __u6
 	}
 	if (vlan)
 		out_u64("vlan", " vlan %llu", vlan & 0xfff);
+	if (cvlan)
+		out_u64("cvlan", " cvlan %llu", cvlan & 0xfff);
 	out_u64("packets", " packets %llu", v->packets);
 	out_u64("octets", " octets %llu", v->octets);
 	if (proto == 6)
@@ -601,9 +603,9 @@ static void make_record(struct exporter *e, const struct fkey *k,
 	const __u8 *src, *dst;
 	__u32 ifindex;
 	__u8 dir, proto;
-	__u16 vlan, sport, dport;
+	__u16 vlan, cvlan, sport, dport;
 
-	key_fields(k, &ifindex, &dir, &proto, &vlan, &src, &dst, &sport, &dport);
+	key_fields(k, &ifindex, &dir, &proto, &vlan, &cvlan, &src, &dst, &sport, &dport);
 	memset(f, 0, sizeof(*f));
 	f->v6 = k->v6;
 	memcpy(f->src, src, k->v6 ? 16 : 4);
@@ -616,6 +618,7 @@ static void make_record(struct exporter *e, const struct fkey *k,
 		f->dport = dport;
 	}
 	f->vlan = vlan & 0xfff;
+	f->cvlan = cvlan & 0xfff;
 	f->packets = v->packets - (s ? s->packets : 0);
 	f->octets = v->octets - (s ? s->octets : 0);
 	f->start_ms = wall_ms(e, start_ns);

@@ -22,6 +22,7 @@ struct ie {
 	{ 11, 2 },		/* destinationTransportPort */		\
 	{ icmp, 2 },		/* icmpTypeCodeIPv4/6 */		\
 	{ 58, 2 },		/* vlanId */				\
+	{ 245, 2 },		/* dot1qCustomerVlanId */		\
 	{ 2, 8 },		/* packetDeltaCount */			\
 	{ 1, 8 },		/* octetDeltaCount */			\
 	{ 152, 8 },		/* flowStartMilliseconds */		\
@@ -186,11 +187,12 @@ int ipfix_add_flow(struct ipfix_msg *m, const struct ipfix_flow *f)
 	put16(p + 2, f->dport);
 	put16(p + 4, f->icmp);
 	put16(p + 6, f->vlan);
-	put64(p + 8, f->packets);
-	put64(p + 16, f->octets);
-	put64(p + 24, f->start_ms);
-	put64(p + 32, f->end_ms);
-	p += 40;
+	put16(p + 8, f->cvlan);
+	put64(p + 10, f->packets);
+	put64(p + 18, f->octets);
+	put64(p + 26, f->start_ms);
+	put64(p + 34, f->end_ms);
+	p += 42;
 	*p++ = f->tcp_flags;
 	*p++ = f->direction;
 	put32(p, f->direction ? 0 : f->port_id);	/* ingressInterface */

@@ -41,7 +41,8 @@ struct ipfix_flow {
 	uint8_t proto;
 	uint16_t sport, dport;		/* 0 for ICMP */
 	uint16_t icmp;			/* type << 8 | code, 0 if not ICMP */
-	uint16_t vlan;			/* VLAN id, 0 if untagged */
+	uint16_t vlan;			/* VLAN id (the outer tag), 0 if untagged */
+	uint16_t cvlan;			/* the inner tag's VLAN id, 0 if none */
 	uint64_t packets, octets;
 	uint64_t start_ms, end_ms;	/* since the epoch */
 	uint8_t tcp_flags;
