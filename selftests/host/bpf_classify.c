@@ -43,6 +43,27 @@ static void make_udp4(unsigned char *pkt, size_t len)
 	udp->len = htons(len - sizeof(*eth) - sizeof(*ip));
 }
 
+/* An IPv6 UDP frame 2001:db8::1 port 1234 > 2001:db8::2 port 5678, @payload bytes of IP payload. */
+static void make_udp6(unsigned char *pkt, size_t len, __u16 payload)
+{
+	memset(pkt, 0, len);
+	pkt[12] = 0x86;
+	pkt[13] = 0xdd;
+	pkt[14] = 0x60;
+	pkt[18] = (__u8)(payload >> 8);
+	pkt[19] = (__u8)payload;
+	pkt[20] = IPPROTO_UDP;
+	pkt[21] = 64;
+	inet_pton(AF_INET6, "2001:db8::1", pkt + 22);
+	inet_pton(AF_INET6, "2001:db8::2", pkt + 38);
+	pkt[54] = 1234 >> 8;
+	pkt[55] = 1234 & 0xff;
+	pkt[56] = 5678 >> 8;
+	pkt[57] = 5678 & 0xff;
+	pkt[58] = (__u8)(payload >> 8);
+	pkt[59] = (__u8)payload;
+}
+
 FIXTURE(classify) {
 	struct vtap_rec *skel;
 	unsigned char pkt[128];
@@ -447,20 +468,7 @@ TEST_F(classify, flow_vlans)
 	EXPECT_EQ(1, v.packets);
 
 	/* IPv6 UDP (payload 40) behind S-tag 10 and C-tag 20. */
-	memset(pkt, 0, sizeof(pkt));
-	pkt[12] = 0x86;
-	pkt[13] = 0xdd;
-	pkt[14] = 0x60;
-	pkt[19] = 40;
-	pkt[20] = IPPROTO_UDP;
-	pkt[21] = 64;
-	inet_pton(AF_INET6, "2001:db8::1", pkt + 22);
-	inet_pton(AF_INET6, "2001:db8::2", pkt + 38);
-	pkt[54] = 1234 >> 8;
-	pkt[55] = 1234 & 0xff;
-	pkt[56] = 5678 >> 8;
-	pkt[57] = 5678 & 0xff;
-	pkt[59] = 40;
+	make_udp6(pkt, sizeof(pkt), 40);
 	len = tag_frame(pkt, 54 + 40, sizeof(pkt), ETH_P_8021Q, 20);
 	len = tag_frame(pkt, len, sizeof(pkt), ETH_P_8021AD, 10);
 	run_pkt(_metadata, self->skel->progs.vtap_tc_ingress, pkt, len);
@@ -516,19 +524,7 @@ TEST_F(classify, flow_tcp_flags_icmp_ipv6)
 	EXPECT_EQ(1, v.packets);
 
 	/* IPv6 UDP, payload length 50: 90 octets. */
-	memset(pkt, 0, sizeof(pkt));
-	pkt[12] = 0x86;
-	pkt[13] = 0xdd;
-	pkt[14] = 0x60;
-	pkt[19] = 50;
-	pkt[20] = IPPROTO_UDP;
-	pkt[21] = 64;
-	inet_pton(AF_INET6, "2001:db8::1", pkt + 22);
-	inet_pton(AF_INET6, "2001:db8::2", pkt + 38);
-	pkt[54] = 1234 >> 8;
-	pkt[55] = 1234 & 0xff;
-	pkt[56] = 5678 >> 8;
-	pkt[57] = 5678 & 0xff;
+	make_udp6(pkt, sizeof(pkt), 50);
 	run_pkt(_metadata, self->skel->progs.vtap_tc_ingress, pkt, ETH_HLEN + 40 + 50);
 	inet_pton(AF_INET6, "2001:db8::1", k6.src);
 	inet_pton(AF_INET6, "2001:db8::2", k6.dst);
