@@ -194,10 +194,34 @@ static __always_inline int vtap_mirror(struct __sk_buff *skb, __u32 session_id,
 	}
 	return 0;
 }
+
+static __always_inline int vtap_mirror_xdp(struct xdp_md *ctx, __u32 session_id,
+					   __u64 cookie, __u32 port_id, __u32 flags)
+{
+	struct vtap_decision *cnt, *d;
+	__u32 zero = 0, idx;
+
+	cnt = bpf_map_lookup_elem(&decisions, &zero);
+	if (!cnt)
+		return -1;
+	idx = ++cnt->session_id;
+	d = bpf_map_lookup_elem(&decisions, &idx);
+	if (d) {
+		d->session_id = session_id;
+		d->port_id = port_id;
+		d->flags = flags | VTAP_REC_F_XDP;
+		d->len = ctx->data_end - ctx->data;
+		d->cookie = cookie;
+	}
+	return 0;
+}
 #else
 extern int bpf_vtap_mirror(struct __sk_buff *skb, __u32 session_id,
 			   __u64 cookie, __u32 port_id, __u32 flags) __ksym;
+extern int bpf_vtap_mirror_xdp(struct xdp_md *ctx, __u32 session_id,
+			       __u64 cookie, __u32 port_id, __u32 flags) __ksym;
 #define vtap_mirror bpf_vtap_mirror
+#define vtap_mirror_xdp bpf_vtap_mirror_xdp
 #endif
 
 /* What the rules look at, parsed once per packet. */
@@ -231,6 +255,7 @@ struct vtap_pkt {
 	__u16 l3off;			/* offset of the IP header */
 	__u32 iplen;			/* IP total length from the header, 0 if none */
 	__u16 cvlan;			/* 0x1000 | the inner tag's VLAN id, else 0 */
+	__u8 ext;			/* IPv6 extension headers before L4 */
 };
 
 /* Fields below each layer, for k->unknown. */
@@ -241,29 +266,45 @@ struct vtap_pkt {
 #define VTAP_PARSE_MAX	512
 
 /*
+ * The parser and the classifier serve two program types: TC, whose context
+ * @ctx is the skb (struct __sk_buff), and XDP (struct xdp_md), whose frame
+ * has no skb yet.  @xdp is a constant at every call site: each inlined
+ * copy reads only its own context's fields and calls only its own helpers.
+ */
+#define VTAP_SKB(ctx)	((struct __sk_buff *)(ctx))
+#define VTAP_XDP(ctx)	((struct xdp_md *)(ctx))
+
+/*
  * @len bytes at @off of the frame, like the kernel's skb_header_pointer():
  * in place when the linear area holds them (direct packet access, no helper
  * call: the common case), else copied to @buf.  NULL when the frame is
  * shorter.  The packet is only read, never pulled or changed.
  */
-static __always_inline const __u8 *vtap_hdr(struct __sk_buff *skb, __u32 off,
+static __always_inline const __u8 *vtap_hdr(void *ctx, const int xdp, __u32 off,
 					    __u32 len, void *buf)
 {
-	void *data = (void *)(long)skb->data;
-	void *end = (void *)(long)skb->data_end;
+	void *data, *end;
 	const __u8 *h;
 
+	if (xdp) {
+		data = (void *)(long)VTAP_XDP(ctx)->data;
+		end = (void *)(long)VTAP_XDP(ctx)->data_end;
+	} else {
+		data = (void *)(long)VTAP_SKB(ctx)->data;
+		end = (void *)(long)VTAP_SKB(ctx)->data_end;
+	}
 	if (off > VTAP_PARSE_MAX)
 		return 0;
 	h = data + off;
 	if ((void *)(h + len) <= end)
 		return h;
-	if (bpf_skb_load_bytes(skb, off, buf, len))
+	if (xdp ? bpf_xdp_load_bytes(VTAP_XDP(ctx), off, buf, len) :
+		  bpf_skb_load_bytes(VTAP_SKB(ctx), off, buf, len))
 		return 0;
 	return buf;
 }
 
-static __always_inline void vtap_parse_l4(struct __sk_buff *skb,
+static __always_inline void vtap_parse_l4(void *ctx, const int xdp,
 					  struct vtap_pkt *k, __u32 off)
 {
 	const __u8 *h;
@@ -277,7 +318,7 @@ static __always_inline void vtap_parse_l4(struct __sk_buff *skb,
 		 * for flow records; a header cut short after the ports
 		 * still has its ports, as for UDP.
 		 */
-		h = vtap_hdr(skb, off, 14, buf);
+		h = vtap_hdr(ctx, xdp, off, 14, buf);
 		if (h) {
 			k->sport = (__u16)h[0] << 8 | h[1];
 			k->dport = (__u16)h[2] << 8 | h[3];
@@ -289,7 +330,7 @@ static __always_inline void vtap_parse_l4(struct __sk_buff *skb,
 		/* fall through */
 	case IPPROTO_UDP:
 	case IPPROTO_SCTP:
-		h = vtap_hdr(skb, off, 4, buf);
+		h = vtap_hdr(ctx, xdp, off, 4, buf);
 		if (!h) {
 			k->unknown |= VTAP_RF_L4;
 			return;
@@ -301,7 +342,7 @@ static __always_inline void vtap_parse_l4(struct __sk_buff *skb,
 		break;
 	case IPPROTO_ICMP:
 	case IPPROTO_ICMPV6:
-		h = vtap_hdr(skb, off, 2, buf);
+		h = vtap_hdr(ctx, xdp, off, 2, buf);
 		if (!h) {
 			k->unknown |= VTAP_RF_L4;
 			return;
@@ -322,12 +363,9 @@ static __always_inline void vtap_parse_l4(struct __sk_buff *skb,
  * vtap_rules_accept()); a field the frame does not have (the ports of an
  * ICMP packet) is simply unset.  The packet itself is untouched.  Headers are read in place
  * (direct packet access) when they are in the linear area, else copied.
- * Inlined in vtap_rules_accept(), a global function, so that the verifier
- * checks it once, not once per program and per iteration of the caller's
- * session loop (inlined there, it took the verifier 300 000 instructions
- * and seconds per program load), and a packet pays one call, not two.
+ * Called through vtap_parse_skb() or vtap_parse_xdp().
  */
-static __always_inline int vtap_parse(struct __sk_buff *skb, struct vtap_pkt *k)
+static __always_inline int vtap_parse(void *ctx, const int xdp, struct vtap_pkt *k)
 {
 	__u32 off = ETH_HLEN;
 	const __u8 *h;
@@ -337,20 +375,21 @@ static __always_inline int vtap_parse(struct __sk_buff *skb, struct vtap_pkt *k)
 
 	k->parsed = 1;
 	k->unknown = 0xff;
-	h = vtap_hdr(skb, 12, 2, buf);
+	h = vtap_hdr(ctx, xdp, 12, 2, buf);
 	if (!h)
 		return 0;
 	k->unknown = VTAP_RF_L3;
 	proto = (__u16)h[0] << 8 | h[1];
-	if (skb->vlan_present) {
+	/* XDP sees a tag in the frame, TC may see it taken out. */
+	if (!xdp && VTAP_SKB(ctx)->vlan_present) {
 		k->has_vlan = 1;
-		k->vid = skb->vlan_tci & 0x0fff;
+		k->vid = VTAP_SKB(ctx)->vlan_tci & 0x0fff;
 	}
 	/* Up to two tags in the frame (802.1ad outer, 802.1Q inner). */
 	for (i = 0; i < 2; i++) {
 		if (proto != ETH_P_8021Q && proto != ETH_P_8021AD)
 			break;
-		h = vtap_hdr(skb, off, 4, buf);
+		h = vtap_hdr(ctx, xdp, off, 4, buf);
 		if (!h) {
 			k->unknown |= k->has_vlan ? 0 : 1 << VTAP_RF_VLAN;
 			return 0;
@@ -369,7 +408,7 @@ static __always_inline int vtap_parse(struct __sk_buff *skb, struct vtap_pkt *k)
 	if (proto == ETH_P_IP) {
 		__u32 ihl;
 
-		h = vtap_hdr(skb, off, 20, buf);
+		h = vtap_hdr(ctx, xdp, off, 20, buf);
 		if (!h)
 			return 0;
 		ihl = (h[0] & 0x0f) * 4;
@@ -386,13 +425,13 @@ static __always_inline int vtap_parse(struct __sk_buff *skb, struct vtap_pkt *k)
 		if ((((__u16)h[6] << 8) | h[7]) & 0x1fff)
 			return 0;
 		k->unknown = 0;
-		vtap_parse_l4(skb, k, off + ihl);
+		vtap_parse_l4(ctx, xdp, k, off + ihl);
 		if (k->l4hlen)
 			k->l4hlen += ihl;
 	} else if (proto == ETH_P_IPV6) {
 		__u8 nexthdr;
 
-		h = vtap_hdr(skb, off, 40, buf);
+		h = vtap_hdr(ctx, xdp, off, 40, buf);
 		if (!h)
 			return 0;
 		if ((h[0] >> 4) != 6)
@@ -412,25 +451,28 @@ static __always_inline int vtap_parse(struct __sk_buff *skb, struct vtap_pkt *k)
 			case IPPROTO_HOPOPTS:
 			case IPPROTO_ROUTING:
 			case IPPROTO_DSTOPTS:
-				h = vtap_hdr(skb, off, 2, buf);
+				h = vtap_hdr(ctx, xdp, off, 2, buf);
 				if (!h)
 					return 0;
 				nexthdr = h[0];
 				off += (h[1] + 1) * 8;
+				k->ext = 1;
 				continue;
 			case IPPROTO_AH:
-				h = vtap_hdr(skb, off, 2, buf);
+				h = vtap_hdr(ctx, xdp, off, 2, buf);
 				if (!h)
 					return 0;
 				nexthdr = h[0];
 				off += (h[1] + 2) * 4;
+				k->ext = 1;
 				continue;
 			case IPPROTO_FRAGMENT:
-				h = vtap_hdr(skb, off, 8, buf);
+				h = vtap_hdr(ctx, xdp, off, 8, buf);
 				if (!h)
 					return 0;
 				nexthdr = h[0];
 				off += 8;
+				k->ext = 1;
 				if ((((__u16)h[2] << 8) | h[3]) & 0xfff8) {
 					k->proto = nexthdr;
 					k->unknown = VTAP_RF_L4;
@@ -440,7 +482,7 @@ static __always_inline int vtap_parse(struct __sk_buff *skb, struct vtap_pkt *k)
 			}
 			k->proto = nexthdr;
 			k->unknown = 0;
-			vtap_parse_l4(skb, k, off);
+			vtap_parse_l4(ctx, xdp, k, off);
 			if (k->l4hlen)
 				k->l4hlen += off - k->l3off;
 			return 0;
@@ -450,6 +492,37 @@ static __always_inline int vtap_parse(struct __sk_buff *skb, struct vtap_pkt *k)
 		k->unknown = 0;		/* not IP: no L3 fields to know */
 	}
 	return 0;
+}
+
+/*
+ * The parser, once per program type: global functions, so that the
+ * verifier checks each once, not at every call site (inlined in the
+ * classifier's session loop, it took the verifier 300 000 instructions
+ * and seconds per program load).
+ */
+__noinline int vtap_parse_skb(struct __sk_buff *skb, struct vtap_pkt *k)
+{
+	if (!skb || !k)
+		return 0;
+	return vtap_parse(skb, 0, k);
+}
+
+__noinline int vtap_parse_xdp(struct xdp_md *ctx, struct vtap_pkt *k)
+{
+	if (!ctx || !k)
+		return 0;
+	return vtap_parse(ctx, 1, k);
+}
+
+static __always_inline void vtap_parse_once(void *ctx, const int xdp,
+					    struct vtap_pkt *k)
+{
+	if (k->parsed)
+		return;
+	if (xdp)
+		vtap_parse_xdp(VTAP_XDP(ctx), k);
+	else
+		vtap_parse_skb(VTAP_SKB(ctx), k);
 }
 
 /*
@@ -599,17 +672,15 @@ vtap_port_lookup(const struct vtap_ruleset *rs, __u32 sd2, int field, __u16 port
  * match's -- the rules that may match up to the first that surely does do
  * not all say the same.
  */
-__noinline int vtap_rules_accept(struct __sk_buff *skb, struct vtap_pkt *k,
-				 const struct vtap_ruleset *rs, __u32 sd)
+__noinline int vtap_rules_accept(struct vtap_pkt *k, const struct vtap_ruleset *rs,
+				 __u32 sd)
 {
 	struct vtap_bits r, ro;
 	int w, i, acc = 0, rej = 0, sure = 0;
 	__u32 sd2, hid;
 
-	if (!k || !rs)
+	if (!k || !rs || !k->parsed)
 		return 0;
-	if (!k->parsed)
-		vtap_parse(skb, k);
 	sd2 = VTAP_SD2(sd, rs->gen & 1);
 	hid = k->unknown & rs->used;
 
@@ -920,8 +991,7 @@ static __always_inline int vtap_flow_record(struct __sk_buff *skb, struct vtap_p
 
 	if (!k)
 		return 0;
-	if (!k->parsed)
-		vtap_parse(skb, k);
+	vtap_parse_once(skb, 0, k);
 	if (!k->l3 || skb->len < k->l3off) {
 		lost = bpf_map_lookup_elem(&flow_lost, &zero);
 		if (lost) {
@@ -1019,28 +1089,72 @@ static __always_inline int vtap_flow_record(struct __sk_buff *skb, struct vtap_p
 	return 0;
 }
 
-static __always_inline int vtap_classify(struct __sk_buff *skb, __u32 dir)
+/*
+ * Which program mirrors what the VM sends on a port with XDP
+ * (VTAP_PORT_F_XDP): XDP takes the frames it can copy exactly as the wire
+ * carries them, TC the rest, so that each frame is mirrored once.  Both
+ * decide from what both see alike: the frame's length with its VLAN tags
+ * (TC may see a tag taken out of the frame) and its headers.  To TC go
+ * frames longer than VTAP_XDP_MAX_FRAME (GSO super-packets, which XDP
+ * cannot cut into segments; tun hands them to generic XDP), SCTP (its
+ * CRC32c may be left to the device, which XDP cannot tell) and IPv6 with
+ * extension headers (the module recognises a checksum left to the device
+ * only right after the IPv6 header).  See vtap_mirror_xdp().
+ */
+static __always_inline int vtap_xdp_takes(void *ctx, const int xdp,
+					   struct vtap_pkt *k)
+{
+	__u32 len;
+
+	if (xdp)
+		len = VTAP_XDP(ctx)->data_end - VTAP_XDP(ctx)->data;
+	else
+		len = VTAP_SKB(ctx)->len + (VTAP_SKB(ctx)->vlan_present ? 4 : 0);
+	if (len > VTAP_XDP_MAX_FRAME)
+		return 0;
+	vtap_parse_once(ctx, xdp, k);
+	if (k->l3 && !(k->unknown & (1 << VTAP_RF_PROTO)) &&
+	    k->proto == IPPROTO_SCTP)
+		return 0;
+	return !k->ext;
+}
+
+static __always_inline void vtap_classify(void *ctx, const int xdp, __u32 dir)
 {
 	struct vtap_pkt k = {};
 	const struct vtap_rules_on *on;
 	struct vtap_port_stats *st;
 	struct vtap_port *p;
-	__u32 ifindex = skb->ifindex;
+	__u32 ifindex, len;
 	__u32 flags = dir == VTAP_DIR_IN ? VTAP_MIRROR_F_DIR_IN : 0;
 	__u32 i, n, zero = 0;
 
+	if (xdp) {
+		ifindex = VTAP_XDP(ctx)->ingress_ifindex;
+		len = VTAP_XDP(ctx)->data_end - VTAP_XDP(ctx)->data;
+	} else {
+		ifindex = VTAP_SKB(ctx)->ifindex;
+		len = VTAP_SKB(ctx)->len;
+	}
 	p = bpf_map_lookup_elem(&ports, &ifindex);
 	if (!p)
-		return TC_ACT_UNSPEC;
+		return;
 	n = p->nsess[dir];
-	if (p->flags & VTAP_PORT_F_REC(dir))
-		vtap_flow_record(skb, &k, dir);
+	/* Flow records are TC's: it sees every frame, GSO ones whole. */
+	if (!xdp && (p->flags & VTAP_PORT_F_REC(dir)))
+		vtap_flow_record(VTAP_SKB(ctx), &k, dir);
 	if (!n)
-		return TC_ACT_UNSPEC;
+		return;
+	if (dir == VTAP_DIR_OUT && (p->flags & VTAP_PORT_F_XDP)) {
+		if (vtap_xdp_takes(ctx, xdp, &k) != xdp)
+			return;
+	} else if (xdp) {
+		return;		/* not (or not yet, or no longer) XDP's port */
+	}
 	st = bpf_map_lookup_elem(&port_stats, &p->slot);
 	if (st) {
 		st->packets[dir]++;
-		st->bytes[dir] += skb->len;
+		st->bytes[dir] += len;
 	}
 	on = bpf_map_lookup_elem(&rules_on, &zero);
 	for (i = 0; i < VTAP_PORT_MAX_SESSIONS; i++) {
@@ -1065,14 +1179,20 @@ static __always_inline int vtap_classify(struct __sk_buff *skb, __u32 dir)
 		if (on && on->w[(sd / 64) & (VTAP_NSD / 64 - 1)] & (1ULL << (sd & 63))) {
 			rs = bpf_map_lookup_elem(&rulesets, &sd);
 			if (rs && rs->nrules && rs->cookie == cookie) {
-				rc = vtap_rules_accept(skb, &k, rs, sd);
+				vtap_parse_once(ctx, xdp, &k);
+				rc = vtap_rules_accept(&k, rs, sd);
 				if (!rc)
 					continue;
 				if (rc == 2)	/* the session decides */
 					f |= VTAP_MIRROR_F_UNPARSED;
 			}
 		}
-		rc = vtap_mirror(skb, session, cookie, p->port_id, f);
+		if (xdp)
+			rc = vtap_mirror_xdp(VTAP_XDP(ctx), session, cookie,
+					     p->port_id, f);
+		else
+			rc = vtap_mirror(VTAP_SKB(ctx), session, cookie,
+					 p->port_id, f);
 		if (!st)
 			continue;
 		if (rc == 0)
@@ -1080,19 +1200,32 @@ static __always_inline int vtap_classify(struct __sk_buff *skb, __u32 dir)
 		else if (rc < 0)
 			st->dropped[dir]++;	/* > 0: passed over by design (sampling, dedup) */
 	}
-	return TC_ACT_UNSPEC;
 }
 
 SEC("tc")
 int vtap_tc_ingress(struct __sk_buff *skb)
 {
-	return vtap_classify(skb, VTAP_DIR_OUT);
+	vtap_classify(skb, 0, VTAP_DIR_OUT);
+	return TC_ACT_UNSPEC;
 }
 
 SEC("tc")
 int vtap_tc_egress(struct __sk_buff *skb)
 {
-	return vtap_classify(skb, VTAP_DIR_IN);
+	vtap_classify(skb, 0, VTAP_DIR_IN);
+	return TC_ACT_UNSPEC;
+}
+
+/*
+ * What the VM sends, on its tap (native XDP; tun runs generic XDP for
+ * what its native path does not take) or veth (native): always XDP_PASS,
+ * the frame untouched.
+ */
+SEC("xdp")
+int vtap_xdp(struct xdp_md *ctx)
+{
+	vtap_classify(ctx, 1, VTAP_DIR_OUT);
+	return XDP_PASS;
 }
 
 char LICENSE[] SEC("license") = "GPL";

@@ -55,6 +55,15 @@ enum vtap_dir {
 #define VTAP_PORT_F_REC_OUT	(1U << 1)	/* == 1 << (1 + VTAP_DIR_OUT) */
 #define VTAP_PORT_F_REC_IN	(1U << 2)	/* == 1 << (1 + VTAP_DIR_IN) */
 #define VTAP_PORT_F_REC(dir)	(1U << (1 + (dir)))
+/*
+ * vtap's XDP program is attached to the port: it mirrors what the VM sends
+ * up to VTAP_XDP_MAX_FRAME bytes (the Ethernet header and up to two VLAN
+ * tags included) that it can copy exactly, the TC program the rest (see
+ * vtap_xdp_takes() in bpf/vtap.bpf.c).  Set once the program is attached,
+ * cleared before it is detached: TC mirrors everything meanwhile.
+ */
+#define VTAP_PORT_F_XDP		(1U << 3)
+#define VTAP_XDP_MAX_FRAME	1522
 
 struct vtap_port {
 	__u32 port_id;				/* ERSPAN index */
@@ -383,6 +392,7 @@ struct vtap_flow_lost {
  * without vtap.ko.
  */
 #define VTAP_REC_MAX	16
+#define VTAP_REC_F_XDP	(1U << 31)	/* in vtap_decision.flags: from XDP */
 struct vtap_decision {
 	__u32 session_id;
 	__u32 port_id;

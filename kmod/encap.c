@@ -46,6 +46,7 @@
 #include <net/udp.h>
 #include <net/ip6_checksum.h>
 #include <net/vxlan.h>
+#include <net/xdp.h>
 
 #include "vtap.h"
 #include "vtap_bpf.h"
@@ -719,6 +720,9 @@ static struct sk_buff *vtap_copy_head(const struct sk_buff *skb,
  */
 #define VTAP_COPY_SMALL 256
 
+/* Room for the outer headers in front of an XDP frame's copy. */
+#define VTAP_XDP_HEADROOM	(NET_SKB_PAD + 128)
+
 static struct sk_buff *vtap_copy_small(const struct sk_buff *skb, int maclen,
 				       unsigned int headroom)
 {
@@ -1335,6 +1339,136 @@ static void vtap_dedup_record(struct vtap_dedup *d, u64 hash)
 	WRITE_ONCE(sl->time_ns, ktime_get_ns());
 }
 
+static int __vtap_mirror(struct sk_buff *skb, struct vtap_session *s,
+			 u32 port_id, u32 flags, struct sk_buff **owned);
+
+/*
+ * XDP.  An XDP program sees the frame the VM sent before the kernel has
+ * built its skb; what it does not see is the virtio-net header (tun) or
+ * the skb (veth) that say the VM's stack left the TCP or UDP checksum to
+ * the device (CHECKSUM_PARTIAL): the field then holds the pseudo-header
+ * sum, and the wire will carry the checksum the device completes.  The
+ * copy is completed the same way when its field holds exactly that value
+ * (the pseudo-header sum of the frame's own addresses, protocol and
+ * length), the one sign the frame carries: a frame whose checksum is
+ * complete (right or wrong) is left as it is, and only a frame whose wrong
+ * checksum happens to equal its pseudo-header sum, 1 in 65536 of wrong
+ * checksums, is sent with the right one.  Frames whose checksum XDP
+ * cannot recognise this way (SCTP's CRC32c, extension headers, checksums
+ * inside a VM's own tunnels) are left to TC by the program.
+ */
+static void vtap_xdp_csum(struct sk_buff *skb)
+{
+	unsigned int off = ETH_HLEN, l4len, hlen;
+	u8 *data = skb->data, proto;
+	__be16 type, *check;
+	__sum16 pseudo;
+	__wsum sum;
+	int i;
+
+	if (skb->len < ETH_HLEN)
+		return;
+	type = ((struct ethhdr *)data)->h_proto;
+	for (i = 0; i < 2 && eth_type_vlan(type); i++) {
+		if (skb->len < off + VLAN_HLEN)
+			return;
+		type = ((struct vlan_hdr *)(data + off))->h_vlan_encapsulated_proto;
+		off += VLAN_HLEN;
+	}
+	if (type == htons(ETH_P_IP)) {
+		const struct iphdr *iph = (const struct iphdr *)(data + off);
+
+		if (skb->len < off + sizeof(*iph) || iph->version != 4 ||
+		    iph->ihl < 5 || ip_is_fragment(iph))
+			return;
+		hlen = iph->ihl * 4;
+		if (ntohs(iph->tot_len) < hlen ||
+		    off + ntohs(iph->tot_len) > skb->len)
+			return;
+		proto = iph->protocol;
+		l4len = ntohs(iph->tot_len) - hlen;
+		pseudo = ~csum_tcpudp_magic(iph->saddr, iph->daddr, l4len,
+					    proto, 0);
+	} else if (type == htons(ETH_P_IPV6)) {
+		const struct ipv6hdr *ip6 = (const struct ipv6hdr *)(data + off);
+
+		if (skb->len < off + sizeof(*ip6) || ip6->version != 6)
+			return;
+		hlen = sizeof(*ip6);
+		l4len = ntohs(ip6->payload_len);
+		if (off + hlen + l4len > skb->len)
+			return;
+		proto = ip6->nexthdr;
+		pseudo = ~csum_ipv6_magic(&ip6->saddr, &ip6->daddr, l4len,
+					  proto, 0);
+	} else {
+		return;
+	}
+	off += hlen;
+	if (proto == IPPROTO_TCP && l4len >= sizeof(struct tcphdr))
+		check = (__be16 *)(data + off + offsetof(struct tcphdr, check));
+	else if (proto == IPPROTO_UDP && l4len >= sizeof(struct udphdr))
+		check = (__be16 *)(data + off + offsetof(struct udphdr, check));
+	else
+		return;
+	if ((__force __sum16)*check != pseudo)
+		return;
+	sum = csum_partial(data + off, l4len, 0);
+	*check = (__force __be16)csum_fold(sum);
+	if (proto == IPPROTO_UDP && !*check)
+		*check = (__force __be16)CSUM_MANGLED_0;
+}
+
+/**
+ * vtap_mirror_xdp - send a copy of the frame an XDP program sees
+ * @xdp: the frame, as tun or veth hands it to XDP; only read
+ * @s: the session (RCU)
+ * @port_id: ERSPAN index of the port
+ * @flags: VTAP_MIRROR_F_* (never DIR_IN: XDP sees what the VM sends)
+ *
+ * The frame's bytes are copied once, into the buffer the copy is sent
+ * from, with room in front for the outer headers; the rest is
+ * vtap_mirror()'s.  A multi-buffer frame is refused: vtap's XDP program
+ * does not declare that it handles them, so the kernel never gives it one.
+ *
+ * Return: as vtap_mirror().
+ */
+int vtap_mirror_xdp(struct xdp_buff *xdp, struct vtap_session *s,
+		    u32 port_id, u32 flags)
+{
+	unsigned int len = xdp->data_end - xdp->data, size;
+	struct net_device *dev = xdp->rxq->dev;
+	struct sk_buff *skb;
+	void *data;
+	int ret;
+
+	if (unlikely(xdp_buff_has_frags(xdp) || len < ETH_HLEN)) {
+		vtap_stats_inc(s, VTAP_A_STATS_MATCHED);
+		vtap_stats_inc(s, VTAP_A_STATS_DROP_MALFORMED);
+		return -EINVAL;
+	}
+	size = SKB_DATA_ALIGN(VTAP_XDP_HEADROOM + len) +
+	       SKB_DATA_ALIGN(sizeof(struct skb_shared_info));
+	data = napi_alloc_frag(size);
+	skb = data ? napi_build_skb(data, size) : NULL;
+	if (unlikely(!skb)) {
+		if (data)
+			skb_free_frag(data);
+		vtap_stats_inc(s, VTAP_A_STATS_MATCHED);
+		vtap_stats_inc(s, VTAP_A_STATS_DROP_NOMEM);
+		return -ENOMEM;
+	}
+	skb_reserve(skb, VTAP_XDP_HEADROOM);
+	memcpy(skb_put(skb, len), xdp->data, len);
+	/* As the device's receive path would see it: data past the MAC header. */
+	skb->protocol = eth_type_trans(skb, dev);
+	skb_reset_network_header(skb);
+	ret = __vtap_mirror(skb, s, port_id, flags, &skb);
+	if (skb)
+		consume_skb(skb);
+	return ret;
+}
+
 /**
  * vtap_mirror - send a copy of @skb to session @s
  * @skb: the VM's frame, untouched
@@ -1349,6 +1483,17 @@ static void vtap_dedup_record(struct vtap_dedup *d, u64 hash)
 int vtap_mirror(struct sk_buff *skb, struct vtap_session *s, u32 port_id,
 		u32 flags)
 {
+	return __vtap_mirror(skb, s, port_id, flags, NULL);
+}
+
+/*
+ * @owned: NULL, or where @skb is kept: a private frame built for the copy
+ * (vtap_mirror_xdp()) that becomes the copy itself, no clone or second
+ * copy; set to NULL once the copy took it, else the caller frees it.
+ */
+static int __vtap_mirror(struct sk_buff *skb, struct vtap_session *s,
+			 u32 port_id, u32 flags, struct sk_buff **owned)
+{
 	struct net_device *dev = skb->dev;
 	struct vtap_xmit x = {
 		.net = dev_net(dev),
@@ -1361,6 +1506,7 @@ int vtap_mirror(struct sk_buff *skb, struct vtap_session *s, u32 port_id,
 	struct sk_buff *nskb, *segs, *next;
 	struct vtap_dedup *dedup = NULL;
 	unsigned int copies = 1;
+	u64 hash = 0;
 	int maclen, why, err = 0;
 	bool segment;
 
@@ -1424,7 +1570,17 @@ int vtap_mirror(struct sk_buff *skb, struct vtap_session *s, u32 port_id,
 	if (p->encap == VTAP_ENCAP_VXLAN)
 		x.sport = vtap_vxlan_sport(x.net, skb);
 
-	if (!skb_is_gso(skb) && skb->len + maclen <= VTAP_COPY_SMALL) {
+	/* The out copy's identity, of the frame before anything is sent. */
+	if (dedup && !(flags & VTAP_MIRROR_F_DIR_IN))
+		hash = vtap_frame_hash(s, skb, maclen);
+
+	if (owned) {
+		nskb = skb;
+		*owned = NULL;
+		skb = NULL;
+		__skb_push(nskb, maclen);
+		vtap_xdp_csum(nskb);
+	} else if (!skb_is_gso(skb) && skb->len + maclen <= VTAP_COPY_SMALL) {
 		nskb = vtap_copy_small(skb, maclen, x.headroom);
 		if (unlikely(!nskb))
 			goto nomem;
@@ -1483,7 +1639,7 @@ out:
 	this_cpu_dec(vtap_xmit_depth);
 	/* Every copy of the frame went: its in copy need not. */
 	if (dedup && !err && !(flags & VTAP_MIRROR_F_DIR_IN))
-		vtap_dedup_record(dedup, vtap_frame_hash(s, skb, maclen));
+		vtap_dedup_record(dedup, hash);
 out_dst:
 	dst_release(x.dst);
 	return err;

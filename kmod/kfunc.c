@@ -1,12 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The kfunc that vtap's TC programs call for each mirror copy.
+ * The kfuncs that vtap's programs call for each mirror copy: from TC, with
+ * the frame's skb, and from XDP, with the frame before it has one.
  */
 
 #include <linux/bpf.h>
 #include <linux/btf.h>
 #include <linux/btf_ids.h>
 #include <linux/skbuff.h>
+#include <net/xdp.h>
 
 #include "vtap.h"
 #include "vtap_bpf.h"
@@ -63,6 +65,47 @@ __used noinline int bpf_vtap_mirror(struct __sk_buff *skb_ctx, u32 session_id,
 	return ret;
 }
 
+/**
+ * bpf_vtap_mirror_xdp - send a copy of a frame an XDP program sees
+ * @xdp_ctx: the XDP program's context
+ * @session_id: the session, in the namespace of the receiving device
+ * @cookie: the session's cookie, as the port's flow recorded it
+ * @port_id: the monitored port's id (ERSPAN index)
+ * @flags: VTAP_MIRROR_F_* (not DIR_IN: XDP sees only what the VM sends)
+ *
+ * As bpf_vtap_mirror(), for XDP on the VM's tap or veth (native, or
+ * generic for what tun hands to generic XDP): the frame is read, never
+ * changed, and the program passes it on.  XDP runs with BHs disabled
+ * (tun's writers, veth's NAPI); BPF_PROG_TEST_RUN does not, and is
+ * refused as for TC.
+ *
+ * Return: as bpf_vtap_mirror().
+ */
+__used noinline int bpf_vtap_mirror_xdp(struct xdp_md *xdp_ctx, u32 session_id,
+					u64 cookie, u32 port_id, u32 flags)
+{
+	struct xdp_buff *xdp = (struct xdp_buff *)xdp_ctx;
+	struct vtap_session *s;
+	int ret;
+
+	if (unlikely(flags & ~VTAP_MIRROR_F_UNPARSED))
+		return -EINVAL;
+	if (unlikely(!in_softirq() || in_hardirq() || in_nmi()))
+		return -EPERM;
+	if (unlikely(!xdp->rxq || !xdp->rxq->dev))
+		return -ENODEV;
+	rcu_read_lock();
+	s = xa_load(&vtap_net(dev_net(xdp->rxq->dev))->sessions, session_id);
+	if (!s)
+		ret = -ENOENT;
+	else if (unlikely(s->cookie != cookie))
+		ret = -ESTALE;
+	else
+		ret = vtap_mirror_xdp(xdp, s, port_id, flags);
+	rcu_read_unlock();
+	return ret;
+}
+
 BTF_SET8_START(vtap_kfunc_ids)
 BTF_ID_FLAGS(func, bpf_vtap_mirror)
 BTF_SET8_END(vtap_kfunc_ids)
@@ -70,6 +113,15 @@ BTF_SET8_END(vtap_kfunc_ids)
 static const struct btf_kfunc_id_set vtap_kfunc_set = {
 	.owner	= THIS_MODULE,
 	.set	= &vtap_kfunc_ids,
+};
+
+BTF_SET8_START(vtap_xdp_kfunc_ids)
+BTF_ID_FLAGS(func, bpf_vtap_mirror_xdp)
+BTF_SET8_END(vtap_xdp_kfunc_ids)
+
+static const struct btf_kfunc_id_set vtap_xdp_kfunc_set = {
+	.owner	= THIS_MODULE,
+	.set	= &vtap_xdp_kfunc_ids,
 };
 
 /*
@@ -91,6 +143,10 @@ int __init vtap_kfunc_init(void)
 	err = register_btf_id_dtor_kfuncs(no_dtors, 0, THIS_MODULE);
 	if (err)
 		return err;
-	return register_btf_kfunc_id_set(BPF_PROG_TYPE_SCHED_CLS,
-					 &vtap_kfunc_set);
+	err = register_btf_kfunc_id_set(BPF_PROG_TYPE_SCHED_CLS,
+					&vtap_kfunc_set);
+	if (err)
+		return err;
+	return register_btf_kfunc_id_set(BPF_PROG_TYPE_XDP,
+					 &vtap_xdp_kfunc_set);
 }

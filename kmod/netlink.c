@@ -102,7 +102,7 @@ static u64 vtap_features(void)
 	       VTAP_FEATURE_GSO | VTAP_FEATURE_DEFERRED | VTAP_FEATURE_COOKIE |
 	       VTAP_FEATURE_UNPARSED | VTAP_FEATURE_VXLAN |
 	       VTAP_FEATURE_ERSPAN3_SUBHDR | VTAP_FEATURE_DEDUP |
-	       (vtap_kfunc_registered ? VTAP_FEATURE_KFUNC : 0);
+	       (vtap_kfunc_registered ? VTAP_FEATURE_KFUNC | VTAP_FEATURE_XDP : 0);
 }
 
 /**

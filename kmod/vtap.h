@@ -211,6 +211,9 @@ void vtap_session_exit(void);
 /* encap.c */
 int vtap_mirror(struct sk_buff *skb, struct vtap_session *s, u32 port_id,
 		u32 flags);
+struct xdp_buff;
+int vtap_mirror_xdp(struct xdp_buff *xdp, struct vtap_session *s,
+		    u32 port_id, u32 flags);
 int vtap_encap_init(void);
 void vtap_encap_exit(void);
 int vtap_net_sock_init(struct net *net, struct vtap_net *vn);
@@ -254,6 +257,9 @@ void vtap_genl_exit(void);
 struct __sk_buff;
 int bpf_vtap_mirror(struct __sk_buff *skb_ctx, u32 session_id, u64 cookie,
 		    u32 port_id, u32 flags);
+struct xdp_md;
+int bpf_vtap_mirror_xdp(struct xdp_md *xdp_ctx, u32 session_id, u64 cookie,
+			u32 port_id, u32 flags);
 int vtap_kfunc_init(void);
 
 #endif /* _VTAP_H */

@@ -204,6 +204,106 @@ TEST_F(classify, in_direction_sets_flag)
 	EXPECT_EQ(VTAP_MIRROR_F_DIR_IN, d[1].flags);
 }
 
+/*
+ * Run @prog on @len bytes of @pkt: the number of kfunc calls (decisions),
+ * and the first's flags in *@flags; the frame passes unchanged.
+ */
+static __u32 run_frame(struct __test_metadata *_metadata, FIXTURE_DATA(classify) *self,
+		       struct bpf_program *prog, const unsigned char *pkt,
+		       __u32 len, __u32 *flags)
+{
+	static unsigned char out[2048];
+	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = pkt, .data_size_in = len,
+		.data_out = out, .data_size_out = sizeof(out), .repeat = 1);
+	bool xdp = prog == self->skel->progs.vtap_xdp;
+	struct vtap_decision d[2];
+
+	reset_decisions(self);
+	EXPECT_EQ(0, bpf_prog_test_run_opts(bpf_program__fd(prog), &o));
+	EXPECT_EQ(xdp ? XDP_PASS : TC_ACT_UNSPEC, (int)o.retval);
+	EXPECT_EQ(len, o.data_size_out);
+	EXPECT_EQ(0, memcmp(out, pkt, len)) TH_LOG("the program changed the frame");
+	decisions(self, d, 2);
+	*flags = d[1].flags;
+	return d[0].session_id;
+}
+
+/*
+ * With vtap's XDP program on the port, each frame the VM sends is
+ * mirrored once: by XDP when it can copy it exactly (up to 1522 bytes,
+ * not SCTP, no IPv6 extension header), else by TC; without the port's
+ * XDP flag, by TC alone; what the VM receives, by TC alone.
+ */
+TEST_F(classify, xdp_and_tc_mirror_each_frame_once)
+{
+	struct vtap_port p = {
+		.port_id = 7, .slot = 2,
+		.nsess = { [VTAP_DIR_OUT] = 1, [VTAP_DIR_IN] = 1 },
+		.sess = { [VTAP_DIR_OUT] = { 4 }, [VTAP_DIR_IN] = { 4 } },
+		.cookie = { [VTAP_DIR_OUT] = { 99 }, [VTAP_DIR_IN] = { 99 } },
+	};
+	static unsigned char big[VTAP_XDP_MAX_FRAME + 1], max[VTAP_XDP_MAX_FRAME];
+	unsigned char sctp[128], ext[128], v6[128];
+	struct {
+		const char *what;
+		const unsigned char *pkt;
+		__u32 len;
+		bool by_xdp;
+	} c[] = {
+		{ "a small UDP frame", self->pkt, sizeof(self->pkt), true },
+		{ "a frame of the largest length XDP takes", max, sizeof(max), true },
+		{ "a frame one byte longer", big, sizeof(big), false },
+		{ "SCTP", sctp, sizeof(sctp), false },
+		{ "IPv6 UDP", v6, sizeof(v6), true },
+		{ "IPv6 with a hop-by-hop header", ext, sizeof(ext), false },
+	};
+	struct vtap_port_stats st;
+	__u32 i, n, f;
+
+	make_udp4(max, sizeof(max));
+	make_udp4(big, sizeof(big));
+	make_udp4(sctp, sizeof(sctp));
+	sctp[23] = IPPROTO_SCTP;
+	make_udp6(v6, sizeof(v6), sizeof(v6) - 54);
+	make_udp6(ext, sizeof(ext), sizeof(ext) - 54);
+	ext[20] = 0;			/* hop-by-hop, then UDP */
+	memmove(ext + 62, ext + 54, sizeof(ext) - 62);
+	memset(ext + 54, 0, 8);
+	ext[54] = IPPROTO_UDP;
+	ext[56] = 1;			/* PadN, 4 bytes */
+	ext[57] = 4;
+
+	set_port(self, &p);
+	for (i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		/* No XDP flag: XDP leaves every frame to TC. */
+		p.flags = 0;
+		set_port(self, &p);
+		EXPECT_EQ(0, run_frame(_metadata, self, self->skel->progs.vtap_xdp,
+				       c[i].pkt, c[i].len, &f)) TH_LOG("%s", c[i].what);
+		EXPECT_EQ(1, run_frame(_metadata, self, self->skel->progs.vtap_tc_ingress,
+				       c[i].pkt, c[i].len, &f)) TH_LOG("%s", c[i].what);
+
+		p.flags = VTAP_PORT_F_XDP;
+		set_port(self, &p);
+		n = run_frame(_metadata, self, self->skel->progs.vtap_xdp, c[i].pkt,
+			      c[i].len, &f);
+		EXPECT_EQ(c[i].by_xdp, n) TH_LOG("%s: XDP", c[i].what);
+		if (n)
+			EXPECT_EQ(VTAP_REC_F_XDP, f) TH_LOG("%s: the XDP kfunc", c[i].what);
+		EXPECT_EQ(!c[i].by_xdp, run_frame(_metadata, self,
+				self->skel->progs.vtap_tc_ingress, c[i].pkt, c[i].len, &f))
+			TH_LOG("%s: TC", c[i].what);
+		/* Delivered to the VM: TC's, XDP flag or not. */
+		EXPECT_EQ(1, run_frame(_metadata, self, self->skel->progs.vtap_tc_egress,
+				       c[i].pkt, c[i].len, &f)) TH_LOG("%s: in", c[i].what);
+		EXPECT_EQ(VTAP_MIRROR_F_DIR_IN, f);
+	}
+	/* Counted once per frame, by whichever program mirrored it. */
+	st = port_stats(self, 2);
+	EXPECT_EQ(2 * (sizeof(c) / sizeof(c[0])), st.packets[VTAP_DIR_OUT]);
+	EXPECT_EQ(2 * (sizeof(c) / sizeof(c[0])), st.mirrored[VTAP_DIR_OUT]);
+}
+
 TEST_F(classify, corrupt_session_count_is_bounded)
 {
 	struct vtap_port p = {
@@ -635,21 +735,22 @@ TEST_F(classify, flow_cache_alternating_and_deleted)
 
 TEST(verifier_cost_is_bounded)
 {
-	static char log[2][16384];
+	static char log[3][16384];
 	struct vtap_rec *skel = vtap_rec__open();
-	struct bpf_program *progs[2];
+	struct bpf_program *progs[3];
 	int i, err;
 
 	ASSERT_NE(NULL, skel);
 	progs[0] = skel->progs.vtap_tc_ingress;
 	progs[1] = skel->progs.vtap_tc_egress;
-	for (i = 0; i < 2; i++) {
+	progs[2] = skel->progs.vtap_xdp;
+	for (i = 0; i < 3; i++) {
 		bpf_program__set_log_level(progs[i], 4);	/* BPF_LOG_STATS */
 		bpf_program__set_log_buf(progs[i], log[i], sizeof(log[i]));
 	}
 	err = vtap_rec__load(skel);
 	ASSERT_EQ(0, err);
-	for (i = 0; i < 2; i++) {
+	for (i = 0; i < 3; i++) {
 		const char *p = strstr(log[i], "processed ");
 		long insns = -1;
 

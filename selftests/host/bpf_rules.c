@@ -214,11 +214,23 @@ static int install(FIXTURE_DATA(rules) *self)
 	return err;
 }
 
-/* Run @p through the ingress program: was the session asked for a copy? */
-static int mirrored(struct __test_metadata *_metadata,
-		    FIXTURE_DATA(rules) *self, struct pkt *p)
+/* The port's flags: with or without vtap's XDP program on it. */
+static void port_flags(FIXTURE_DATA(rules) *self, __u32 flags)
 {
-	struct vtap_decision zero = { 0 }, cnt;
+	int fd = bpf_map__fd(self->skel->maps.ports);
+	struct vtap_port port;
+	__u32 key = LO_IFINDEX;
+
+	bpf_map_lookup_elem(fd, &key, &port);
+	port.flags = flags;
+	bpf_map_update_elem(fd, &key, &port, BPF_ANY);
+}
+
+/* Run @p through @prog; the decisions recorded so far (count, first's flags). */
+static __u32 run_rec(struct __test_metadata *_metadata, FIXTURE_DATA(rules) *self,
+		     struct bpf_program *prog, int retval, struct pkt *p, __u32 *flags)
+{
+	struct vtap_decision cnt, d;
 	unsigned char out[512];
 	__u32 k = 0;
 	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = p->b,
@@ -226,22 +238,48 @@ static int mirrored(struct __test_metadata *_metadata,
 		.data_size_out = sizeof(out), .repeat = 1);
 	int fd = bpf_map__fd(self->skel->maps.decisions);
 
-	bpf_map_update_elem(fd, &k, &zero, BPF_ANY);
-	EXPECT_EQ(0, bpf_prog_test_run_opts(
-			bpf_program__fd(self->skel->progs.vtap_tc_ingress), &o));
-	EXPECT_EQ(TC_ACT_UNSPEC, o.retval);
+	EXPECT_EQ(0, bpf_prog_test_run_opts(bpf_program__fd(prog), &o));
+	EXPECT_EQ(retval, o.retval);
 	EXPECT_EQ(p->len, o.data_size_out);
 	EXPECT_EQ(0, memcmp(out, p->b, p->len)) TH_LOG("the packet was changed");
 	bpf_map_lookup_elem(fd, &k, &cnt);
-	if (cnt.session_id == 1) {
-		struct vtap_decision d;
-
+	if (cnt.session_id >= 1 && !*flags) {
 		k = 1;
 		bpf_map_lookup_elem(fd, &k, &d);
-		if (d.flags & VTAP_MIRROR_F_UNPARSED)
-			return UNPARSED;
+		*flags = d.flags;
 	}
-	return (int)cnt.session_id;
+	return cnt.session_id;
+}
+
+/*
+ * Run @p through the ingress program: was the session asked for a copy?
+ * And again with vtap's XDP program on the port: XDP and TC together must
+ * ask for the same, once (each rule test runs on both paths).
+ */
+static int mirrored(struct __test_metadata *_metadata,
+		    FIXTURE_DATA(rules) *self, struct pkt *p)
+{
+	struct vtap_decision zero = { 0 };
+	__u32 k = 0, n, nx, f = 0, fx = 0;
+	int fd = bpf_map__fd(self->skel->maps.decisions);
+
+	port_flags(self, 0);
+	bpf_map_update_elem(fd, &k, &zero, BPF_ANY);
+	n = run_rec(_metadata, self, self->skel->progs.vtap_tc_ingress,
+		    TC_ACT_UNSPEC, p, &f);
+
+	port_flags(self, VTAP_PORT_F_XDP);
+	bpf_map_update_elem(fd, &k, &zero, BPF_ANY);
+	run_rec(_metadata, self, self->skel->progs.vtap_xdp, XDP_PASS, p, &fx);
+	nx = run_rec(_metadata, self, self->skel->progs.vtap_tc_ingress,
+		     TC_ACT_UNSPEC, p, &fx);
+	port_flags(self, 0);
+	EXPECT_EQ(n, nx) TH_LOG("TC alone and XDP + TC disagree");
+	EXPECT_EQ(f & VTAP_MIRROR_F_UNPARSED, fx & VTAP_MIRROR_F_UNPARSED)
+		TH_LOG("TC alone and XDP + TC disagree on the flags");
+	if (n == 1 && (f & VTAP_MIRROR_F_UNPARSED))
+		return UNPARSED;
+	return (int)n;
 }
 
 #define EXPECT_MIRROR(pk, want, what) do {				\

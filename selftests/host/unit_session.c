@@ -583,8 +583,8 @@ TEST(info_features)
 		EXPECT_EQ(0, all & features[i].bit) TH_LOG("%s twice", features[i].name);
 		all |= features[i].bit;
 	}
-	EXPECT_EQ(VTAP_FEATURE_DEDUP * 2 - 1, all)
-		TH_LOG("a bit below dedup has no name");
+	EXPECT_EQ(VTAP_FEATURE_XDP * 2 - 1, all)
+		TH_LOG("a bit below xdp has no name");
 
 	json_output = false;
 	info_build(&r, VTAP_FEATURE_SESSIONS | VTAP_FEATURE_GRE | VTAP_FEATURE_VXLAN);
@@ -594,11 +594,11 @@ TEST(info_features)
 	free(out);
 	nlmsg_free(r.msg);
 
-	info_build(&r, VTAP_FEATURE_VXLAN | VTAP_FEATURE_DEDUP | (1ULL << 16) |
+	info_build(&r, VTAP_FEATURE_VXLAN | VTAP_FEATURE_DEDUP | (1ULL << 17) |
 		   (1ULL << 63));
 	out = capture(info, &r);
 	ASSERT_NE(NULL, out);
-	EXPECT_NE(NULL, strstr(out, "features vxlan dedup 0x8000000000010000\n"))
+	EXPECT_NE(NULL, strstr(out, "features vxlan dedup 0x8000000000020000\n"))
 		TH_LOG("got '%s'", out);
 	free(out);
 
@@ -606,7 +606,7 @@ TEST(info_features)
 	out = capture(info, &r);
 	json_output = false;
 	ASSERT_NE(NULL, out);
-	EXPECT_NE(NULL, strstr(out, "\"features\":[\"vxlan\",\"dedup\"],\"features_unknown\":\"0x8000000000010000\""))
+	EXPECT_NE(NULL, strstr(out, "\"features\":[\"vxlan\",\"dedup\"],\"features_unknown\":\"0x8000000000020000\""))
 		TH_LOG("got '%s'", out);
 	free(out);
 	nlmsg_free(r.msg);
@@ -617,7 +617,7 @@ TEST(info_features)
 	json_output = false;
 	ASSERT_NE(NULL, out);
 	EXPECT_EQ(NULL, strstr(out, "features_unknown")) TH_LOG("got '%s'", out);
-	EXPECT_NE(NULL, strstr(out, ",\"unparsed\",\"vxlan\",\"erspan3-subhdr\",\"dedup\"]"))
+	EXPECT_NE(NULL, strstr(out, ",\"unparsed\",\"vxlan\",\"erspan3-subhdr\",\"dedup\",\"xdp\"]"))
 		TH_LOG("got '%s'", out);
 	free(out);
 	nlmsg_free(r.msg);

@@ -32,6 +32,7 @@ static const struct {
 	{ VTAP_FEATURE_VXLAN, "vxlan" },
 	{ VTAP_FEATURE_ERSPAN3_SUBHDR, "erspan3-subhdr" },
 	{ VTAP_FEATURE_DEDUP, "dedup" },
+	{ VTAP_FEATURE_XDP, "xdp" },
 };
 
 static int info_cb(struct nlattr **tb, void *arg)

@@ -209,6 +209,7 @@ enum vtap_feature {
 	VTAP_FEATURE_VXLAN	= 1ULL << 13,	/* VXLAN encapsulation */
 	VTAP_FEATURE_ERSPAN3_SUBHDR = 1ULL << 14, /* ERSPAN III Platf ID 3, 7 */
 	VTAP_FEATURE_DEDUP	= 1ULL << 15,	/* in copies of sent out copies skipped */
+	VTAP_FEATURE_XDP	= 1ULL << 16,	/* bpf_vtap_mirror_xdp() for XDP programs */
 };
 
 enum vtap_info_attrs {
