@@ -25,7 +25,7 @@
 # - tshark decodes every copy with the fields this test reads
 . "$(dirname "$0")/../lib.sh"
 . "$VTAP_TOP/selftests/lib/mirror.sh"
-trap 'mirror_save mirror; mirror_cleanup' EXIT
+trap 'mirror_save "${VTAP_MIRROR_NAME:-mirror}"; mirror_cleanup' EXIT
 modprobe -a veth bridge tun ip_gre ip6_gre vxlan sch_ingress cls_bpf
 
 if ! "$VTAPCTL" port help >/dev/null 2>&1 || ! "$VTAPCTL" flow help >/dev/null 2>&1; then
@@ -33,6 +33,7 @@ if ! "$VTAPCTL" port help >/dev/null 2>&1 || ! "$VTAPCTL" flow help >/dev/null 2
 	finish
 fi
 
+[ "${VTAP_PORT_XDP:-}" = on ] && sysctl -qw kernel.bpf_stats_enabled=1
 t "topology: two VMs (veth, tap), a bridge, an underlay to the collector" topo_up
 t "ports: vnet1 (veth, id 11) and tap2 (tap, id 12)" vtap_ports_add vnet1 tap2
 
@@ -87,6 +88,20 @@ round_begin matrix-a
 t "matrix-a: sessions and flows: ${A_SETS[*]}" vctl_batch matrix_setup "${A_SETS[@]}"
 t "matrix-a: decapsulators in col for six sessions, captured" decap_setup
 t "matrix-a: pings vm1 <-> vm2, IPv4 and IPv6, no loss" round_traffic 5
+# mirror_xdp.sh: XDP, not TC, made the copies of what the VMs sent.
+xdp_ran() {
+	local p id runs
+	for p in vnet1 tap2; do
+		"$VTAPCTL" -n "$NS_HV" port show "$p" | grep -qw xdp || { echo "$p: no xdp"; return 1; }
+		id=$(ip -n "$NS_HV" -j link show "$p" | json_get "d[0]['xdp']['prog']['id']")
+		runs=$(bpftool -j prog show id "$id" | json_get "d['run_cnt']")
+		echo "$p: XDP program $id ran $runs times"
+		[ "$runs" -ge 20 ] || return 1
+	done
+}
+if [ "${VTAP_PORT_XDP:-}" = on ]; then
+	t "matrix-a: vtap's XDP program ran on vnet1 and tap2 (native, run_cnt)" xdp_ran
+fi
 round_end_checks matrix-a
 
 # Round V: VXLAN, and the kernel's decapsulators that round A does not

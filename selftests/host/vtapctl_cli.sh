@@ -136,7 +136,7 @@ for bin in "$VTAPCTL" "$ASAN"; do
 		"$bin" port add lo records sideways
 	t "$tag: port add records twice: exit 2" check_err 2 "'records' given twice" \
 		"$bin" port add lo records in records out
-	t "$tag: port set without records: exit 2" check_err 2 "usage: vtapctl port set [dev] DEV records" "$bin" port set lo
+	t "$tag: port set without records: exit 2" check_err 2 "usage: vtapctl port set [dev] DEV [records" "$bin" port set lo
 	t "$tag: port set records bad: exit 2" check_err 2 "is not in, out, both or none" "$bin" port set lo records all
 	t "$tag: flows set limit 0: exit 2" check_err 2 "limit: '0' is not a number from 1 to 131072" \
 		"$bin" flows set limit 0

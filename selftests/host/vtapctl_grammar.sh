@@ -98,6 +98,17 @@ TABLE=$(cat <<EOF
 2|session set: 'encap' cannot be changed|session set s encap vxlan
 2|session set: 'id' cannot be changed|session set s id 5
 2|port: unknown keyword 'bogus'|port add lo bogus
+2|'xdp' needs a value|port add lo xdp
+2|xdp: 'yes' is not on or off|port add lo xdp yes
+2|'xdp' given twice|port add lo xdp on xdp off
+3|$NOMOD|port add lo xdp on
+3|$NOMOD|port add lo id 3 xdp off records both
+2|xdp: 'maybe' is not on or off|port set lo xdp maybe
+2|'xdp' given twice|port set lo xdp on xdp on
+2|port: unknown keyword 'bogus'|port set lo bogus on
+2|usage: vtapctl port set [dev] DEV [records|port set lo records in xdp
+5|port set: lo is not a vtap port|port set lo xdp on
+5|port set: lo is not a vtap port|port set lo records in xdp off
 2|'id' needs a value|port add lo id
 2|'id' given twice|port add lo id 1 id 2
 2|flow: unknown keyword 'bogus'|flow add session s port lo bogus

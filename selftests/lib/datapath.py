@@ -16,6 +16,18 @@ copies of it are right.  Standard library only.
                                   session SEGKEY's copies are exactly the
                                   segments the wire would carry, SLICEKEY's
                                   one prefix of each frame
+  csum-send NAME SMAC DMAC OUT.pcap
+                                  write TCP and UDP frames (IPv4, IPv6), not
+                                  GSO, to tap NAME: checksums left to the
+                                  device (virtio_net_hdr NEEDS_CSUM), complete,
+                                  and wrong; OUT.pcap gets them as written
+  csum-check SENT COL KEY         session KEY has one copy of each frame, in
+                                  order, with the checksum the wire carries:
+                                  completed where it was left to the device,
+                                  else as written
+  csum-valid COL KEY              every copy of TCP or UDP has a right
+                                  checksum; prints the copies of UDP to
+                                  port 9 and of TCP
   sctp-init DST                   an SCTP INIT to DST (the kernel's SCTP)
   sctp-check COL KEY VM MAC       copies of SCTP carry the right CRC32c and
                                   equal the frames from MAC the receiving VM
@@ -255,6 +267,130 @@ def cmd_gso_check(a):
 			fail("a sliced copy is not a prefix of its frame")
 	print("ok: %d frames delivered unchanged, %d segment copies exact, %d sliced copies" %
 	      (len(sent), len(seg), len(sl)))
+
+
+# ---- checksums left to the device, not GSO ------------------------------------
+
+def udp_frame(fam, smac, dmac, payload, check):
+	"""An Ethernet frame with one UDP datagram 40001 > 9 and UDP checksum
+	@check: "partial" (the pseudo-header sum, left to the device),
+	"complete", or a number."""
+	src, dst = ADDRS[fam]
+	ulen = 8 + len(payload)
+	uh = struct.pack("!HHHH", 40001, 9, ulen, 0)
+	if check == "partial":
+		check = csum(pseudo(fam, src, dst, ulen, 17)) & 0xffff
+	elif check == "complete":
+		check = fold(csum(pseudo(fam, src, dst, ulen, 17) + uh + payload)) or 0xffff
+	uh = uh[:6] + struct.pack("!H", check)
+	if fam == 4:
+		return dmac + smac + b"\x08\x00" + ip4_hdr(src, dst, ulen, 9, proto=17) + uh + payload
+	return dmac + smac + b"\x86\xdd" + ip6_hdr(src, dst, ulen, proto=17) + uh + payload
+
+
+def csum_frames(smac, dmac):
+	"""(frame as written, virtio_net_hdr, frame as the wire carries it)."""
+	out = []
+	for fam in (4, 6):
+		l3 = 20 if fam == 4 else 40
+		for n, plen in enumerate((0, 1, 18, 200, 1000, 1400)):
+			payload = bytes((i * 13 + n + fam) & 0xff for i in range(plen))
+			src, dst = ADDRS[fam]
+			partial = csum(pseudo(fam, src, dst, 20 + plen)) & 0xffff
+			wrote = tcp_frame(fam, smac, dmac, 5000 + n, payload, 0x18, ident=200 + n,
+					  check=partial)
+			wire = tcp_frame(fam, smac, dmac, 5000 + n, payload, 0x18, ident=200 + n)
+			vh = struct.pack("<BBHHHH", VIRTIO_NET_HDR_F_NEEDS_CSUM, 0, 0, 0,
+					 14 + l3, 16)
+			out.append((wrote, vh, wire))
+			# Complete already, no virtio flag: as written.
+			out.append((wire, bytes(10), wire))
+			wrote = udp_frame(fam, smac, dmac, payload, "partial")
+			wire = udp_frame(fam, smac, dmac, payload, "complete")
+			out.append((wrote, struct.pack("<BBHHHH", VIRTIO_NET_HDR_F_NEEDS_CSUM, 0, 0, 0,
+						       14 + l3, 6), wire))
+			# A wrong checksum the VM sent as it is: the copy keeps it.
+			bad = udp_frame(fam, smac, dmac, payload, 0x1234)
+			out.append((bad, bytes(10), bad))
+	return out
+
+
+def cmd_csum_send(a):
+	name, smac, dmac, out = a[0], mac(a[1]), mac(a[2]), a[3]
+	fd = open_tap(name)
+	sent = []
+	for wrote, vh, wire in csum_frames(smac, dmac):
+		for _ in range(50):
+			try:
+				os.write(fd, vh + wrote)
+				break
+			except BlockingIOError:
+				time.sleep(0.01)
+		else:
+			fail("tap %s does not take frames" % name)
+		sent.append(vtapcap.Packet(time.time(), wrote, len(wrote)))
+		time.sleep(0.01)
+	os.close(fd)
+	vtapcap.write_pcap(out, sent)
+	print("%d frames written" % len(sent))
+
+
+def cmd_csum_check(a):
+	sent = [p.data for p in vtapcap.read_pcap(a[0])]
+	smac = sent[0][6:12]
+	want = [wire for wrote, vh, wire in csum_frames(smac, sent[0][:6])]
+	if [w for w, vh, wire in csum_frames(smac, sent[0][:6])] != sent:
+		fail("the frames written are not the ones this script makes")
+	got = [c.inner for c in copies_of(a[1], int(a[2])) if c.inner[6:12] == smac]
+	if got != want:
+		for i, (x, y) in enumerate(zip(got, want)):
+			if x != y:
+				fail("copy %d differs from the frame on the wire (%d vs %d bytes, "
+				     "first difference at byte %d)" %
+				     (i, len(x), len(y),
+				      next(j for j in range(min(len(x), len(y)) + 1)
+					   if j == min(len(x), len(y)) or x[j] != y[j])))
+		fail("%d copies for %d frames" % (len(got), len(want)))
+	print("ok: %d copies, each the frame the wire carries (%d with the checksum completed)" %
+	      (len(got), sum(1 for w, wire in zip(sent, want) if w != wire)))
+
+
+def l4_of(frame):
+	"""(family, proto, src, dst, L4 bytes) of an untagged IPv4 (not a
+	fragment) or IPv6 (no extension header) frame, or None."""
+	if frame[12:14] == b"\x08\x00" and len(frame) >= 34:
+		ihl = (frame[14] & 15) * 4
+		if struct.unpack("!H", frame[20:22])[0] & 0x3fff:
+			return None
+		tot = struct.unpack("!H", frame[16:18])[0]
+		return (4, frame[23], socket.inet_ntoa(frame[26:30]), socket.inet_ntoa(frame[30:34]),
+			frame[14 + ihl:14 + tot])
+	if frame[12:14] == b"\x86\xdd" and len(frame) >= 54:
+		plen = struct.unpack("!H", frame[18:20])[0]
+		return (6, frame[20], socket.inet_ntop(socket.AF_INET6, frame[22:38]),
+			socket.inet_ntop(socket.AF_INET6, frame[38:54]), frame[54:54 + plen])
+	return None
+
+
+def cmd_csum_valid(a):
+	udp = tcp = 0
+	for i, c in enumerate(copies_of(a[0], int(a[1]))):
+		p = l4_of(c.inner)
+		if not p or p[1] not in (6, 17):
+			continue
+		fam, proto, src, dst, l4 = p
+		if proto == 17 and fam == 4 and l4[6:8] == b"\0\0":
+			ok = True		# no checksum (IPv4 UDP)
+		else:
+			ok = fold(csum(pseudo(fam, src, dst, len(l4), proto) + l4)) == 0
+		if not ok:
+			fail("copy %d: %s %s > %s, %d bytes: wrong checksum 0x%s" %
+			     (i, "TCP" if proto == 6 else "UDP", src, dst, len(l4),
+			      l4[16:18].hex() if proto == 6 else l4[6:8].hex()))
+		if proto == 17 and l4[2:4] == b"\0\x09":
+			udp += 1
+		tcp += proto == 6
+	print(udp, tcp)
 
 
 # ---- SCTP ------------------------------------------------------------------
@@ -498,6 +634,7 @@ def cmd_inner_gre(a):
 def main():
 	cmds = {
 		"tap-create": cmd_tap_create, "gso-send": cmd_gso_send, "gso-check": cmd_gso_check,
+		"csum-send": cmd_csum_send, "csum-check": cmd_csum_check, "csum-valid": cmd_csum_valid,
 		"sink": cmd_sink, "sctp-init": cmd_sctp_init, "sctp-check": cmd_sctp_check, "shapes": cmd_shapes,
 		"gre-send": cmd_gre_send, "pktout": cmd_pktout, "flood": cmd_flood, "tcp-send": cmd_tcp_send,
 		"nl-del": cmd_nl_del, "nl-new": cmd_nl_new, "nl-del-many": cmd_nl_del_many, "copies": cmd_copies,

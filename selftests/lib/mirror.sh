@@ -244,10 +244,12 @@ vtap_flow() {
 		${idx:+index ${PORT_ID[$port]}} "min ${MIRROR_MIN:-20}"
 }
 
+# With VTAP_PORT_XDP=on, each port has vtap's XDP program too (mirror_xdp.sh).
 vtap_ports_add() {
 	local p
 	for p in "$@"; do
-		vctl port add "$p" vm "${PORT_UUID[$p]}" id "${PORT_ID[$p]}" || return 1
+		vctl port add "$p" vm "${PORT_UUID[$p]}" id "${PORT_ID[$p]}" \
+			${VTAP_PORT_XDP:+xdp "$VTAP_PORT_XDP"} || return 1
 	done
 }
 

@@ -109,6 +109,7 @@ void print_port(const struct vtap_port_ent *e, const struct vtap_port_stats *st,
 		out_str("records", " records %s", records_name(p->flags));
 	else if (json_output)
 		out_str("records", NULL, "none");
+	out_bool("xdp", " xdp", p->flags & VTAP_PORT_F_XDP);
 	out_bool("stale", " stale", stale);
 	if (flows)
 		out_bool("own_clsact", NULL, p->flags & VTAP_PORT_F_OWN_CLSACT);
@@ -169,7 +170,7 @@ void print_port(const struct vtap_port_ent *e, const struct vtap_port_stats *st,
 
 struct port_add_args {
 	const char *dev;
-	bool have_id, have_vm, have_rec;
+	bool have_id, have_vm, have_rec, have_xdp, xdp;
 	__u32 id, rec;
 	__u8 vm[16];
 };
@@ -178,7 +179,7 @@ static int parse_port_add(int argc, char **argv, struct port_add_args *a)
 {
 	int i;
 
-	static const char *const kws[] = { "id", "vm", "records", NULL };
+	static const char *const kws[] = { "id", "vm", "records", "xdp", NULL };
 
 	memset(a, 0, sizeof(*a));
 	drop_name_kw(&argc, argv, "dev");
@@ -212,6 +213,12 @@ static int parse_port_add(int argc, char **argv, struct port_add_args *a)
 				return -EINVAL;
 			}
 			a->have_rec = true;
+		} else if (!strcmp(kw, "xdp") && !a->have_xdp) {
+			if (parse_on_off(val, &a->xdp)) {
+				errorf("xdp: '%s' is not on or off", val);
+				return -EINVAL;
+			}
+			a->have_xdp = true;
 		} else {
 			return duparg(kw);
 		}
@@ -327,9 +334,21 @@ static int port_add(int argc, char **argv)
 	}
 	if (own)
 		e.p.flags |= VTAP_PORT_F_OWN_CLSACT;
+	/* XDP after TC: until the entry says so, TC mirrors everything. */
+	if (a.xdp) {
+		err = vtap_xdp_attach(&ns, (int)ifindex);
+		if (err) {
+			errorf("port add: %s is not a port (nothing changed)", a.dev);
+			vtap_tc_detach((int)ifindex, own);
+			goto out;
+		}
+		e.p.flags |= VTAP_PORT_F_XDP;
+	}
 	err = vtap_port_put(&ns, ifindex, &e.p, true);
 	if (err) {
 		errorf("port add: cannot write the ports map: %s", strerror(-err));
+		if (a.xdp)
+			vtap_xdp_detach((int)ifindex);
 		vtap_tc_detach((int)ifindex, own);
 		goto out;
 	}
@@ -402,7 +421,9 @@ static int port_del(int argc, char **argv)
 	 * another one by now: only our filters are touched.
 	 */
 	if (dev[0]) {
-		err = vtap_tc_detach((int)ifindex, false);
+		err = vtap_xdp_detach((int)ifindex);
+		if (!err)
+			err = vtap_tc_detach((int)ifindex, false);
 		if (err) {
 			errorf("port del: cannot detach from %s: %s", dev, strerror(-err));
 			goto out;
@@ -429,19 +450,39 @@ static int port_set(int argc, char **argv)
 	struct vtap_port p;
 	struct vtap_ns ns;
 	unsigned int ifindex;
-	__u32 rec;
-	int err;
+	bool have_rec = false, have_xdp = false, xdp = false;
+	__u32 rec = 0;
+	int err, i;
 
 	drop_name_kw(&argc, argv, "dev");
-	if (argc != 4 || strcmp(argv[2], "records")) {
-		errorf("usage: vtapctl port set [dev] DEV records {in|out|both|none}");
+	if (argc < 4 || argc % 2) {
+		errorf("usage: vtapctl port set [dev] DEV [records {in|out|both|none}] "
+		       "[xdp {on|off}]");
 		return VTAP_EXIT_USAGE;
 	}
 	if (check_dev_name(argv[1]))
 		return VTAP_EXIT_USAGE;
-	if (parse_records(argv[3], &rec)) {
-		errorf("records: '%s' is not in, out, both or none", argv[3]);
-		return VTAP_EXIT_USAGE;
+	for (i = 2; i < argc; i += 2) {
+		if (!strcmp(argv[i], "records") && !have_rec) {
+			if (parse_records(argv[i + 1], &rec)) {
+				errorf("records: '%s' is not in, out, both or none",
+				       argv[i + 1]);
+				return VTAP_EXIT_USAGE;
+			}
+			have_rec = true;
+		} else if (!strcmp(argv[i], "xdp") && !have_xdp) {
+			if (parse_on_off(argv[i + 1], &xdp)) {
+				errorf("xdp: '%s' is not on or off", argv[i + 1]);
+				return VTAP_EXIT_USAGE;
+			}
+			have_xdp = true;
+		} else if (!strcmp(argv[i], "records") || !strcmp(argv[i], "xdp")) {
+			duparg(argv[i]);
+			return VTAP_EXIT_USAGE;
+		} else {
+			unkarg("port", argv[i]);
+			return VTAP_EXIT_USAGE;
+		}
 	}
 	ifindex = dev_ifindex(argv[1]);
 	if (!ifindex)
@@ -457,10 +498,34 @@ static int port_set(int argc, char **argv)
 			errorf("port set: cannot read the ports map: %s", strerror(-err));
 		goto out;
 	}
-	p.flags = (p.flags & ~(VTAP_PORT_F_REC_OUT | VTAP_PORT_F_REC_IN)) | rec;
+	if (have_rec)
+		p.flags = (p.flags & ~(VTAP_PORT_F_REC_OUT | VTAP_PORT_F_REC_IN)) | rec;
+	/*
+	 * XDP on: attached, then the flag (TC mirrors everything until then);
+	 * off: the flag, then detached.  Either way no frame goes unmirrored;
+	 * one passing both programs as the flag flips may be mirrored twice.
+	 */
+	if (have_xdp && xdp) {
+		err = vtap_xdp_attach(&ns, (int)ifindex);
+		if (err) {
+			errorf("port set: %s: XDP not attached (nothing changed)", argv[1]);
+			goto out;
+		}
+		p.flags |= VTAP_PORT_F_XDP;
+	} else if (have_xdp) {
+		p.flags &= ~VTAP_PORT_F_XDP;
+	}
 	err = vtap_port_put(&ns, ifindex, &p, false);
-	if (err)
+	if (err) {
 		errorf("port set: cannot write the ports map: %s", strerror(-err));
+		goto out;
+	}
+	if (have_xdp && !xdp) {
+		err = vtap_xdp_detach((int)ifindex);
+		if (err)
+			errorf("port set: cannot detach XDP from %s: %s", argv[1],
+			       strerror(-err));
+	}
 out:
 	vtap_ns_close(&ns);
 	return vtap_exit_code(err);
@@ -542,8 +607,8 @@ out:
 }
 
 static const struct vtap_subcmd port_cmds[] = {
-	{ "add", port_add, "DEV [vm UUID] [id N] [records {in|out|both|none}]" },
-	{ "set", port_set, "DEV records {in|out|both|none}" },
+	{ "add", port_add, "DEV [vm UUID] [id N] [records {in|out|both|none}] [xdp {on|off}]" },
+	{ "set", port_set, "DEV [records {in|out|both|none}] [xdp {on|off}]" },
 	{ "del", port_del, "{DEV | ifindex N}" },
 	{ "show", port_show, "[DEV]" },
 };

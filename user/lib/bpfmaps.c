@@ -10,6 +10,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/if_link.h>
 #include <linux/magic.h>
 #include <linux/nsfs.h>
 #include <linux/netlink.h>
@@ -328,7 +329,7 @@ static int record_cookie(const struct vtap_ns *ns, __u64 cookie)
  * only their TC attachments hold them.  A pinned program would keep vtap.ko
  * busy (it calls the module's kfunc) after its namespace is deleted.
  */
-static int ns_load(struct vtap_ns *ns)
+static int ns_load(struct vtap_ns *ns, bool xdp)
 {
 	char path[128];
 	struct bpf_map *map;
@@ -341,6 +342,11 @@ static int ns_load(struct vtap_ns *ns)
 		errorf("cannot open vtap's BPF object: %s", strerror(errno));
 		return err;
 	}
+	/*
+	 * The XDP program only when a port wants it: it calls a kfunc that a
+	 * module older than VTAP_FEATURE_XDP does not have.
+	 */
+	bpf_program__set_autoload(skel->progs.vtap_xdp, xdp);
 	bpf_object__for_each_map(map, skel->obj) {
 		if (bpf_map__is_internal(map))
 			continue;
@@ -375,6 +381,16 @@ static int ns_load(struct vtap_ns *ns)
 			goto out;
 		}
 	}
+	if (xdp) {
+		if (ns->xdp_fd >= 0)
+			close(ns->xdp_fd);
+		ns->xdp_fd = fcntl(bpf_program__fd(skel->progs.vtap_xdp),
+				   F_DUPFD_CLOEXEC, 3);
+		if (ns->xdp_fd < 0) {
+			err = -errno;
+			errorf("cannot keep vtap's XDP program: %s", strerror(errno));
+		}
+	}
 out:
 	vtap__destroy(skel);
 	return err;
@@ -400,6 +416,7 @@ static void ns_init(struct vtap_ns *ns)
 	ns->stats_fd = -1;
 	ns->prog_fd[0] = -1;
 	ns->prog_fd[1] = -1;
+	ns->xdp_fd = -1;
 }
 
 /*
@@ -504,7 +521,7 @@ int vtap_ns_open(struct vtap_ns *ns, enum vtap_ns_mode mode)
 		unpin_old_programs(ns);
 		err = 0;
 		if (!pin_exists(ns, "ports"))	/* first use: create the maps */
-			err = ns_load(ns);
+			err = ns_load(ns, false);
 		if (!err)
 			err = record_cookie(ns, cookie);
 		if (err)
@@ -555,6 +572,9 @@ void vtap_ns_close(struct vtap_ns *ns)
 			close(ns->prog_fd[d]);
 		ns->prog_fd[d] = -1;
 	}
+	if (ns->xdp_fd >= 0)
+		close(ns->xdp_fd);
+	ns->xdp_fd = -1;
 	if (ns->dir_fd >= 0)
 		close(ns->dir_fd);	/* releases the lock */
 	ns->ports_fd = -1;
@@ -923,7 +943,8 @@ static int prog_fd_if_ours(__u32 id, const char *name)
 	memset(&info, 0, sizeof(info));
 	if (!bpf_obj_get_info_by_fd(fd, &info, &len))
 		ours = name ? !strcmp(info.name, name) :
-			      !strncmp(info.name, "vtap_tc_", 8);
+			      (!strncmp(info.name, "vtap_tc_", 8) ||
+			       !strcmp(info.name, "vtap_xdp"));
 	if (ours)
 		return fd;
 	close(fd);
@@ -1107,7 +1128,7 @@ static int ns_prog_fd(struct vtap_ns *ns, int d, int ifindex)
 	}
 	if (ns->prog_fd[d] >= 0)
 		return ns->prog_fd[d];
-	err = ns_load(ns);
+	err = ns_load(ns, false);
 	return err ? err : ns->prog_fd[d];
 }
 
@@ -1156,6 +1177,95 @@ int vtap_tc_attach(struct vtap_ns *ns, int ifindex, bool *own)
 undo:
 	vtap_tc_detach(ifindex, *own);
 	return err;
+}
+
+/* ---- XDP ----------------------------------------------------------------- */
+
+/*
+ * vtap's XDP program on a port, beside its TC programs (see VTAP_PORT_F_XDP):
+ * native XDP only.  Generic XDP would run on the skb in the receive path,
+ * after the frame's skb is built, and copy or linearise every cloned or
+ * nonlinear one: more work for the VM's frames than TC does, not less.
+ */
+#define VTAP_XDP_FLAGS	XDP_FLAGS_DRV_MODE
+
+/* 1 if our XDP program is on @ifindex, 0 if none, -EEXIST if another one. */
+int vtap_xdp_attached(int ifindex)
+{
+	__u32 id = 0;
+	int fd;
+
+	if (bpf_xdp_query_id(ifindex, VTAP_XDP_FLAGS, &id) || !id)
+		return 0;
+	fd = prog_fd_if_ours(id, "vtap_xdp");
+	if (fd < 0)
+		return -EEXIST;
+	close(fd);
+	return 1;
+}
+
+/* The XDP program: this run's, another port's (the same maps), or a new load. */
+static int ns_xdp_fd(struct vtap_ns *ns, int ifindex)
+{
+	__u32 key, next, *prev = NULL, id;
+	int err;
+
+	while (ns->xdp_fd < 0 && !bpf_map_get_next_key(ns->ports_fd, prev, &next)) {
+		key = next;
+		prev = &key;
+		id = 0;
+		if ((int)next == ifindex ||
+		    bpf_xdp_query_id((int)next, VTAP_XDP_FLAGS, &id) || !id)
+			continue;
+		ns->xdp_fd = prog_fd_if_ours(id, "vtap_xdp");
+	}
+	if (ns->xdp_fd >= 0)
+		return ns->xdp_fd;
+	err = ns_load(ns, true);
+	return err ? err : ns->xdp_fd;
+}
+
+int vtap_xdp_attach(struct vtap_ns *ns, int ifindex)
+{
+	int fd, err;
+
+	err = vtap_xdp_attached(ifindex);
+	if (err == 1)
+		return 0;
+	if (err) {
+		errorf("ifindex %d has another XDP program (vtap does not replace it)",
+		       ifindex);
+		return err;
+	}
+	fd = ns_xdp_fd(ns, ifindex);
+	if (fd < 0)
+		return fd;
+	err = bpf_xdp_attach(ifindex, fd, VTAP_XDP_FLAGS | XDP_FLAGS_UPDATE_IF_NOEXIST,
+			     NULL);
+	if (err)
+		errorf("cannot attach XDP (native) to ifindex %d: %s%s", ifindex,
+		       strerror(-err), err == -EOPNOTSUPP ?
+		       " (the driver has no native XDP: tap and veth have)" : "");
+	return err;
+}
+
+/* Detach our XDP program from @ifindex; another one is left alone. */
+int vtap_xdp_detach(int ifindex)
+{
+	LIBBPF_OPTS(bpf_xdp_attach_opts, opts);
+	__u32 id = 0;
+	int fd, err;
+
+	if (bpf_xdp_query_id(ifindex, VTAP_XDP_FLAGS, &id) || !id)
+		return 0;
+	fd = prog_fd_if_ours(id, "vtap_xdp");
+	if (fd < 0)
+		return 0;
+	/* Only if it is still that program: never someone else's. */
+	opts.old_prog_fd = fd;
+	err = bpf_xdp_detach(ifindex, VTAP_XDP_FLAGS | XDP_FLAGS_REPLACE, &opts);
+	close(fd);
+	return err == -EEXIST || err == -ENODEV ? 0 : err;
 }
 
 /* ---- flow records -------------------------------------------------------- */

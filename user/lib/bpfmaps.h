@@ -62,6 +62,7 @@ struct vtap_ns {
 	int ports_fd;
 	int stats_fd;
 	int prog_fd[VTAP_NDIRS];	/* loaded or found, or -1 */
+	int xdp_fd;			/* the XDP program, loaded or found, or -1 */
 	int ncpus;
 };
 
@@ -154,5 +155,8 @@ int vtap_map_next_key(int fd, const void *key, void *next);
 int vtap_tc_attach(struct vtap_ns *ns, int ifindex, bool *own);
 int vtap_tc_detach(int ifindex, bool own_clsact);
 int vtap_tc_attached(int ifindex);
+int vtap_xdp_attach(struct vtap_ns *ns, int ifindex);
+int vtap_xdp_detach(int ifindex);
+int vtap_xdp_attached(int ifindex);
 
 #endif

@@ -113,6 +113,18 @@ int invarg(const char *kw, const char *val, const char *what)
 	return -EINVAL;
 }
 
+/* "on" or "off": 0 and *@on, else -EINVAL (the caller says why). */
+int parse_on_off(const char *s, bool *on)
+{
+	if (s && !strcmp(s, "on"))
+		*on = true;
+	else if (s && !strcmp(s, "off"))
+		*on = false;
+	else
+		return -EINVAL;
+	return 0;
+}
+
 int unkarg(const char *object, const char *kw)
 {
 	errorf("%s: unknown keyword '%s' (try 'vtapctl %s help')", object, kw, object);

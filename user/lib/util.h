@@ -54,6 +54,7 @@ int missarg(const char *kw);
 int duparg(const char *kw);
 int invarg(const char *kw, const char *val, const char *what);
 int unkarg(const char *object, const char *kw);
+int parse_on_off(const char *s, bool *on);
 #define NEXT_ARG() do {						\
 		if (argc < 2)					\
 			return missarg(argv[0]);		\
