@@ -214,5 +214,30 @@ t "... and changes nothing: not a port, no filter, no XDP program" \
 	       [ -z \"\$(ip -n $NS_HV -j link show dm0 | jq -r '.[0].xdp.prog.id // empty')\" ]"
 t "port del vnet1: the XDP program goes with it" hv port del vnet1
 t "vnet1: no XDP program left" xdp_off vnet1
+
+# ---- vtap.conf: vm ... xdp on|off ----------------------------------------------
+hv session del xv >/dev/null
+conf() {	# XDP: vnet1's VM with xdp XDP
+	printf '%s\n' "session ca encap gre key 330 remote $COL_UL4" \
+		"vm v1 dev vnet1 id 11 xdp $1" "    flow session ca dir out" >"$OUT/xdp.conf"
+}
+conf on
+t "apply: vm v1 with xdp on adds vnet1 with vtap's XDP program" \
+	sh -c "$VTAPCTL -n $NS_HV apply $OUT/xdp.conf | grep -q 'port vnet1 (vm v1, id 11): added'"
+t "vnet1: vtap_xdp attached, native" xdp_on vnet1
+conf off
+t "apply: xdp off updates the port" \
+	sh -c "$VTAPCTL -n $NS_HV apply $OUT/xdp.conf | grep -q 'port vnet1 (vm v1, id 11): updated'"
+port_stays() {
+	hv port show vnet1 >/dev/null && xdp_off vnet1
+}
+t "vnet1: XDP detached, the port stays" port_stays
+conf on
+t "apply: xdp on again" \
+	sh -c "$VTAPCTL -n $NS_HV apply $OUT/xdp.conf | grep -q 'port vnet1 (vm v1, id 11): updated'"
+t "vnet1: vtap_xdp attached again" xdp_on vnet1
+t "apply once more: no change" \
+	sh -c "$VTAPCTL -n $NS_HV apply $OUT/xdp.conf | grep -q '^no change'"
+t "port del vnet1" hv port del vnet1
 t "no kernel warning" dmesg_clean_since start
 finish

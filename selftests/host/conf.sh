@@ -63,7 +63,7 @@ conf good \
 	"    flow session s2 dir out" \
 	"vm db dev tap3f2a9c1e-7b* id 102	# tabs too" \
 	"	flow session s3 dir in" \
-	"vm lb alias 'vm=lb*' id 103" \
+	"vm lb alias 'vm=lb*' id 103 xdp on" \
 	"vm two mac 52:54:00:aa:bb:cc dev vnet* id 104"
 
 conf many \
@@ -136,6 +136,12 @@ for bin in "$VTAPCTL" "$ASAN"; do
 	t "$tag: records: a bad direction, given twice" run "$bin" 2 "$D/badrec.conf" \
 		"badrec.conf:3: vm a: records: 'sideways' is not in, out, both or none" \
 		"badrec.conf:4: vm b: 'records' given twice"
+	conf badxdp "$S1" "vm a dev tapa id 7" "  xdp maybe" "vm b dev tapb id 8 xdp on xdp off" \
+		"rule session s1 num 1 dir out accept" "xdp on"
+	t "$tag: xdp: a bad value, given twice, outside a vm block" run "$bin" 2 "$D/badxdp.conf" \
+		"badxdp.conf:3: vm a: xdp: 'maybe' is not on or off" \
+		"badxdp.conf:4: vm b: 'xdp' given twice" \
+		"badxdp.conf:6: 'xdp' outside a vm block"
 	conf baddedup "$S1 dedup 2s" "session s2 encap gre remote 203.0.113.10 dedup 5 ms"
 	t "$tag: a dedup window out of range, and one with a space" run "$bin" 2 "$D/baddedup.conf" \
 		"baddedup.conf:1: session s1: dedup: '2s' is not a window from 1us to 1s" \

@@ -738,6 +738,8 @@ static int port_remove(struct run *r, struct vtap_ns *ns, struct vtap_port_ent *
 	int err = 0;
 
 	if (!r->check && dev[0])
+		err = vtap_xdp_detach((int)e->ifindex);
+	if (!r->check && dev[0] && !err)
 		err = vtap_tc_detach((int)e->ifindex, false);
 	if (!r->check && !err)
 		err = vtap_port_delete(ns, e->ifindex);
@@ -842,24 +844,32 @@ static int apply_ports(struct run *r, struct vtap_ns *ns, const struct sess_list
 		memset(e.p.vm_uuid, 0, sizeof(e.p.vm_uuid));
 		if (want[j]->has_uuid)
 			memcpy(e.p.vm_uuid, want[j]->uuid, 16);
-		e.p.flags = (e.p.flags & ~(VTAP_PORT_F_REC_OUT | VTAP_PORT_F_REC_IN)) |
-			    want[j]->records;
+		e.p.flags = (e.p.flags & ~(VTAP_PORT_F_REC_OUT | VTAP_PORT_F_REC_IN |
+					   VTAP_PORT_F_XDP)) |
+			    want[j]->records | (want[j]->xdp ? VTAP_PORT_F_XDP : 0);
 		err = vm_flows(r, want[j], sl, &e.p);
 		if (err)
 			goto out;
 		flows_text(want[j], fl, sizeof(fl));
 		if (have) {
-			bool attached = vtap_tc_attached((int)e.ifindex) == 1;
+			bool attached = vtap_tc_attached((int)e.ifindex) == 1 &&
+					(!want[j]->xdp || vtap_xdp_attached((int)e.ifindex) == 1);
 
 			if (attached && flows_equal(&e.p, &v[i].p) &&
 			    !memcmp(e.p.vm_uuid, v[i].p.vm_uuid, 16) &&
 			    e.p.flags == v[i].p.flags)
 				continue;
 			if (!r->check) {
-				if (!attached && (err = vtap_tc_attach(ns, (int)e.ifindex, &own)))
+				if (vtap_tc_attached((int)e.ifindex) != 1 &&
+				    (err = vtap_tc_attach(ns, (int)e.ifindex, &own)))
+					goto fail;
+				/* XDP: attached before the flag, detached after. */
+				if (want[j]->xdp && (err = vtap_xdp_attach(ns, (int)e.ifindex)))
 					goto fail;
 				err = vtap_port_put(ns, e.ifindex, &e.p, false);
 				if (err)
+					goto fail;
+				if (!want[j]->xdp && (err = vtap_xdp_detach((int)e.ifindex)))
 					goto fail;
 			}
 			/* Said once it is so: a reader may act on the line. */
@@ -892,10 +902,15 @@ static int apply_ports(struct run *r, struct vtap_ns *ns, const struct sess_list
 			err = vtap_tc_attach(ns, (int)e.ifindex, &own);
 		if (err)
 			goto fail;
+		if (want[j]->xdp && (err = vtap_xdp_attach(ns, (int)e.ifindex))) {
+			vtap_tc_detach((int)e.ifindex, own);
+			goto fail;
+		}
 		if (own)
 			e.p.flags |= VTAP_PORT_F_OWN_CLSACT;
 		err = vtap_port_put(ns, e.ifindex, &e.p, true);
 		if (err) {
+			vtap_xdp_detach((int)e.ifindex);
 			vtap_tc_detach((int)e.ifindex, own);
 			goto fail;
 		}

@@ -9,7 +9,8 @@
  *   rule session NAME num N dir {in|out} {accept|reject} [MATCH...]
  *                                                    as "rule add"
  *   vm NAME [mac MAC] [dev PATTERN] [alias PATTERN] [uuid UUID] id N [records DIR]
- *     mac MAC | dev PATTERN | alias PATTERN | uuid UUID | id N | records DIR
+ *      [xdp on|off]
+ *     mac MAC | dev PATTERN | alias PATTERN | uuid UUID | id N | records DIR | xdp on|off
  *     flow session NAME dir {in|out|both}            as "flow add", for the
  *                                                    VM's port
  *
@@ -110,14 +111,15 @@ static bool pattern_ok(const char *s)
 static void vm_key(struct parser *ps, struct conf_vm *vm, unsigned int *seen,
 		   char **w, int n)
 {
-	static const char *const keys[] = { "mac", "dev", "alias", "uuid", "id", "records" };
+	static const char *const keys[] = { "mac", "dev", "alias", "uuid", "id", "records",
+					    "xdp" };
 	unsigned int k;
 
-	for (k = 0; k < 6 && strcmp(w[0], keys[k]); k++)
+	for (k = 0; k < 7 && strcmp(w[0], keys[k]); k++)
 		;
-	if (k == 6) {
-		perr(ps, "vm %s: unknown keyword '%s' (mac, dev, alias, uuid, id, records "
-		     "or flow)",
+	if (k == 7) {
+		perr(ps, "vm %s: unknown keyword '%s' (mac, dev, alias, uuid, id, records, "
+		     "xdp or flow)",
 		     vm->name, w[0]);
 		return;
 	}
@@ -162,6 +164,11 @@ static void vm_key(struct parser *ps, struct conf_vm *vm, unsigned int *seen,
 			perr(ps, "vm %s: records: '%s' is not in, out, both or none",
 			     vm->name, w[1]);
 		vm->has_records = true;
+		break;
+	case 6:
+		if (parse_on_off(w[1], &vm->xdp))
+			perr(ps, "vm %s: xdp: '%s' is not on or off", vm->name, w[1]);
+		vm->has_xdp = true;
 		break;
 	}
 }
@@ -379,7 +386,7 @@ static unsigned int vm_seen(const struct conf_vm *vm)
 {
 	return (vm->has_mac ? 1U : 0) | (vm->dev[0] ? 2U : 0) |
 	       (vm->alias[0] ? 4U : 0) | (vm->has_uuid ? 8U : 0) | (vm->id ? 16U : 0) |
-	       (vm->has_records ? 32U : 0);
+	       (vm->has_records ? 32U : 0) | (vm->has_xdp ? 64U : 0);
 }
 
 /* Whole-file checks: references, uniqueness, what every VM must have. */
@@ -516,7 +523,8 @@ int conf_load(const char *path, struct vtap_conf *c)
 			st_flow(&ps, vm, wv, n);
 		} else if (vm && (!strcmp(wv[0], "mac") || !strcmp(wv[0], "dev") ||
 				  !strcmp(wv[0], "alias") || !strcmp(wv[0], "uuid") ||
-				  !strcmp(wv[0], "id") || !strcmp(wv[0], "records"))) {
+				  !strcmp(wv[0], "id") || !strcmp(wv[0], "records") ||
+				  !strcmp(wv[0], "xdp"))) {
 			if (n != 2)
 				perr(&ps, "vm %s: '%s' takes one value", vm->name, wv[0]);
 			else
@@ -524,11 +532,11 @@ int conf_load(const char *path, struct vtap_conf *c)
 		} else if (!strcmp(wv[0], "flow") || !strcmp(wv[0], "mac") ||
 			   !strcmp(wv[0], "dev") || !strcmp(wv[0], "alias") ||
 			   !strcmp(wv[0], "uuid") || !strcmp(wv[0], "id") ||
-			   !strcmp(wv[0], "records")) {
+			   !strcmp(wv[0], "records") || !strcmp(wv[0], "xdp")) {
 			perr(&ps, "'%s' outside a vm block", wv[0]);
 		} else {
 			perr(&ps, "unknown statement '%s' (session, rule, vm; in a vm block "
-			     "also mac, dev, alias, uuid, id, records, flow)", wv[0]);
+			     "also mac, dev, alias, uuid, id, records, xdp, flow)", wv[0]);
 		}
 	}
 	if (!err && ferror(f))

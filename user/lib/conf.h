@@ -51,6 +51,8 @@ struct conf_vm {
 	__u8 uuid[16];
 	bool has_records;
 	__u32 records;			/* VTAP_PORT_F_REC_* */
+	bool has_xdp;
+	bool xdp;			/* vtap's XDP program on the port */
 	__u32 id;			/* the port id (ERSPAN index) */
 	struct conf_flow *flows;
 	int nflows;
