@@ -148,10 +148,15 @@ $(BPF_BENCH): tools/bench/bpf_bench.c user/lib/rules.c user/lib/rules.h user/lib
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(USER_CFLAGS) $(USER_PKGCFLAGS) -o $@ $< user/lib/rules.c user/lib/util.c $(USER_LIBS)
 
+# A tap VM's vNIC for the tap cases of guest_bench.sh.
+$(BUILD)/tapwrite: tools/bench/tapwrite.c
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) -O2 -Wall -Wextra -Werror -o $@ $<
+
 .PHONY: bench
 bench:
 	$(Q)$(TOP)/tools/deps --quiet
-	$(Q)$(MAKE) --no-print-directory -C $(TOP) all $(BPF_BENCH)
+	$(Q)$(MAKE) --no-print-directory -C $(TOP) all $(BPF_BENCH) $(BUILD)/tapwrite
 	$(Q)mkdir -p $(BUILD)/bench
 	$(Q)echo "== BPF_PROG_TEST_RUN on the host ($$(uname -r), $$(nproc) CPUs)"
 	$(Q)$(BPF_BENCH) -j > $(BUILD)/bench/host.json

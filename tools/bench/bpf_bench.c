@@ -142,13 +142,18 @@ static void install_rules(struct vtap_rec *skel, int n, int v6)
 	free(c);
 }
 
-static int empty_prog(void)
+static int empty_prog(enum bpf_prog_type type)
 {
 	struct bpf_insn insns[] = {
 		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 0 },
 		{ .code = BPF_JMP | BPF_EXIT },
 	};
-	int fd = bpf_prog_load(BPF_PROG_TYPE_SCHED_CLS, "empty", "GPL", insns, 2, NULL);
+	int fd;
+
+	/* XDP_ABORTED (0) would trace an exception: XDP_PASS (2). */
+	if (type == BPF_PROG_TYPE_XDP)
+		insns[0].imm = XDP_PASS;
+	fd = bpf_prog_load(type, "empty", "GPL", insns, 2, NULL);
 
 	if (fd < 0) {
 		fprintf(stderr, "bpf_bench: loading the empty program: %s\n", strerror(errno));
@@ -165,7 +170,7 @@ int main(int argc, char **argv)
 		.sess = { [VTAP_DIR_OUT] = { SESSION } },
 	};
 	struct vtap_rec *skel;
-	int c, ing, v6, i;
+	int c, ing, xdp, v6, i;
 	__u32 key = 1;		/* BPF_PROG_TEST_RUN runs on loopback */
 	char name[96];
 
@@ -198,6 +203,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	ing = bpf_program__fd(skel->progs.vtap_tc_ingress);
+	xdp = bpf_program__fd(skel->progs.vtap_xdp);
 	if (!json)
 		printf("%-48s %7s %7s %7s   (ns per packet, %d runs x %d)\n",
 		       "case", "min", "median", "max", runs, repeat);
@@ -208,7 +214,9 @@ int main(int argc, char **argv)
 
 		if (!v6) {
 			snprintf(name, sizeof(name), "empty TC program (baseline)");
-			measure(name, empty_prog(), &p);
+			measure(name, empty_prog(BPF_PROG_TYPE_SCHED_CLS), &p);
+			snprintf(name, sizeof(name), "empty XDP program (XDP's baseline)");
+			measure(name, empty_prog(BPF_PROG_TYPE_XDP), &p);
 		}
 		bpf_map_delete_elem(bpf_map__fd(skel->maps.ports), &key);
 		snprintf(name, sizeof(name), "%s unmonitored port", fam);
@@ -221,6 +229,13 @@ int main(int argc, char **argv)
 		port.flags = VTAP_PORT_F_REC(VTAP_DIR_OUT);
 		bpf_map_update_elem(bpf_map__fd(skel->maps.ports), &key, &port, BPF_ANY);
 		snprintf(name, sizeof(name), "%s monitored, no rules, flow records", fam);
+		measure(name, ing, &p);
+		/* A port with vtap's XDP program: XDP mirrors, TC leaves it. */
+		port.flags = VTAP_PORT_F_XDP;
+		bpf_map_update_elem(bpf_map__fd(skel->maps.ports), &key, &port, BPF_ANY);
+		snprintf(name, sizeof(name), "%s XDP, monitored, no rules: mirror", fam);
+		measure(name, xdp, &p);
+		snprintf(name, sizeof(name), "%s TC on an XDP port: left to XDP", fam);
 		measure(name, ing, &p);
 		port.flags = 0;
 		bpf_map_update_elem(bpf_map__fd(skel->maps.ports), &key, &port, BPF_ANY);

@@ -14,6 +14,8 @@
 #   dedup     inline with a dedup window (10 ms): each frame hashed (xxh64
 #             over all its bytes) and recorded once its copy went; what
 #             dedup costs a copy (an in copy's lookup costs the same hash)
+#   xdp       inline with vtap's XDP program on the port (port add ... xdp
+#             on): native XDP on the veth mirrors what the VM sends
 #   mirred    the kernel's own: tc matchall + mirred egress mirror -> erspan
 #   inline-nic, remote-nic, mirred-nic: the same with a dummy device as the
 #             underlay (a NIC whose transmit costs nothing) instead of the
@@ -28,8 +30,12 @@
 # rounds, each running every case once (in reverse order every other round,
 # so that a drift of the machine weighs on all alike), and a case's ratio to
 # "off" is taken within each round; the median over the rounds is reported
-# with its spread (min..max).  Then the loop guard and memory per session,
-# port and rule.
+# with its spread (min..max).  The same for 1500-byte frames (pps1500).
+# Then a tap (part "tap"): tools/bench/tapwrite writes 64- and 1500-byte
+# frames to a tap in hv (tapb, IFF_VNET_HDR, non-blocking: tun_build_skb()
+# and native XDP, in the writer's context), cases off, inline (TC), xdp
+# and mirred, interleaved as above.  Then the loop guard and memory per
+# session, port and rule.
 #
 #   vm1 eth0 ==veth==> hv vnet1 (192.0.2.254)     hv ul0 ==veth==> col ul1
 #   vm2 eth0 ==veth==> hv vnet2 (203.0.113.254)   hv ud0 (dummy: the "NIC")
@@ -50,11 +56,14 @@ MEM_SESSIONS=${VTAP_BENCH_SESSIONS:-300}
 MEM_PORTS=${VTAP_BENCH_PORTS:-100}
 MEM_RULES=${VTAP_BENCH_RULES:-256}
 COL_STACK=${VTAP_BENCH_COL_STACK:-0}
-PARTS=${VTAP_BENCH_PARTS:-"pps tcp guard memory"}
+PARTS=${VTAP_BENCH_PARTS:-"pps pps1500 tcp tap guard memory"}
 part() { [[ " $PARTS " == *" $1 "* ]]; }
 declare -A mem_b guard_pps
-PPS_CASES=${VTAP_BENCH_PPS_CASES:-"off nomatch inline vxlan dedup deferred remote mirred inline-nic remote-nic mirred-nic"}
-TCP_CASES=${VTAP_BENCH_TCP_CASES:-"off nomatch inline vxlan dedup slice remote mirred inline-nic mirred-nic"}
+PPS_CASES=${VTAP_BENCH_PPS_CASES:-"off nomatch inline xdp vxlan dedup deferred remote mirred inline-nic remote-nic mirred-nic"}
+PPS1500_CASES=${VTAP_BENCH_PPS1500_CASES:-"off inline xdp mirred"}
+TCP_CASES=${VTAP_BENCH_TCP_CASES:-"off nomatch inline xdp vxlan dedup slice remote mirred inline-nic mirred-nic"}
+TAP_CASES=${VTAP_BENCH_TAP_CASES:-"off inline xdp mirred"}
+TAP_COUNT=${VTAP_BENCH_TAP_COUNT:-$COUNT}
 pre=vb$$
 NS_VM=$pre-vm NS_HV=$pre-hv NS_COL=$pre-col NS_VM2=$pre-vm2
 hx() { nsenter --net=/run/netns/$NS_HV "$@"; }
@@ -67,7 +76,7 @@ cleanup() {
 }
 NS_MEM=$pre-mem
 trap cleanup EXIT
-modprobe -a veth dummy pktgen sch_ingress cls_bpf act_mirred cls_matchall ip_gre 2>/dev/null
+modprobe -a veth dummy tun pktgen sch_ingress cls_bpf act_mirred cls_matchall ip_gre 2>/dev/null
 
 ip netns add "$NS_VM"; ip netns add "$NS_HV"; ip netns add "$NS_COL"; ip netns add "$NS_VM2"
 ip link add eth0 netns "$NS_VM" type veth peer name vnet1 netns "$NS_HV"
@@ -124,23 +133,30 @@ done
 # vtapctl port del leaves its clsact on vnet1 (see vtapctl.8): the cases
 # share it, so that no case grafts a qdisc.
 hx tc qdisc replace dev vnet1 clsact
+# The tap VM's vNIC: frames written to it go to hv's stack, addressed to no
+# one there (dropped after TC, as a bridge would forward them elsewhere).
+hx ip tuntap add mode tap vnet_hdr name tapb
+hx ip link set tapb addrgenmode none
+hx ip link set tapb up
+hx tc qdisc replace dev tapb clsact
 
 # A case: its setup and teardown, and where its copies are counted.
-vtap_case() {	# up|down SESSION DEFERRED
+PORT=vnet1	# the monitored port: vnet1, or tapb for the tap cases
+vtap_case() {	# up|down SESSION DEFERRED [xdp]
 	if [ "$1" = up ]; then
 		echo "$3" > /sys/module/vtap/parameters/deferred
-		hx "$VTAPCTL" port add vnet1 id 1 >/dev/null &&
-		hx "$VTAPCTL" flow add session "$2" port vnet1 dir out >/dev/null
+		hx "$VTAPCTL" port add $PORT id 1 ${4:+xdp on} >/dev/null &&
+		hx "$VTAPCTL" flow add session "$2" port $PORT dir out >/dev/null
 	else
-		hx "$VTAPCTL" port del vnet1 >/dev/null
+		hx "$VTAPCTL" port del $PORT >/dev/null
 		echo 0 > /sys/module/vtap/parameters/deferred
 	fi
 }
 mirred_case() {	# up|down DEV
 	if [ "$1" = up ]; then
-		hx tc filter add dev vnet1 ingress pref 1 matchall action mirred egress mirror dev "$2"
+		hx tc filter add dev $PORT ingress pref 1 matchall action mirred egress mirror dev "$2"
 	else
-		hx tc filter del dev vnet1 ingress pref 1
+		hx tc filter del dev $PORT ingress pref 1
 	fi
 }
 ct_case() {	# up|down: hv's stateful firewall
@@ -167,6 +183,7 @@ case_do() {	# up|down CASE
 	off) ;;
 	nomatch) vtap_case "$1" r 0 ;;
 	inline) vtap_case "$1" b 0 ;;
+	xdp) vtap_case "$1" b 0 xdp ;;
 	vxlan) vtap_case "$1" x 0 ;;
 	deferred) vtap_case "$1" b 1 ;;
 	remote) vtap_case "$1" b 2 ;;
@@ -213,6 +230,15 @@ print('%.0f %.0f' % (j['bits_per_second'] / 1e6, ($rx1 - $rx0) / j['seconds']))"
 		2>/dev/null || echo "0 0"
 }
 
+# The tap: "VM_PPS MIRRORED_PPS" for SIZE-byte frames written to tapb.
+tap_run() {	# CASE SIZE
+	local rx0 rx1 pps
+	rx0=$(col_rx "$1")
+	pps=$(hx "$TOP/build/tapwrite" tapb "$TAP_COUNT" "$2")
+	rx1=$(col_rx "$1")
+	echo "${pps:-0} $(( (rx1 - rx0) * ${pps:-0} / TAP_COUNT ))"
+}
+
 # Every round runs every case once; results as lines "KIND CASE ROUND A B".
 RAW=/tmp/vb-raw.txt
 : > "$RAW"
@@ -224,7 +250,11 @@ rounds() {	# KIND(pps|tcp) CASES...
 		[ $((r % 2)) = 0 ] && order=$(echo "$order" | tr ' ' '\n' | tac | tr '\n' ' ')
 		for c in $order; do
 			case_do up "$c" || continue
-			if [ "$kind" = pps ]; then out=$(run "$c"); else out=$(tcp_run "$c"); fi
+			case $kind in
+			pps*) out=$(run "$c") ;;
+			tap*) out=$(tap_run "$c" "${kind#tap}") ;;
+			*) out=$(tcp_run "$c") ;;
+			esac
 			case_do down "$c"
 			echo "$kind $c $r $out" >> "$RAW"
 			printf '%s round %d %-10s %s\n' "$kind" "$r" "$c" "$out"
@@ -233,7 +263,18 @@ rounds() {	# KIND(pps|tcp) CASES...
 }
 echo "pktgen: $COUNT x 64-byte frames from vm1; TCP ${TCP_SECS}s; $ROUNDS interleaved rounds"
 part pps && rounds pps $PPS_CASES
+if part pps1500; then
+	pg "pkt_size 1500" eth0
+	rounds pps1500 $PPS1500_CASES
+	pg "pkt_size 60" eth0
+fi
 part tcp && rounds tcp $TCP_CASES
+if part tap; then
+	PORT=tapb
+	rounds tap64 $TAP_CASES
+	rounds tap1500 $TAP_CASES
+	PORT=vnet1
+fi
 hx "$VTAPCTL" -j session show b | python3 -c "import json,sys; s=json.load(sys.stdin)[0]['stats']; print('vtap counters (b):', {k: v for k, v in s.items() if v})"
 for s in b r sl n x; do hx "$VTAPCTL" session del $s >/dev/null; done
 hx ip link del es1
@@ -348,9 +389,10 @@ import json, sys
 r = {"pps": {}, "tcp": {}, "mem": {}}
 for l in sys.stdin:
     f = l.split()
-    if f[0] in ("pps", "tcp"):
+    if f[0] in ("pps", "tcp", "pps1500", "tap64", "tap1500"):
         # per round, in round order: "KIND CASE ROUND A B"
-        keys = ("vm_pps", "mirrored_pps") if f[0] == "pps" else ("mbit_s", "copies_s")
+        keys = ("mbit_s", "copies_s") if f[0] == "tcp" else ("vm_pps", "mirrored_pps")
+        r.setdefault(f[0], {})
         c = r[f[0]].setdefault(f[1], {keys[0]: [], keys[1]: []})
         c[keys[0]].append(float(f[3]))
         c[keys[1]].append(float(f[4]) if len(f) > 4 else 0.0)

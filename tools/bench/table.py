@@ -73,8 +73,8 @@ def guest_rows(guest, tag=""):
         """A case's baseline: off, or off-ct for the firewall's cases."""
         return "off-ct" if c.endswith("-ct") and c != "off-ct" else "off"
 
-    for c, t in (("nomatch", ">= 0.98"), ("inline", ""), ("vxlan", ""), ("dedup", ""), ("deferred", ""),
-                 ("remote", ""), ("mirred", ""), ("inline-nic", ">= 0.85"),
+    for c, t in (("nomatch", ">= 0.98"), ("inline", ""), ("xdp", ""), ("vxlan", ""), ("dedup", ""),
+                 ("deferred", ""), ("remote", ""), ("mirred", ""), ("inline-nic", ">= 0.85"),
                  ("remote-nic", ""), ("mirred-nic", ""), ("off-ct", ""),
                  ("inline-ct", ""), ("mirred-ct", "")):
         off = pps.get(base(c), {}).get("vm_pps", [])
@@ -84,8 +84,8 @@ def guest_rows(guest, tag=""):
     # What one copy costs the VM: 1/pps(case) - 1/pps(off), in us of the
     # guest's time, within each round.
     cost = {}
-    for c in ("inline", "vxlan", "dedup", "deferred", "remote", "mirred", "inline-nic", "remote-nic",
-              "mirred-nic", "inline-ct", "mirred-ct"):
+    for c in ("inline", "xdp", "vxlan", "dedup", "deferred", "remote", "mirred", "inline-nic",
+              "remote-nic", "mirred-nic", "inline-ct", "mirred-ct"):
         off = pps.get(base(c), {}).get("vm_pps", [])
         if c in pps:
             cost[c] = per_round(pps[c]["vm_pps"], off, lambda x, y: 1e6 / x - 1e6 / y)
@@ -93,6 +93,28 @@ def guest_rows(guest, tag=""):
     if "dedup" in cost and "inline" in cost:
         rows.append(("per copy", "64B: dedup's hash and record (dedup - inline)",
                      spread([a - b for a, b in zip(cost["dedup"], cost["inline"])]), "us", ""))
+    if "xdp" in cost and "inline" in cost:
+        rows.append(("ratio", "per-copy cost 64B veth: TC only / XDP + TC",
+                     spread(per_round(cost["inline"], cost["xdp"], lambda x, y: x / y)), "", ""))
+    # The same cases on 1500-byte frames (veth), and on a tap (tapwrite).
+    for kind, label in (("pps1500", "1500B veth"), ("tap64", "64B tap"), ("tap1500", "1500B tap")):
+        k = guest.get(kind, {})
+        off = k.get("off", {}).get("vm_pps", [])
+        kc = {}
+        for c, v in k.items():
+            rows.append((f"VM {label}", c, f"{spread(v['vm_pps'], 0)} (mirrored "
+                         f"{med(v['mirrored_pps']):.0f})", "pps", ""))
+        for c in ("inline", "xdp", "mirred"):
+            if c in k and off:
+                kc[c] = per_round(k[c]["vm_pps"], off, lambda x, y: 1e6 / x - 1e6 / y)
+                rows.append(("per copy", f"{label}: {c}", spread(kc[c]), "us", ""))
+        if "xdp" in kc and "inline" in kc:
+            rows.append(("ratio", f"per-copy cost {label}: TC only / XDP + TC",
+                         spread(per_round(kc["inline"], kc["xdp"], lambda x, y: x / y)), "", ""))
+        for c in ("inline", "xdp"):
+            if c in kc and "mirred" in kc:
+                rows.append(("ratio", f"per-copy cost {label}: kernel mirred / vtap {c}",
+                             spread(per_round(kc["mirred"], kc[c], lambda x, y: x / y)), "", ""))
     for sfx in ("", "-nic", "-ct"):
         for c in ("inline" + sfx, "remote" + sfx) + (("vxlan",) if not sfx else ()):
             if c in cost and "mirred" + sfx in cost:
@@ -101,7 +123,7 @@ def guest_rows(guest, tag=""):
                 rows.append(("ratio", f"per-copy cost kernel mirred{sfx} / vtap {c}",
                              f"{v} ({a:.2f} / {b:.2f} us)", "",
                              ">= 1.5" if c.startswith("inline") else ""))
-    for c, t in (("nomatch", ">= 0.98"), ("inline", ""), ("vxlan", ""), ("dedup", ""),
+    for c, t in (("nomatch", ">= 0.98"), ("inline", ""), ("xdp", ""), ("vxlan", ""), ("dedup", ""),
                  ("slice", ">= 0.9"),
                  ("remote", ""), ("mirred", ""), ("inline-nic", ""), ("mirred-nic", ""),
                  ("off-ct", ""), ("inline-ct", ""), ("mirred-ct", "")):
