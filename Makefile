@@ -350,7 +350,8 @@ $(BUILD)/tapvm: tools/tapvm/tapvm.c
 # make install [DESTDIR=] [PREFIX=/usr/local]: vtap.ko into
 # /lib/modules/KVER/extra (KVER: the kernel kmod/vtap.ko was built for) and
 # depmod, vtapctl (the BPF programs are inside it, as skeletons), the man
-# pages, bash completion, the systemd unit (vtap.service: vtapctl daemon)
+# pages, bash completion, the systemd units (vtap.service: vtapctl daemon;
+# vtap-collect@.service: vtapctl collect, one instance per collector)
 # and the documentation.  With DESTDIR (packaging)
 # depmod is left to the package's scripts.  make uninstall removes them.
 # make dkms-install: the module's sources to /usr/src/vtap-VERSION for DKMS.
@@ -389,6 +390,9 @@ install-user: $(VTAPCTL)
 	$(Q)$(INSTALL) -d $(DESTDIR)$(SYSTEMDDIR)
 	$(Q)sed 's|@SBINDIR@|$(SBINDIR)|g' $(TOP)/tools/systemd/vtap.service.in \
 		>$(DESTDIR)$(SYSTEMDDIR)/vtap.service && chmod 644 $(DESTDIR)$(SYSTEMDDIR)/vtap.service
+	$(Q)sed 's|@SBINDIR@|$(SBINDIR)|g' $(TOP)/tools/systemd/vtap-collect@.service.in \
+		>$(DESTDIR)$(SYSTEMDDIR)/vtap-collect@.service && \
+		chmod 644 $(DESTDIR)$(SYSTEMDDIR)/vtap-collect@.service
 	$(Q)$(INSTALL) -d $(DESTDIR)$(DOCDIR)
 	$(Q)cd $(TOP) && $(INSTALL) -m 644 $(DOCS) $(DESTDIR)$(DOCDIR)/
 
@@ -396,7 +400,8 @@ uninstall:
 	$(Q)rm -f $(DESTDIR)/lib/modules/$(MOD_KVER)/$(INSTALL_MOD_DIR)/vtap.ko \
 		$(DESTDIR)$(SBINDIR)/vtapctl $(DESTDIR)$(MANDIR)/man8/vtapctl.8 \
 		$(DESTDIR)$(MANDIR)/man7/vtap.7 $(DESTDIR)$(BASHCOMPDIR)/vtapctl \
-		$(DESTDIR)$(MANDIR)/man5/vtap.conf.5 $(DESTDIR)$(SYSTEMDDIR)/vtap.service
+		$(DESTDIR)$(MANDIR)/man5/vtap.conf.5 $(DESTDIR)$(SYSTEMDDIR)/vtap.service \
+		$(DESTDIR)$(SYSTEMDDIR)/vtap-collect@.service
 	$(Q)rm -rf $(DESTDIR)$(DOCDIR)
 	$(Q)rmdir $(DESTDIR)/lib/modules/$(MOD_KVER)/$(INSTALL_MOD_DIR) 2>/dev/null || true
 	$(Q)if [ -z "$(DESTDIR)" ]; then $(DEPMOD) -a $(MOD_KVER); fi

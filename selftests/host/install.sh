@@ -41,6 +41,7 @@ want_files() {	# PREFIX (without the leading /)
 		echo "$1/share/man/man5/vtap.conf.5"
 		echo "$1/share/bash-completion/completions/vtapctl"
 		echo "$1/lib/systemd/system/vtap.service"
+		echo "$1/lib/systemd/system/vtap-collect@.service"
 		docs "$1"
 	} | sort
 }
@@ -71,15 +72,19 @@ if command -v man >/dev/null; then
 	t "install: man 7 vtap from the installed tree" sh -c \
 		"MANPATH='$D/usr/share/man' MANWIDTH=80 man 7 vtap 2>/dev/null | grep -q vtapctl"
 	t "install: man 5 vtap.conf from the installed tree" sh -c \
-		"MANPATH='$D/usr/share/man' MANWIDTH=80 man 5 vtap.conf 2>/dev/null | grep -q 'vtapctl apply'"
+		"MANPATH='$D/usr/share/man' MANWIDTH=80 man 5 vtap.conf 2>/dev/null | grep -Eq 'vtapctl +apply'"
 else
 	skip "install: man pages from the installed tree" "man is not installed"
 fi
 t "install: vtap.service runs the installed vtapctl daemon" grep -qx \
 	'ExecStart=/usr/sbin/vtapctl daemon config /etc/vtap/vtap.conf' "$D/usr/lib/systemd/system/vtap.service"
+t "install: vtap-collect@.service runs the installed vtapctl collect" grep -qx \
+	'ExecStart=/usr/sbin/vtapctl collect $ARGS' "$D/usr/lib/systemd/system/vtap-collect@.service"
 if command -v systemd-analyze >/dev/null; then
-	t "install: systemd-analyze verify vtap.service" sh -c \
-		"systemd-analyze verify --man=no '$D/usr/lib/systemd/system/vtap.service' 2>&1 | tee /dev/stderr | grep -v 'vtapctl.*No such file\|Command .* is not executable\|modprobe' | grep -q . && exit 1; exit 0"
+	for u in vtap.service vtap-collect@.service; do
+		t "install: systemd-analyze verify $u" sh -c \
+			"systemd-analyze verify --man=no '$D/usr/lib/systemd/system/$u' 2>&1 | tee /dev/stderr | grep -v 'vtapctl.*No such file\|Command .* is not executable\|modprobe' | grep -q . && exit 1; exit 0"
+	done
 fi
 t "install: completion loads from its installed place" bash --norc --noprofile -c \
 	". '$D/usr/share/bash-completion/completions/vtapctl' && complete -p vtapctl"

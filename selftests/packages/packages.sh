@@ -94,7 +94,8 @@ want_ctl() {
 	local f
 	printf '%s\n' /usr/sbin/vtapctl /usr/share/man/man8/vtapctl.8 /usr/share/man/man7/vtap.7 \
 		/usr/share/man/man5/vtap.conf.5 /usr/share/bash-completion/completions/vtapctl \
-		/lib/systemd/system/vtap.service /usr/share/lintian/overrides/vtapctl \
+		/lib/systemd/system/vtap.service /lib/systemd/system/vtap-collect@.service \
+		/usr/share/lintian/overrides/vtapctl \
 		/usr/share/doc/vtapctl/changelog /usr/share/doc/vtapctl/copyright
 	for f in README.md Documentation/*.md Documentation/netlink/specs/vtap.yaml; do
 		echo "/usr/share/doc/vtapctl/${f##*/}"
@@ -107,11 +108,14 @@ t "vtap-dkms: dkms-make is executable" sh -c \
 t "vtap-dkms: dkms.conf's version is $VERSION, its cache /var/cache/vtap-dkms" sh -c \
 	"dpkg-deb --fsys-tarfile '$DKMS_DEB' | tar -xOf - ./usr/src/vtap-$VERSION/dkms.conf >'$S/dkms.conf' &&
 	 grep -qx 'PACKAGE_VERSION=\"$VERSION\"' '$S/dkms.conf' && grep -q 'VTAP_CACHE:-/var/cache/vtap-dkms' '$S/dkms.conf'"
-t "vtapctl: the tool, man pages, completion, vtap.service, documentation" \
+t "vtapctl: the tool, man pages, completion, the systemd units, documentation" \
 	same_list "$(deb_files "$CTL_DEB")" "$(want_ctl | sort)"
 t "vtapctl: vtap.service runs /usr/sbin/vtapctl daemon" sh -c \
 	"dpkg-deb --fsys-tarfile '$CTL_DEB' | tar -xOf - ./lib/systemd/system/vtap.service |
 	 grep -qx 'ExecStart=/usr/sbin/vtapctl daemon config /etc/vtap/vtap.conf'"
+t "vtapctl: vtap-collect@.service runs /usr/sbin/vtapctl collect" sh -c \
+	"dpkg-deb --fsys-tarfile '$CTL_DEB' | tar -xOf - ./lib/systemd/system/vtap-collect@.service |
+	 grep -qx 'ExecStart=/usr/sbin/vtapctl collect \$ARGS'"
 t "vtapctl: depends on the libraries it links (shlibs), recommends vtap-dkms" sh -c \
 	"dpkg-deb -f '$CTL_DEB' Depends | grep -q libbpf && dpkg-deb -f '$CTL_DEB' Recommends | grep -qx vtap-dkms"
 
