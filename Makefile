@@ -243,6 +243,13 @@ $(ST_HOST)/bpf_classify: selftests/host/bpf_classify.c $(BUILD)/bpf/vtap-rec.ske
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(ST_CFLAGS) $(USER_PKGCFLAGS) -o $@ $< $(USER_LIBS)
 
+# vtapctl collect's XDP program under BPF_PROG_TEST_RUN, decode.c the reference.
+selftests: $(ST_HOST)/bpf_collect
+$(ST_HOST)/bpf_collect: selftests/host/bpf_collect.c $(BUILD)/bpf/collect.skel.h \
+		include/vtap_collect_bpf.h user/collect/decode.c user/collect/decode.h
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(ST_CFLAGS) $(USER_PKGCFLAGS) -o $@ $< user/collect/decode.c $(USER_LIBS)
+
 # vtapctl collect: unit tests of the decoder and the pcapng writer, and the
 # fuzzer's seeds and regression inputs replayed; with ASan/UBSan, so that a
 # read out of bounds fails the test.
