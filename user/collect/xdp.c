@@ -79,7 +79,8 @@ static int add_addr(int fd, const struct vtap_addr *a)
 
 	memset(&k, 0, sizeof(k));
 	if (a->family == AF_INET) {
-		k.a[10] = k.a[11] = 0xff;
+		k.a[10] = 0xff;
+		k.a[11] = 0xff;
 		memcpy(&k.a[12], &a->v4, 4);
 	} else {
 		memcpy(k.a, &a->v6, 16);
