@@ -14,7 +14,7 @@
  * Everything else is XDP_PASS and untouched, among it whatever the socket
  * path would treat differently or that this program does not verify: IPv4
  * options, fragments, a bad IPv4 header checksum, IPv6 extension headers, a
- * GRE checksum, a VXLAN UDP checksum that is not zero, an outer VLAN tag, a
+ * GRE checksum, a wrong VXLAN UDP checksum, an outer VLAN tag, a
  * frame not addressed to the interface's MAC address, anything malformed
  * (the socket path counts the rejection).  The packet is changed only after
  * bpf_redirect_map() has found DEV: a packet is modified only when it is
@@ -192,9 +192,89 @@ static __always_inline int parse_gre(void *data, void *end, __u32 off, __u32 sto
 	return 0;
 }
 
-/* VXLAN in UDP at @off. */
+#define CSUM_CHUNK	64
+#define CSUM_MAX	9216	/* a jumbo frame's UDP datagram, at most */
+
+static __always_inline __u32 fold(__u32 sum)
+{
+	sum = (sum & 0xffff) + (sum >> 16);
+	return (sum & 0xffff) + (sum >> 16);
+}
+
+/*
+ * Is the UDP checksum of the datagram at @uh, @ulen bytes, right?  @pseudo:
+ * the pseudo-header's sum.  bpf_csum_diff() sums 64 bytes at a time, then
+ * 4, then the last bytes one by one; false also for what it cannot sum
+ * (longer than CSUM_MAX): the socket decides.
+ */
+static __always_inline bool udp_csum_ok(__u8 *uh, void *end, __u32 ulen, __u32 pseudo)
+{
+	__u32 rem = ulen, sum = pseudo;
+	__u8 *q = uh;
+	__s64 r;
+	int i;
+
+	if (ulen > CSUM_MAX)
+		return false;
+	for (i = 0; i < CSUM_MAX / CSUM_CHUNK && rem >= CSUM_CHUNK; i++) {
+		if ((void *)(q + CSUM_CHUNK) > end)
+			return false;
+		r = bpf_csum_diff(NULL, 0, (__be32 *)q, CSUM_CHUNK, sum);
+		if (r < 0)
+			return false;
+		sum = fold((__u32)r);
+		q += CSUM_CHUNK;
+		rem -= CSUM_CHUNK;
+	}
+	for (i = 0; i < CSUM_CHUNK / 4 && rem >= 4; i++) {
+		if ((void *)(q + 4) > end)
+			return false;
+		r = bpf_csum_diff(NULL, 0, (__be32 *)q, 4, sum);
+		if (r < 0)
+			return false;
+		sum = fold((__u32)r);
+		q += 4;
+		rem -= 4;
+	}
+	if (rem >= 2) {
+		if ((void *)(q + 2) > end)
+			return false;
+		sum += *(__u16 *)q;
+		q += 2;
+		rem -= 2;
+	}
+	if (rem) {
+		__u8 last[2] = {};
+
+		if ((void *)(q + 1) > end)
+			return false;
+		last[0] = *q;
+		sum += *(__u16 *)last;
+	}
+	return fold(sum) == 0xffff;
+}
+
+/* The pseudo-header's sum: the addresses at @a (@alen bytes each), UDP, the length. */
+static __always_inline __s64 pseudo_sum(void *a, void *end, int alen, __be16 ulen)
+{
+	__u32 sum = bpf_htons(IPPROTO_UDP) + ulen;
+	__s64 r;
+
+	if (alen == 4) {
+		if (a + 8 > end)
+			return -1;
+		r = bpf_csum_diff(NULL, 0, a, 8, sum);
+	} else {
+		if (a + 32 > end)
+			return -1;
+		r = bpf_csum_diff(NULL, 0, a, 32, sum);
+	}
+	return r < 0 ? -1 : fold((__u32)r);
+}
+
+/* VXLAN in UDP at @off; @ipaddrs: the outer IP addresses (@alen 4 or 16), for the checksum. */
 static __always_inline int parse_vxlan(void *data, void *end, __u32 off, __u32 stop,
-				       struct cx_pkt *p)
+				       void *ipaddrs, int alen, struct cx_pkt *p)
 {
 	struct udphdr *uh = data + off;
 	__u8 *v = (__u8 *)(uh + 1);
@@ -208,8 +288,13 @@ static __always_inline int parse_vxlan(void *data, void *end, __u32 off, __u32 s
 	/* The UDP length ends the datagram (the stack trims what follows). */
 	if (ulen < 16 || off + ulen > stop)
 		return -1;
-	if (uh->check)
-		p->pass = true;		/* the socket verifies it; not here */
+	if (uh->check) {
+		__s64 ps = pseudo_sum(ipaddrs, end, alen, uh->len);
+
+		/* A wrong one (or one not summed here): the socket decides. */
+		if (ps < 0 || !udp_csum_ok((__u8 *)uh, end, ulen, (__u32)ps))
+			p->pass = true;
+	}
 	if (!(v[0] & 0x08))		/* I: no valid VNI */
 		return -1;
 	p->key.encap = ENC_VXLAN;
@@ -241,6 +326,8 @@ int vtap_collect_xdp(struct xdp_md *ctx)
 	struct cx_pkt p = {};
 	struct vtap_cx_stats *s;
 	__u32 len = end - data, stop, off;
+	void *ipaddrs;		/* the outer source and destination */
+	int alen;
 	__u8 proto;
 	int err;
 
@@ -265,6 +352,8 @@ int vtap_collect_xdp(struct xdp_md *ctx)
 		dst.a[11] = 0xff;
 		__builtin_memcpy(&dst.a[12], &ip->daddr, 4);
 		off = ETH_HLEN + sizeof(*ip);
+		ipaddrs = &ip->saddr;
+		alen = 4;
 	} else if (eth->h_proto == bpf_htons(ETH_P_IPV6)) {
 		struct ipv6hdr *ip6 = (void *)(eth + 1);
 
@@ -280,13 +369,15 @@ int vtap_collect_xdp(struct xdp_md *ctx)
 			return XDP_PASS;
 		__builtin_memcpy(dst.a, &ip6->daddr, 16);
 		off = ETH_HLEN + sizeof(*ip6);
+		ipaddrs = &ip6->saddr;
+		alen = 16;
 	} else {
 		return XDP_PASS;
 	}
 	if (proto == IPPROTO_GRE)
 		err = parse_gre(data, end, off, stop, &p);
 	else if (proto == IPPROTO_UDP)
-		err = parse_vxlan(data, end, off, stop, &p);
+		err = parse_vxlan(data, end, off, stop, ipaddrs, alen, &p);
 	else
 		return XDP_PASS;
 	/* The inner frame: at least an Ethernet header (decode.c: inner_short). */

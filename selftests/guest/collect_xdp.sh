@@ -4,7 +4,8 @@
 # own veth (native and generic XDP), no module needed.  A sender namespace
 # crafts vtap's encapsulations (selftests/host/collect_pkt.py's builders):
 # ERSPAN III (with and without sub-header) and II (VLAN field and T bit set)
-# over IPv4, GRE-TEB with key and sequence over IPv6, VXLAN over IPv4, a
+# over IPv4, GRE-TEB with key and sequence over IPv6, VXLAN over IPv4
+# (without and with a UDP checksum, which the program verifies) and IPv6, a
 # GRE-TEB with a checksum (the program leaves it to the sockets), a session
 # not listened to, and pings.  The collector, "to xo0" (a veth whose peer
 # xo1 tcpdump reads), must deliver each listened frame exactly once and
@@ -53,6 +54,8 @@ setup() {
 	ip -n "$col" addr add 2001:db8:7::2/64 dev c0 nodad || return 1
 	# veth delivers XDP frames only to a peer with NAPI: GRO (or XDP) on it.
 	nsx "$col" ethtool -K xo1 gro on >/dev/null || return 1
+	# Whole UDP checksums on the wire, as from a NIC (the program checks them).
+	nsx "$snd" ethtool -K s0 tx off >/dev/null || return 1
 	ip -n "$snd" link set s0 up && ip -n "$col" link set c0 up &&
 	ip -n "$col" link set xo0 up && ip -n "$col" link set xo1 up || return 1
 	busywait 5000 nsx "$snd" ping -c 1 -W 1 198.51.100.2 >/dev/null &&
@@ -73,6 +76,8 @@ s4 = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_GRE)
 s6 = socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_GRE)
 u4 = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 u4.setsockopt(socket.SOL_SOCKET, 11, 1)  # SO_NO_CHECK: VXLAN over IPv4 as vtap sends it
+u4c = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)  # with a checksum
+u6 = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)  # with one, as vtap over IPv6
 D4, D6 = "198.51.100.2", "2001:db8:7::2"
 exp = {"xdp": [], "sockets": [], "other": [], "sessions": {}}
 n, seq = 0, 0
@@ -101,6 +106,12 @@ for r in range(rounds):
     n += 1; f = frame(n, size=64)
     d = vxlan(70, f)
     u4.sendto(d, (D4, 4789)); put("vxlan", "vxlan/70", f, "xdp", d)
+    n += 1; f = frame(n, size=65 + r)
+    d = vxlan(70, f)
+    u4c.sendto(d, (D4, 4789)); put("vxlan-csum", "vxlan/70", f, "xdp", d)
+    n += 1; f = frame(n, size=150 + r)
+    d = vxlan(70, f)
+    u6.sendto(d, (D6, 4789)); put("vxlan-v6-csum", "vxlan/70", f, "xdp", d)
     n += 1; f = frame(n, size=90)
     d = gre(GRE_TEB, f, key=5, csum=True)
     s4.sendto(d, (D4, 0)); put("gre-teb-csum", "gre/5", f, "sockets", d)

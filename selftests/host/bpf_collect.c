@@ -133,6 +133,8 @@ static uint16_t csum16(const uint8_t *b, size_t n)
 
 	for (i = 0; i + 1 < n; i += 2)
 		s += (uint32_t)(b[i] << 8 | b[i + 1]);
+	if (n & 1)
+		s += (uint32_t)b[n - 1] << 8;
 	while (s >> 16)
 		s = (s & 0xffff) + (s >> 16);
 	return (uint16_t)~s;
@@ -221,6 +223,32 @@ static void udp(struct pkt *p, uint16_t port, const struct pkt *vx, uint16_t che
 	p16(p, (uint16_t)(8 + vx->len));
 	p16(p, check);
 	pbytes(p, vx->b, vx->len);
+}
+
+/* Fill in the UDP checksum of the frame @p (outer IPv4 or IPv6, no options). */
+static void udp_fix_csum(struct pkt *p, bool v6)
+{
+	size_t ip = 14, uh = v6 ? 54 : 34, alen = v6 ? 16 : 4, i, ulen = p->len - uh;
+	uint8_t buf[4096];
+	size_t n = 0;
+	uint16_t c;
+
+	/* pseudo-header, then the datagram with its checksum zero */
+	memcpy(buf, p->b + ip + (v6 ? 8 : 12), 2 * alen);
+	n = 2 * alen;
+	buf[n++] = 0;
+	buf[n++] = 17;
+	buf[n++] = (uint8_t)(ulen >> 8);
+	buf[n++] = (uint8_t)ulen;
+	p->b[uh + 6] = 0;
+	p->b[uh + 7] = 0;
+	for (i = 0; i < ulen; i++)
+		buf[n++] = p->b[uh + i];
+	c = csum16(buf, n);
+	if (!c)
+		c = 0xffff;
+	p->b[uh + 6] = (uint8_t)(c >> 8);
+	p->b[uh + 7] = (uint8_t)c;
 }
 
 static void vxlan(struct pkt *p, uint8_t flags, uint32_t vni)
@@ -435,7 +463,7 @@ TEST_F(cx, vxlan_v4_v6)
 	struct outer o = { .proto = 17 };
 	uint8_t out[4096];
 	uint32_t olen;
-	int fam;
+	int fam, n;
 
 	for (fam = 4; fam <= 6; fam += 2) {
 		o.family = fam;
@@ -447,7 +475,37 @@ TEST_F(cx, vxlan_v4_v6)
 		EXPECT_EQ(XDP_REDIRECT_, run(_metadata, self, &p, out, &olen));
 		EXPECT_EQ(vx.len - 8, olen);
 		EXPECT_EQ(0, memcmp(out, vx.b + 8, vx.len - 8));
-		/* A UDP checksum: the socket checks it, the program does not. */
+		/* A right UDP checksum, for every length to 4 bytes beyond a chunk */
+		for (n = 0; n < 70; n++) {
+			vx.len = 0;
+			vxlan(&vx, 0x08, 70);
+			inner(&vx, 6, 60 + n, -1);
+			udp(&u, 4789, &vx, 0);
+			outer(&p, &o, &u, 0);
+			udp_fix_csum(&p, fam == 6);
+			EXPECT_EQ(XDP_REDIRECT_, run(_metadata, self, &p, out, &olen))
+				TH_LOG("IPv%d, UDP length %zu", fam, u.len);
+			EXPECT_EQ(vx.len - 8, olen);
+			EXPECT_EQ(0, memcmp(out, vx.b + 8, vx.len - 8));
+			/* and wrong by one bit: passed, unchanged */
+			p.b[p.len - 1] ^= 1;
+			expect_pass(_metadata, self, &p);
+		}
+		/* A full-size frame */
+		vx.len = 0;
+		vxlan(&vx, 0x08, 70);
+		inner(&vx, 7, 1400, -1);
+		udp(&u, 4789, &vx, 0);
+		outer(&p, &o, &u, 0);
+		udp_fix_csum(&p, fam == 6);
+		memset(p.b + p.len, 0xee, 4);	/* after the datagram: not summed */
+		p.len += 4;
+		EXPECT_EQ(XDP_REDIRECT_, run(_metadata, self, &p, out, &olen));
+		EXPECT_EQ(vx.len - 8, olen);
+		/* A wrong UDP checksum: the socket drops it, the program passes it. */
+		vx.len = 0;
+		vxlan(&vx, 0x08, 70);
+		inner(&vx, 5, 120, -1);
 		udp(&u, 4789, &vx, 0x1234);
 		outer(&p, &o, &u, 0);
 		expect_pass(_metadata, self, &p);
@@ -460,8 +518,8 @@ TEST_F(cx, vxlan_v4_v6)
 		outer(&p, &o, &u, 0);
 		expect_pass(_metadata, self, &p);
 	}
-	EXPECT_EQ(2, get_stats(self, 4, true, 70).packets);
-	EXPECT_EQ(2, get_stats(self, 4, true, 70).passed);
+	EXPECT_EQ(2 * 72, get_stats(self, 4, true, 70).packets);
+	EXPECT_EQ(2 * 71, get_stats(self, 4, true, 70).passed);
 }
 
 TEST_F(cx, passed_untouched)
