@@ -15,7 +15,8 @@
 # sockets filter the session).  Then: write FILE with xdp (counting only),
 # count N (the program's budget), the fallback to raw sockets when XDP
 # cannot attach, argument errors, and the program gone from c0 after every
-# exit, SIGKILL included.
+# exit, SIGKILL included.  In the test VM, vtap.ko's own ERSPAN III copies of a
+# VM's pings too: XDP sends exactly the VM's frames.
 #
 #   ns snd                        ns col
 #   s0 198.51.100.1  <--veth-->   c0 198.51.100.2   (XDP: vtapctl collect)
@@ -124,14 +125,36 @@ with open(out, "w") as fp:
 EOF
 }
 
-# start NAME ARGS...: a collector in col, stderr in $TMP/NAME.err, its pid in NAME_pid.
+# start NAME ARGS...: a collector in col, stderr in $TMP/NAME.err, its pid in
+# NAME_pid; one that does not come up is killed (a test that fails leaves no
+# collector holding c0 for the next).
+collectors=()
 start() {
-	local name=$1
+	local name=$1 pid
 	shift
 	nsenter --net="/run/netns/$col" "$VTAPCTL" -j collect "$@" \
 		>"$TMP/$name.json" 2>"$TMP/$name.err" &
-	eval "${name}_pid=$!"
-	busywait 20000 grep -q "^collect: listening" "$TMP/$name.err"
+	pid=$!
+	eval "${name}_pid=$pid"
+	collectors+=("$pid")
+	busywait 20000 grep -q "^collect: listening" "$TMP/$name.err" && return 0
+	kill -KILL "$pid" 2>/dev/null
+	cat "$TMP/$name.err"
+	return 1
+}
+
+# Before each part: no collector of an earlier one is left (it failed).
+reap() {
+	local p
+	for p in "${collectors[@]}"; do
+		kill -KILL "$p" 2>/dev/null && wait "$p" 2>/dev/null
+	done
+	collectors=()
+	for p in ${xo1_tcpdump:-} ${c0_tcpdump:-}; do
+		kill -INT "$p" 2>/dev/null && wait "$p" 2>/dev/null
+	done
+	xo1_tcpdump= c0_tcpdump=
+	return 0
 }
 
 stop() {	# NAME: SIGINT, exit status 0
@@ -245,6 +268,7 @@ EOF
 run_mode() {
 	local mode=$1 modearg=()
 	[ "$mode" = generic ] && modearg=(mode generic)
+	reap
 	rm -f "$TMP"/*.pcap
 	t "$mode: tcpdump on xo1 (DEV's peer) and on c0 (what XDP passes)" \
 		eval 'tcpdump_start xo1 xo1 && tcpdump_start c0 c0 "ip proto 47 or udp or ip6 proto 47"' ||
@@ -272,6 +296,7 @@ run_mode generic
 
 # write FILE with xdp: the program only counts; every frame goes to the file.
 write_run() {
+	reap
 	start w session 7 write "$TMP/w.pcapng" dev c0 xdp || return 1
 	grep -x "collect: XDP native on c0 (counting; the sockets write the file)" "$TMP/w.err" ||
 		return 1
@@ -295,7 +320,9 @@ t "write FILE dev c0 xdp: counted by XDP, every frame written by the sockets" wr
 
 # count N: the program redirects at most N.
 count_run() {
-	start cnt session 7 to xo0 count 4 dev c0 xdp || return 1
+	reap
+	# duration: a safety net, should the count never be reached
+	start cnt session 7 to xo0 count 4 duration 60 dev c0 xdp || return 1
 	send "$TMP/expect-c.json" 3 || return 1
 	local rc=0
 	wait "$cnt_pid" || rc=$?
@@ -308,8 +335,9 @@ t "no XDP program on c0 after count" no_xdp_on_c0
 
 # The fallback: while one collector holds c0, another cannot attach.
 fallback_run() {
+	reap
 	start hold session 7 to xo0 dev c0 xdp || return 1
-	nsx "$col" "$VTAPCTL" -j collect session 7 to xo0 dev c0 xdp duration 1 \
+	nsx "$col" timeout 60 "$VTAPCTL" -j collect session 7 to xo0 dev c0 xdp duration 1 \
 		>"$TMP/fb.json" 2>"$TMP/fb.err" || { cat "$TMP/fb.err"; return 1; }
 	cat "$TMP/fb.err"
 	grep -q "^collect: raw sockets (XDP: c0: native: another XDP program is attached; generic: " \
@@ -319,8 +347,9 @@ fallback_run() {
 }
 t "XDP cannot attach (c0 taken): 'collect: raw sockets (XDP: ...)', exit 0" fallback_run
 fallback_mode_run() {
+	reap
 	start hold session 7 to xo0 dev c0 xdp mode generic || return 1
-	nsx "$col" "$VTAPCTL" collect session 7 to xo0 dev c0 xdp mode native duration 1 \
+	nsx "$col" timeout 60 "$VTAPCTL" collect session 7 to xo0 dev c0 xdp mode native duration 1 \
 		2>"$TMP/fb2.err" >/dev/null || { cat "$TMP/fb2.err"; return 1; }
 	cat "$TMP/fb2.err"
 	grep -q "^collect: raw sockets (XDP: native mode on c0: " "$TMP/fb2.err" || return 1
@@ -329,6 +358,7 @@ fallback_mode_run() {
 t "mode native while generic is attached: raw sockets, with the reason" fallback_mode_run
 
 kill_run() {
+	reap
 	start k session 7 to xo0 dev c0 xdp || return 1
 	ip -n "$col" link show c0 | grep -q xdp || return 1
 	kill -KILL "$k_pid"
@@ -354,8 +384,66 @@ t "mode bogus: exit 2" \
 	exit_of 2 "collect: mode: 'bogus' is not native or generic" to xo0 dev c0 xdp mode bogus
 t "xdp twice: exit 2" \
 	exit_of 2 "'xdp' given twice" to xo0 dev c0 xdp xdp
+reap
 t "dev nosuch xdp: exit 5" \
 	exit_of 5 "collect: dev nosuch: no such device" to xo0 dev nosuch xdp duration 1
 t "no XDP program on c0 at the end" no_xdp_on_c0
+
+# vtap.ko's own copies (the test VM): a VM's pings mirrored as ERSPAN III by
+# a real session, the collector's XDP path sends them to xo0; xo1 gets
+# exactly the VM's frames, and the program counts each.
+NPING=10
+real_run() {
+	local cap rc=0
+	reap
+	veth_trio_up || return 1
+	nsx "$hv" "$VTAPCTL" session add s1 encap erspan3 remote 198.51.100.2 id 7 &&
+	nsx "$hv" "$VTAPCTL" port add vnet1 id 33 &&
+	nsx "$hv" "$VTAPCTL" flow add session s1 port vnet1 dir both || return 1
+	ip link add xo0 netns "$col" type veth peer name xo1 netns "$col" &&
+	nsx "$col" sysctl -qw net.ipv6.conf.xo0.disable_ipv6=1 &&
+	nsx "$col" sysctl -qw net.ipv6.conf.xo1.disable_ipv6=1 &&
+	nsx "$col" ethtool -K xo1 gro on >/dev/null &&
+	ip -n "$col" link set xo0 up && ip -n "$col" link set xo1 up || return 1
+	nsenter --net="/run/netns/$vm1" tcpdump -i eth0 -w "$TMP/vm1.pcap" -U --immediate-mode \
+		2>"$TMP/vm1.tcpdump.err" &
+	cap=$!
+	busywait 20000 grep -q "listening on" "$TMP/vm1.tcpdump.err" &&
+	tcpdump_start xo1 xo1 &&
+	start real session 7 to xo0 dev ul1 xdp || return 1
+	grep -x "collect: XDP native on ul1" "$TMP/real.err" || return 1
+	nsx "$vm1" ping -c "$NPING" -i 0.2 -W 2 192.0.2.254 >/dev/null || rc=1
+	sleep 1
+	stop real || rc=1
+	tcpdump_stop xo1
+	sleep 0.5
+	kill -INT "$cap"
+	wait "$cap"
+	[ $rc = 0 ] || return 1
+	python3 - "$TMP" "$NPING" "$VTAP_TOP/selftests/host" <<'EOF'
+import json, sys
+sys.path.insert(0, sys.argv[3])
+import collect_pkt
+tmp, nping = sys.argv[1], int(sys.argv[2])
+ref = [p[3] for p in collect_pkt.read_capture(tmp + "/vm1.pcap")]
+got = [p[3] for p in collect_pkt.read_capture(tmp + "/xo1.pcap")]
+d = json.load(open(tmp + "/real.json"))
+s = d["xdp"]["sessions"]
+print("vm1 %d frames, xo1 %d, xdp %s" % (len(ref), len(got), s))
+assert len(ref) == 2 * nping, "vm1 captured %d frames" % len(ref)
+assert got == ref, "xo1's frames are not vm1's"
+assert len(s) == 1 and s[0]["id"] == 7 and s[0]["encap"] == "erspan3", s
+assert s[0]["packets"] == 2 * nping and s[0]["bytes"] == sum(map(len, ref)), s
+assert d["accepted"] == 0, d["accepted"]
+EOF
+}
+if [ -d /sys/module/vtap ]; then
+	t "vtap.ko's ERSPAN III copies of a VM's pings: XDP sends exactly its frames to xo0" \
+		real_run
+	t "no XDP program on ul1 after the exit" \
+		sh -c "! ip -n $col link show ul1 | grep -q xdp"
+else
+	skip "vtap.ko's copies through XDP" "vtap.ko is not loaded (the test VM loads it)"
+fi
 
 finish
