@@ -164,6 +164,13 @@ bench:
 	$(Q)python3 $(TOP)/tools/bench/table.py $(BUILD)/bench/host.json $(BUILD)/bench/vm/guest.json \
 		$(BUILD)/bench/icount/guest.json
 
+# vtapctl collect to DEV, raw sockets against XDP, in the test VM (no module).
+.PHONY: bench-collect
+bench-collect:
+	$(Q)$(MAKE) --no-print-directory -C $(TOP) all
+	$(Q)VTAP_VM_OUT=$(BUILD)/bench/collect $(TOP)/tools/vm/run -n -t 1200 \
+		$(TOP)/tools/bench/collect_bench.sh
+
 # The cost model: the same cases in a guest whose clock counts instructions
 # (QEMU -icount, one vCPU), so that a ratio does not move with the host's
 # load; the remote cases need a second CPU and are left out.
