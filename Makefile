@@ -169,6 +169,13 @@ bench:
 	$(Q)python3 $(TOP)/tools/bench/table.py $(BUILD)/bench/host.json $(BUILD)/bench/vm/guest.json \
 		$(BUILD)/bench/icount/guest.json
 
+# vtapctl collect to DEV, raw sockets against XDP, in the test VM (no module).
+.PHONY: bench-collect
+bench-collect:
+	$(Q)$(MAKE) --no-print-directory -C $(TOP) all
+	$(Q)VTAP_VM_OUT=$(BUILD)/bench/collect $(TOP)/tools/vm/run -n -t 1200 \
+		$(TOP)/tools/bench/collect_bench.sh
+
 # The cost model: the same cases in a guest whose clock counts instructions
 # (QEMU -icount, one vCPU), so that a ratio does not move with the host's
 # load; the remote cases need a second CPU and are left out.
@@ -247,6 +254,13 @@ $(ST_HOST)/bpf_rules: selftests/host/bpf_rules.c user/lib/rules.c user/lib/rules
 $(ST_HOST)/bpf_classify: selftests/host/bpf_classify.c $(BUILD)/bpf/vtap-rec.skel.h include/vtap_bpf.h
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(ST_CFLAGS) $(USER_PKGCFLAGS) -o $@ $< $(USER_LIBS)
+
+# vtapctl collect's XDP program under BPF_PROG_TEST_RUN, decode.c the reference.
+selftests: $(ST_HOST)/bpf_collect
+$(ST_HOST)/bpf_collect: selftests/host/bpf_collect.c $(BUILD)/bpf/collect.skel.h \
+		include/vtap_collect_bpf.h user/collect/decode.c user/collect/decode.h
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(ST_CFLAGS) $(USER_PKGCFLAGS) -o $@ $< user/collect/decode.c $(USER_LIBS)
 
 # vtapctl collect: unit tests of the decoder and the pcapng writer, and the
 # fuzzer's seeds and regression inputs replayed; with ASan/UBSan, so that a

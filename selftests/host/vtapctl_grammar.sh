@@ -133,6 +133,13 @@ TABLE=$(cat <<EOF
 2|'write' needs a value|collect write
 2|'count' given twice|collect write x.pcapng count 1 count 2
 2|'duration' given twice|collect write x.pcapng duration 1 duration 2
+2|collect: xdp needs dev IFACE|collect to lo xdp
+2|collect: dev IFACE is where xdp attaches: give xdp too|collect to lo dev lo
+2|collect: mode is XDP's: give dev IFACE xdp too|collect to lo mode native
+2|collect: mode: 'bogus' is not native or generic|collect to lo dev lo xdp mode bogus
+2|'xdp' given twice|collect to lo dev lo xdp xdp
+2|'dev' given twice|collect to lo dev lo dev lo xdp
+2|'mode' needs a value|collect to lo dev lo xdp mode
 2|flows: unknown keyword 'bogus'|flows export to 192.0.2.1 bogus
 2|'idle' given twice|flows export to 192.0.2.1 idle 5 idle 6
 0|Usage: vtapctl collect|collect --help

@@ -11,6 +11,7 @@
  *                   [session ID ...] write FILE
  *                   [rotate-size MB] [rotate-time SEC] [to DEV]
  *                   [names FILE] [count N] [duration SEC]
+ *                   [dev IFACE xdp [mode native|generic]]
  *
  * pcapng layout: one Interface Description Block per monitored VM port,
  * written in a file before its first packet.  Where the encapsulation
@@ -30,7 +31,10 @@
  * it has them, else the arrival time.  See README.md.
  *
  * Everything the decoder accepts is in decode.c (a pure function, fuzzed);
- * this file is the I/O around it.
+ * this file is the I/O around it.  With "dev IFACE xdp", an XDP program on
+ * IFACE (xdp.c, bpf/collect.bpf.c) counts the listened copies and, for "to
+ * DEV" without "write FILE", sends their inner frames to DEV itself; what it
+ * leaves (passes) comes to the sockets as before.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -58,6 +62,7 @@
 #include "util.h"
 #include "vtap_version.h"
 #include "vtapctl.h"
+#include "xdp.h"
 
 #define MAX_STREAMS	4096		/* (sender, encap, session) */
 #define MAX_PORTS	16384		/* pcapng interfaces */
@@ -146,6 +151,15 @@ struct collector {
 	const char *names;		/* names FILE: VM names by port id */
 	uint64_t count;
 	uint32_t duration;
+	const char *xdp_dev;		/* dev IFACE: where the copies arrive */
+	bool xdp;			/* xdp: the XDP program on it */
+	enum cx_xdp_mode xdp_mode;	/* mode native|generic */
+
+	/* XDP */
+	struct cx_xdp *xdpx;		/* NULL: raw sockets only */
+	char xdp_why[256];		/* why not */
+	bool xdp_redirect;		/* it sends to DEV (else it counts) */
+	uint64_t xdp_packets;		/* sent to DEV so far (count N) */
 
 	/* Sockets */
 	int fd[NSOCK];			/* raw IPv4, IPv6; UDP IPv4, IPv6; -1: unused */
@@ -232,8 +246,10 @@ static void usage(FILE *f)
 		"                       [session ID ...] write FILE\n"
 		"                       [rotate-size MB] [rotate-time SEC] [to DEV]\n"
 		"                       [names FILE] [count N] [duration SEC]\n"
+		"                       [dev IFACE xdp [mode native|generic]]\n"
 		"       vtapctl collect [listen ADDR] [encap gre|vxlan|all] [dstport PORT]\n"
 		"                       [session ID ...] to DEV [count N] [duration SEC]\n"
+		"                       [dev IFACE xdp [mode native|generic]]\n"
 		"       vtapctl collect help\n"
 		"Receive GRE-TEB, ERSPAN II/III (raw sockets, no GRE device) and VXLAN (UDP, no\n"
 		"vxlan device) mirror traffic and write the inner frames to pcapng, or send them\n"
@@ -251,6 +267,12 @@ static void usage(FILE *f)
 		"  to DEV           send the inner frames out of DEV (tap, veth, dummy)\n"
 		"  names FILE       label each VM port's interface with its name in FILE (vtap.conf(5))\n"
 		"  count N          stop after N packets;  duration SEC  stop after SEC seconds\n"
+		"  dev IFACE xdp    an XDP program on IFACE, where the copies arrive: with to DEV\n"
+		"                   (and no write) it sends the listened copies' inner frames to\n"
+		"                   DEV itself, no copy to userspace; otherwise it counts them; the\n"
+		"                   rest goes to the sockets.  Native mode, else generic; raw\n"
+		"                   sockets alone if it cannot attach (said on stderr)\n"
+		"  mode native|generic  only this XDP mode\n"
 		"Stops on SIGINT/SIGTERM and prints per-session packets, bytes, lost, reordered\n"
 		"and duplicate copies and resets (from the GRE sequence numbers, per sender;\n"
 		"VXLAN has none: \"no sequence\", loss not counted), and per interface its\n"
@@ -292,7 +314,8 @@ static int parse_args(struct collector *c, int argc, char **argv)
 {
 	static const char *const kws[] = {
 		"listen", "encap", "dstport", "session", "write", "rotate-size",
-		"rotate-time", "names", "to", "count", "duration", NULL,
+		"rotate-time", "names", "to", "count", "duration", "dev", "xdp",
+		"mode", NULL,
 	};
 	unsigned int seen = 0;
 	int i, k;
@@ -312,6 +335,10 @@ static int parse_args(struct collector *c, int argc, char **argv)
 			return VTAP_EXIT_USAGE;
 		}
 		seen |= 1U << k;
+		if (!strcmp(kw, "xdp")) {	/* a flag: no value */
+			c->xdp = true;
+			continue;
+		}
 		if (!val) {
 			missarg(kw);
 			return VTAP_EXIT_USAGE;
@@ -385,7 +412,32 @@ static int parse_args(struct collector *c, int argc, char **argv)
 			if (c->duration || parse_u32(val, 1, 31 * 86400, &c->duration))
 				return bad_arg(kw, val, "a number of seconds (1 to 2678400)");
 			i++;
+		} else if (!strcmp(kw, "dev")) {
+			if (!*val || strlen(val) >= IFNAMSIZ)
+				return bad_arg(kw, val, "a device name");
+			c->xdp_dev = val;
+			i++;
+		} else if (!strcmp(kw, "mode")) {
+			if (!strcmp(val, "native"))
+				c->xdp_mode = CX_XDP_NATIVE;
+			else if (!strcmp(val, "generic"))
+				c->xdp_mode = CX_XDP_GENERIC;
+			else
+				return bad_arg(kw, val, "native or generic");
+			i++;
 		}
+	}
+	if (c->xdp && !c->xdp_dev) {
+		errorf("collect: xdp needs dev IFACE, the interface the copies arrive on");
+		return VTAP_EXIT_USAGE;
+	}
+	if (c->xdp_dev && !c->xdp) {
+		errorf("collect: dev IFACE is where xdp attaches: give xdp too");
+		return VTAP_EXIT_USAGE;
+	}
+	if (c->xdp_mode != CX_XDP_ANY && !c->xdp) {
+		errorf("collect: mode is XDP's: give dev IFACE xdp too");
+		return VTAP_EXIT_USAGE;
 	}
 	if (!c->path && !c->dev) {
 		errorf("collect: say where the frames go: write FILE, to DEV, or both");
@@ -1253,6 +1305,108 @@ static int open_dev(struct collector *c)
 	return 0;
 }
 
+/* ---- XDP ---------------------------------------------------------------- */
+
+/*
+ * dev IFACE xdp: the program on IFACE, for the sockets opened (it consumes
+ * only what they would receive).  0, or an exit status: IFACE missing.  Any
+ * other failure falls back to the sockets alone, with the reason.
+ */
+static int start_xdp(struct collector *c)
+{
+	struct cx_xdp_opts o = {
+		.ifname = c->xdp_dev,
+		.mode = c->xdp_mode,
+		.vxlan_port = c->dstport,
+		.ids = c->filter,
+		.nids = c->nfilter,
+		.listen = c->has_listen ? &c->listen : NULL,
+		.budget = c->count,
+	};
+	int err;
+
+	o.enable = (c->fd[0] >= 0 ? VTAP_CX_GRE4 : 0) | (c->fd[1] >= 0 ? VTAP_CX_GRE6 : 0) |
+		   (c->fd[2] >= 0 ? VTAP_CX_VXLAN4 : 0) | (c->fd[3] >= 0 ? VTAP_CX_VXLAN6 : 0);
+	/* With write FILE every copy must reach the file: count only. */
+	if (c->dev && !c->path)
+		o.tx_ifindex = c->sll.sll_ifindex;
+	c->xdp_redirect = o.tx_ifindex > 0;
+	err = cx_xdp_start(&o, &c->xdpx, c->xdp_why, sizeof(c->xdp_why));
+	if (err == -ENODEV) {
+		errorf("collect: %s", c->xdp_why);
+		return VTAP_EXIT_NOENT;
+	}
+	if (err)
+		fprintf(stderr, "collect: raw sockets (XDP: %s)\n", c->xdp_why);
+	else
+		fprintf(stderr, "collect: XDP %s on %s%s\n", cx_xdp_mode_name(c->xdpx),
+			c->xdp_dev, o.tx_ifindex ? "" : " (counting; the sockets write the file)");
+	return 0;
+}
+
+struct xdp_sum {
+	struct vtap_cx_stats total;
+	bool print;
+};
+
+static void xdp_session(void *arg, const struct vtap_cx_key *k, const struct vtap_cx_stats *s)
+{
+	struct xdp_sum *sum = arg;
+
+	if (!sum->print) {
+		sum->total.packets += s->packets;
+		sum->total.bytes += s->bytes;
+		sum->total.passed += s->passed;
+		sum->total.undelivered += s->undelivered;
+		return;
+	}
+	out_open_obj();
+	out_text("\n  xdp session");
+	if (k->has_id)
+		out_u64("id", " %llu", k->id);
+	out_str("encap", " %s:", encap_name(k->encap));
+	out_u64("packets", " packets %llu", s->packets);
+	out_u64("bytes", " bytes %llu", s->bytes);
+	out_u64("passed", " passed %llu", s->passed);
+	out_u64("undelivered", " undelivered %llu", s->undelivered);
+	if (json_output)
+		out_close_obj();
+}
+
+/*
+ * "xdp": the path taken and, with the program, what it did: packets and
+ * bytes it redirected to DEV (or, counting only, saw), what it left to the
+ * sockets, what it could not deliver; per session.
+ */
+static void print_xdp(struct collector *c)
+{
+	struct xdp_sum sum = { 0 };
+
+	if (!c->xdp)
+		return;
+	out_open_nested("xdp");
+	out_str("device", "\nxdp on %s:", c->xdp_dev);
+	if (!c->xdpx) {
+		out_str("mode", " %s", "off");
+		out_str("reason", " (%s)", c->xdp_why);
+		out_close_nested();
+		return;
+	}
+	out_str("mode", " %s,", cx_xdp_mode_name(c->xdpx));
+	out_bool("redirect", NULL, c->xdp_redirect);
+	cx_xdp_for_each(c->xdpx, xdp_session, &sum);
+	out_u64("packets", c->xdp_redirect ? " sent to DEV %llu packets" :
+		" counted %llu packets", sum.total.packets);
+	out_u64("bytes", " (%llu bytes)", sum.total.bytes);
+	out_u64("passed", ", passed to the sockets %llu", sum.total.passed);
+	out_u64("undelivered", ", undelivered %llu", sum.total.undelivered);
+	sum.print = true;
+	out_open_array_key("sessions");
+	cx_xdp_for_each(c->xdpx, xdp_session, &sum);
+	out_close_array();
+	out_close_nested();
+}
+
 /* ---- summary ------------------------------------------------------------ */
 
 static void print_summary(struct collector *c)
@@ -1298,6 +1452,7 @@ static void print_summary(struct collector *c)
 		out_u64("injected", " %llu packets", c->injected);
 		out_u64("inject_errors", ", failed %llu", c->inject_errors);
 	}
+	print_xdp(c);
 	out_open_array_key("sessions");
 	for (st = c->streams; st; st = st->next) {
 		out_open_obj();
@@ -1426,6 +1581,8 @@ static int run(struct collector *c)
 
 		if (end && now >= end)
 			break;
+		if (c->xdpx && c->xdp_redirect && c->count)
+			wait = NSEC / 20;	/* the program's packets count too */
 		if (end && end - now < wait)
 			wait = end - now;
 		ts.tv_sec = (time_t)(wait / NSEC);
@@ -1439,7 +1596,9 @@ static int run(struct collector *c)
 		for (i = 0; k > 0 && i < n && !rc; i++)
 			if (pfd[i].revents)
 				rc = receive(c, idx[i]);
-		if (c->count && c->accepted >= c->count)
+		if (c->xdpx && c->xdp_redirect && c->count)
+			c->xdp_packets = cx_xdp_packets(c->xdpx);
+		if (c->count && c->accepted + c->xdp_packets >= c->count)
 			break;
 		now = now_ns(CLOCK_MONOTONIC);
 		if (c->file_open && c->rotate_secs && now >= c->file_deadline) {
@@ -1584,6 +1743,11 @@ int do_collect(int argc, char **argv)
 			goto out;
 		}
 	}
+	if (c.xdp) {
+		rc = start_xdp(&c);
+		if (rc)
+			goto out;
+	}
 	if (c.path) {
 		c.writing = true;
 		err = file_open(&c);
@@ -1616,6 +1780,7 @@ int do_collect(int argc, char **argv)
 	}
 
 	err = run(&c);
+	cx_xdp_detach(c.xdpx);
 	if (c.file_open)
 		file_close(&c, c.file_no == 1);
 	if (c.path && !strcmp(c.path, "-")) {
@@ -1633,6 +1798,7 @@ out:
 		close(c.pkt_fd);
 	if (c.file_open)
 		pcapng_close(&c.file);
+	cx_xdp_free(c.xdpx);
 	free_tables(&c);
 	free(c.fports);
 	free(c.fname);
