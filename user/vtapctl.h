@@ -64,6 +64,8 @@ void print_port(const struct vtap_port_ent *e, const struct vtap_port_stats *st,
  * gone); true if the port is stale (no device, or our filters are not on it).
  */
 bool port_dev(uint32_t ifindex, char *dev);
+struct vtap_port_ent;
+bool port_stale(const struct vtap_port_ent *e, char *dev);
 bool uuid_set(const uint8_t *uuid);				/* not all zero */
 void format_uuid(const uint8_t *u, char *buf, size_t len);	/* 8-4-4-4-12 */
 

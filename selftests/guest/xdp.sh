@@ -192,6 +192,18 @@ t "vm1: 20 UDP datagrams with XDP on again" blast "$VM2_IP4" 20 100
 sleep 0.3
 t "XDP mirrors them, once each" expect_eq "copies" $(($(st xv sent) - sent0)) 20
 t "vtap_xdp ran for them" expect_ge "XDP runs on vnet1" $(($(xdp_runs vnet1) - runs0)) 20
+stale_xdp() {	# detached behind vtapctl's back: port show says stale
+	ip -n "$NS_HV" link set dev vnet1 xdpdrv off || return 1
+	hv port show vnet1 | grep -qw stale || { hv port show vnet1; return 1; }
+	[ "$(hv -j port show vnet1 | json_get "d[0]['stale']")" = True ] ||
+		[ "$(hv -j port show vnet1 | jq -r '.[0].stale')" = true ]
+}
+t "XDP detached behind vtapctl's back: port show says stale" stale_xdp
+t "port set vnet1 xdp on repairs it" hv port set vnet1 xdp on
+not_stale() {
+	xdp_on vnet1 && ! hv port show vnet1 | grep -qw stale
+}
+t "vnet1: vtap_xdp attached, not stale" not_stale
 bad_value() {
 	local out
 	out=$(hv port set vnet1 xdp maybe 2>&1) && return 1

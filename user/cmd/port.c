@@ -78,6 +78,18 @@ bool port_dev(__u32 ifindex, char *dev)
 	return vtap_tc_attached((int)ifindex) != 1;
 }
 
+/*
+ * As port_dev(), for a port entry: also stale when the entry says XDP
+ * mirrors what the VM sends but our XDP program is not on the device
+ * (someone detached it): TC leaves those frames to XDP, so they go
+ * unmirrored until `port set DEV xdp on` (or apply) puts it back.
+ */
+bool port_stale(const struct vtap_port_ent *e, char *dev)
+{
+	return port_dev(e->ifindex, dev) ||
+	       ((e->p.flags & VTAP_PORT_F_XDP) && vtap_xdp_attached((int)e->ifindex) != 1);
+}
+
 static void print_dir_stats(const struct vtap_port_stats *st, int d)
 {
 	out_u64("packets", " packets %llu", st->packets[d]);
@@ -91,7 +103,7 @@ void print_port(const struct vtap_port_ent *e, const struct vtap_port_stats *st,
 {
 	const struct vtap_port *p = &e->p;
 	char dev[IF_NAMESIZE], uuid[40];
-	bool stale = port_dev(e->ifindex, dev);
+	bool stale = port_stale(e, dev);
 	int d, i;
 
 	out_open_obj();

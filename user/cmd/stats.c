@@ -214,7 +214,7 @@ static int print_metrics(struct out_file *file, bool want_sessions, const struct
 
 		if (only && v[i].ifindex != only)
 			continue;
-		pp->stale = port_dev(v[i].ifindex, dn[i]);
+		pp->stale = port_stale(&v[i], dn[i]);
 		pp->dev = dn[i];
 		pp->ifindex = v[i].ifindex;
 		pp->id = v[i].p.port_id;
