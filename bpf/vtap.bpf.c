@@ -174,8 +174,9 @@ struct {
 	__type(value, struct vtap_decision);
 } decisions SEC(".maps");
 
-static __always_inline int vtap_mirror(struct __sk_buff *skb, __u32 session_id,
-				       __u64 cookie, __u32 port_id, __u32 flags)
+/* The record variant's kfuncs: each call is a decision in "decisions". */
+static __always_inline int vtap_record(__u32 session_id, __u64 cookie, __u32 port_id,
+				       __u32 flags, __u32 len)
 {
 	struct vtap_decision *cnt, *d;
 	__u32 zero = 0, idx;
@@ -189,31 +190,23 @@ static __always_inline int vtap_mirror(struct __sk_buff *skb, __u32 session_id,
 		d->session_id = session_id;
 		d->port_id = port_id;
 		d->flags = flags;
-		d->len = skb->len;
+		d->len = len;
 		d->cookie = cookie;
 	}
 	return 0;
 }
 
+static __always_inline int vtap_mirror(struct __sk_buff *skb, __u32 session_id,
+				       __u64 cookie, __u32 port_id, __u32 flags)
+{
+	return vtap_record(session_id, cookie, port_id, flags, skb->len);
+}
+
 static __always_inline int vtap_mirror_xdp(struct xdp_md *ctx, __u32 session_id,
 					   __u64 cookie, __u32 port_id, __u32 flags)
 {
-	struct vtap_decision *cnt, *d;
-	__u32 zero = 0, idx;
-
-	cnt = bpf_map_lookup_elem(&decisions, &zero);
-	if (!cnt)
-		return -1;
-	idx = ++cnt->session_id;
-	d = bpf_map_lookup_elem(&decisions, &idx);
-	if (d) {
-		d->session_id = session_id;
-		d->port_id = port_id;
-		d->flags = flags | VTAP_REC_F_XDP;
-		d->len = ctx->data_end - ctx->data;
-		d->cookie = cookie;
-	}
-	return 0;
+	return vtap_record(session_id, cookie, port_id, flags | VTAP_REC_F_XDP,
+			   ctx->data_end - ctx->data);
 }
 #else
 extern int bpf_vtap_mirror(struct __sk_buff *skb, __u32 session_id,
