@@ -218,11 +218,12 @@ def cmd_tap_create(a):
 	os.close(fd)
 
 
-def cmd_gso_send(a):
-	name, smac, dmac, out = a[0], mac(a[1]), mac(a[2]), a[3]
+def write_tap(name, frames, out, gap):
+	"""Write each (virtio_net_hdr, frame) to tap NAME, @gap seconds apart;
+	OUT.pcap gets the frames as written."""
 	fd = open_tap(name)
 	sent = []
-	for frame, vh, fam, gso in gso_frames(smac, dmac):
+	for vh, frame in frames:
 		for _ in range(50):
 			try:
 				os.write(fd, vh + frame)
@@ -232,10 +233,16 @@ def cmd_gso_send(a):
 		else:
 			fail("tap %s does not take frames" % name)
 		sent.append(vtapcap.Packet(time.time(), frame, len(frame)))
-		time.sleep(0.05)
+		time.sleep(gap)
 	os.close(fd)
 	vtapcap.write_pcap(out, sent)
-	print("%d GSO frames written" % len(sent))
+	return len(sent)
+
+
+def cmd_gso_send(a):
+	frames = gso_frames(mac(a[1]), mac(a[2]))
+	print("%d GSO frames written" % write_tap(a[0], [(vh, f) for f, vh, fam, gso in frames],
+						 a[3], 0.05))
 
 
 def cmd_gso_check(a):
@@ -316,23 +323,9 @@ def csum_frames(smac, dmac):
 
 
 def cmd_csum_send(a):
-	name, smac, dmac, out = a[0], mac(a[1]), mac(a[2]), a[3]
-	fd = open_tap(name)
-	sent = []
-	for wrote, vh, wire in csum_frames(smac, dmac):
-		for _ in range(50):
-			try:
-				os.write(fd, vh + wrote)
-				break
-			except BlockingIOError:
-				time.sleep(0.01)
-		else:
-			fail("tap %s does not take frames" % name)
-		sent.append(vtapcap.Packet(time.time(), wrote, len(wrote)))
-		time.sleep(0.01)
-	os.close(fd)
-	vtapcap.write_pcap(out, sent)
-	print("%d frames written" % len(sent))
+	frames = csum_frames(mac(a[1]), mac(a[2]))
+	print("%d frames written" % write_tap(a[0], [(vh, w) for w, vh, wire in frames],
+					     a[3], 0.01))
 
 
 def cmd_csum_check(a):
