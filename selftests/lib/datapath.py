@@ -53,9 +53,11 @@ copies of it are right.  Standard library only.
   inner-gre COL KEY               copies whose inner frame is itself GRE
 """
 import fcntl
+import json
 import os
 import socket
 import struct
+import subprocess
 import sys
 import time
 
@@ -218,10 +220,30 @@ def cmd_tap_create(a):
 	os.close(fd)
 
 
+def wait_forwarding(name, secs=20):
+	"""Wait until tap NAME, just opened, carries frames: a tap has carrier
+	only while a process holds it, and a bridge port follows the carrier
+	through linkwatch, a work item that runs up to a second later (more on
+	a busy machine).  A frame written meanwhile is dropped by
+	br_handle_frame() (port disabled)."""
+	state = None
+	for _ in range(int(secs / 0.02)):
+		link = json.loads(subprocess.run(["ip", "-j", "-d", "link", "show", name],
+						 capture_output=True, check=True).stdout)[0]
+		state = (link.get("operstate"),
+			 link.get("linkinfo", {}).get("info_slave_data", {}).get("state"))
+		if state[0] == "UP" and state[1] in (None, "forwarding"):
+			return
+		time.sleep(0.02)
+	fail("tap %s does not forward after %d s: operstate %s, bridge port %s" %
+	     (name, secs, state[0], state[1]))
+
+
 def write_tap(name, frames, out, gap):
-	"""Write each (virtio_net_hdr, frame) to tap NAME, @gap seconds apart;
-	OUT.pcap gets the frames as written."""
+	"""Write each (virtio_net_hdr, frame) to tap NAME, @gap seconds apart,
+	once it forwards; OUT.pcap gets the frames as written."""
 	fd = open_tap(name)
+	wait_forwarding(name)
 	sent = []
 	for vh, frame in frames:
 		for _ in range(50):

@@ -230,7 +230,11 @@ cap_start() {
 	: >"$log"
 	# Not through a function: $! must be tcpdump itself.
 	# --immediate-mode: a packet still in the ring when tcpdump stops is lost.
-	ip netns exec "$ns" tcpdump -i "$dev" -p -n -U -s 0 -B 8192 -Z root \
+	# It makes libpcap use TPACKET_V2, whose ring has fixed slots as large
+	# as the largest frame: 64 KiB on a device with offloads (a veth), so
+	# 8 MiB held 127 frames, and a burst of 245 while tcpdump waited for a
+	# CPU (CI runs two VMs on two CPUs) lost 2.  32 MiB: about 500 slots.
+	ip netns exec "$ns" tcpdump -i "$dev" -p -n -U -s 0 -B 32768 -Z root \
 		--immediate-mode --time-stamp-precision=nano -w "$file" >"$log" 2>&1 &
 	__cap_pid[$tag]=$!
 	__cap_log[$tag]=$log
