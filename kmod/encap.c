@@ -717,8 +717,29 @@ static struct sk_buff *vtap_copy_head(const struct sk_buff *skb,
  * offsets, the VLAN tag held outside the frame, the checksum left to the
  * device.  The kfunc runs with BHs off: the per-CPU caches of
  * napi_alloc_frag() and napi_build_skb() are this context's.
+ *
+ * A larger frame is copied too when it is linear, the copy fits in a page
+ * and the session does not slice it: skb_cow_head() on its clone would copy
+ * all of its bytes as well, into a second allocation (a tap's frames are
+ * linear, as tun_build_skb() makes them, and so are most sends through a
+ * veth).  A frame with page fragments is cloned (only its head is copied
+ * then), and so is one that snaplen cuts (only what is sent is copied).
  */
 #define VTAP_COPY_SMALL 256
+
+static bool vtap_copy_whole(const struct sk_buff *skb, int maclen,
+			    const struct vtap_params *p, unsigned int headroom)
+{
+	unsigned int len = skb->len + maclen;
+
+	if (skb_is_gso(skb))
+		return false;
+	if (len <= VTAP_COPY_SMALL)
+		return true;
+	return !skb->data_len && (!p->snaplen || p->snaplen >= len) &&
+	       SKB_DATA_ALIGN(headroom + VLAN_HLEN + len) +
+	       SKB_DATA_ALIGN(sizeof(struct skb_shared_info)) <= PAGE_SIZE;
+}
 
 /* Room for the outer headers in front of an XDP frame's copy. */
 #define VTAP_XDP_HEADROOM	(NET_SKB_PAD + 128)
@@ -1580,7 +1601,7 @@ static int __vtap_mirror(struct sk_buff *skb, struct vtap_session *s,
 		skb = NULL;
 		__skb_push(nskb, maclen);
 		vtap_xdp_csum(nskb);
-	} else if (!skb_is_gso(skb) && skb->len + maclen <= VTAP_COPY_SMALL) {
+	} else if (vtap_copy_whole(skb, maclen, p, x.headroom)) {
 		nskb = vtap_copy_small(skb, maclen, x.headroom);
 		if (unlikely(!nskb))
 			goto nomem;

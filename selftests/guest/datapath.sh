@@ -7,6 +7,9 @@
 # kernel path:
 #  - GSO frames written to a tap with a virtio_net_hdr (linear, short):
 #    delivered unchanged with or without `gso slice`; copies exact
+#  - frames that are not GSO on that tap (linear: copied whole), TCP and UDP
+#    up to 1474 bytes with the checksum left to the device, complete or
+#    wrong: each copy what the wire carries
 #  - snaplen 14..80 with and without `gso slice` on TCP and UDP, IPv4 and
 #    IPv6: no warning, no copy lost to the checksum
 #  - SCTP copies carry the right CRC32c
@@ -126,6 +129,24 @@ t "GSO: vm1 got every frame unchanged; segment copies exact, sliced copies one p
 	$DP gso-check "$OUT/gso-sent.pcap" "$OUT/gso-vm.pcap" "$OUT/gso-col.pcap" 301 302
 hv session del gseg >/dev/null
 hv session del gslice >/dev/null
+
+# ---- frames that are not GSO on the same tap: the whole-frame copy --------
+# tun builds each in one linear buffer: vtap copies it whole (up to a page)
+# rather than cloning it and copying its head; the copy keeps the checksum
+# the VM left to the device, completed as the wire would carry it.
+t "session xc (GRE key 310), flow out on tapg" \
+	sh -c "$VTAPCTL -n $NS_HV session add xc encap gre key 310 remote $COL_UL4 &&
+	       $VTAPCTL -n $NS_HV flow add session xc port tapg dir out"
+cap_start col "$NS_COL" ul1 "$OUT/csum-col.pcap"
+cap_wait col
+t "48 TCP and UDP frames of 42..1474 bytes written to tapg (checksum left to the device, complete, wrong)" \
+	in_ns "$NS_HV" $DP csum-send tapg 02:00:00:00:03:01 "$VM1_MAC" "$OUT/csum-sent.pcap"
+sleep 0.5
+t "capture complete" cap_stop col
+t "one copy of each, in order, with the checksum the wire carries" \
+	$DP csum-check "$OUT/csum-sent.pcap" "$OUT/csum-col.pcap" 310
+t "session xc: 48 copies sent" expect_eq sent "$(st xc sent)" 48
+hv session del xc >/dev/null
 ip -n "$NS_HV" link set ul0 mtu 1500
 ip -n "$NS_COL" link set ul1 mtu 1500
 
